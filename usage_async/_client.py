@@ -1,0 +1,521 @@
+"""``UsageClient`` and ``BucketStream``: the async face of the library.
+
+The client holds configuration, one transport (one aiohttp session), a cap on requests in
+flight and a back-off shared by all its requests. Each endpoint method validates its
+arguments at the call and returns a lazy ``BucketStream``; nothing is sent until the stream
+is iterated, and then one page at a time (or, with ``concurrency=k``, up to ``k`` one-page
+time windows at a time, still yielded in time order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import random
+import time
+import urllib.parse
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
+
+import attrs
+
+from ._concurrency import plan_windows, sharded_pages
+from ._convert import BucketDecoder, parse_body, read_envelope
+from ._endpoints import (
+    ENDPOINTS,
+    CompletionsParams,
+    CostsParams,
+    FileSearchCallsParams,
+    ImagesParams,
+    ModelUsageParams,
+    ProjectUsageParams,
+    WebSearchCallsParams,
+)
+from ._exceptions import (
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    InvalidParameterError,
+    RateLimitError,
+)
+from ._models import (
+    AudioSpeechesResult,
+    AudioTranscriptionsResult,
+    Bucket,
+    CodeInterpreterSessionsResult,
+    CompletionsResult,
+    CostsResult,
+    DecisionsResult,
+    EmbeddingsResult,
+    FileSearchesResult,
+    ImagesResult,
+    ModerationsResult,
+    Page,
+    VectorStoresResult,
+    WebSearchesResult,
+)
+from ._protocol import CursorGuard, Query, Response, error_from_response, validate
+from ._retry import RetryPolicy
+from ._transport import AiohttpTransport
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["BucketStream", "UsageClient"]
+
+logger = logging.getLogger("usage_async")
+
+R = TypeVar("R")
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# Results decoded between two turns given to the event loop while decoding one large page.
+_DECODE_SLICE = 4096
+
+try:
+    __version__ = version("usage-async")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+
+class _Secret:
+    """Holds the admin key so that no repr, log line or traceback frame shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("the admin key is not picklable")
+
+
+class _SharedBackoff:
+    """When one request is told to wait (429 + Retry-After), the client's others wait too."""
+
+    __slots__ = ("_clock", "_until")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        self._until = max(self._until, self._clock() + seconds)
+
+    async def wait(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        delay = self._until - self._clock()
+        if delay > 0:
+            await sleep(delay)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(url: str, allow_insecure: bool) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidParameterError(
+            f"base_url must be an http(s) URL with a host, got {url!r}", param="base_url"
+        )
+    if parts.username or parts.password:
+        raise InvalidParameterError(
+            "base_url must not carry credentials; pass the key as api_key", param="base_url"
+        )
+    if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
+        raise InvalidParameterError(
+            f"base_url {url!r} is plain http to a non-loopback host: the admin key would cross "
+            f"the network unencrypted. Use https, or pass allow_insecure=True if you must.",
+            param="base_url",
+        )
+    return url.rstrip("/")
+
+
+class UsageClient:
+    """Async client for the organization Usage and Costs API.
+
+    Use it as ``async with UsageClient() as client:``; the session is closed on exit. Without
+    ``async with`` it opens on first use and ``await client.close()`` releases it.
+
+    Args:
+        api_key: An admin key (``sk-admin-...``). Default: ``OPENAI_ADMIN_KEY``.
+        base_url: Default: ``OPENAI_BASE_URL``, else ``https://api.openai.com/v1``. Plain
+            ``http://`` is refused unless the host is loopback or ``allow_insecure=True``.
+        organization: ``OpenAI-Organization`` header. Default: ``OPENAI_ORG_ID``.
+        project: ``OpenAI-Project`` header. Default: ``OPENAI_PROJECT_ID``.
+        timeout: Seconds one attempt may take.
+        max_retries: Retries after the first attempt of a page.
+        session: An ``aiohttp.ClientSession`` to borrow; it is never closed by the client.
+        max_in_flight: Most requests this client has in flight at once, across all streams.
+        retry_deadline: Seconds one page may take across all its attempts and waits;
+            ``None`` for no bound beyond ``max_retries``.
+        max_retry_after: A server-requested wait above this many seconds is not slept on:
+            the error is raised with its ``retry_after``.
+        max_body_size: Largest response body accepted, in bytes.
+        allow_insecure: Permit ``http://`` to a non-loopback host.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 5,
+        session: aiohttp.ClientSession | None = None,
+        max_in_flight: int = 8,
+        retry_deadline: float | None = None,
+        max_retry_after: float = 120.0,
+        max_body_size: int = 256 * 1024 * 1024,
+        allow_insecure: bool = False,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("OPENAI_ADMIN_KEY")
+        if not key:
+            raise InvalidParameterError(
+                "no admin key: pass api_key=... or set the OPENAI_ADMIN_KEY environment variable",
+                param="api_key",
+            )
+        if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n"):
+            raise InvalidParameterError(
+                "api_key must be a single-line string without surrounding spaces",
+                param="api_key",
+            )
+        self._api_key = _Secret(key)
+        self.base_url = _check_base_url(
+            base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL, allow_insecure
+        )
+        self.organization = organization or os.environ.get("OPENAI_ORG_ID") or None
+        self.project = project or os.environ.get("OPENAI_PROJECT_ID") or None
+        for name, value in (
+            ("timeout", timeout),
+            ("retry_deadline", retry_deadline),
+            ("max_retry_after", max_retry_after),
+        ):
+            if value is not None and (isinstance(value, bool) or not value > 0):
+                raise InvalidParameterError(
+                    f"{name} must be a positive number of seconds, got {value!r}", param=name
+                )
+        for name, count, least in (
+            ("max_retries", max_retries, 0),
+            ("max_in_flight", max_in_flight, 1),
+            ("max_body_size", max_body_size, 1),
+        ):
+            if isinstance(count, bool) or not isinstance(count, int) or count < least:
+                raise InvalidParameterError(
+                    f"{name} must be an int >= {least}, got {count!r}", param=name
+                )
+        self.timeout = timeout
+        self.retry_deadline = retry_deadline
+        self.retry_policy = RetryPolicy(max_retries=max_retries, max_retry_after=max_retry_after)
+        self.max_in_flight = max_in_flight
+        self._transport = AiohttpTransport(
+            session, max_body_size=max_body_size, pool_size=max_in_flight
+        )
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._closed = False
+        # Seams for tests: how the client sleeps and reads the clock between attempts.
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._clock: Callable[[], float] = time.monotonic
+        self._rng = random.Random()
+        self._backoff = _SharedBackoff(lambda: self._clock())
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<UsageClient base_url={self.base_url!r} {state}>"
+
+    async def __aenter__(self) -> UsageClient:
+        self._ensure_open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Release the session (if the client created it). Further use raises."""
+        self._closed = True
+        await self._transport.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("this UsageClient is closed; create a new one")
+
+    def _headers(self) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {self._api_key.reveal()}",
+            "Accept": "application/json",
+            "User-Agent": f"usage-async/{__version__}",
+        }
+        if self.organization:
+            headers["OpenAI-Organization"] = self.organization
+        if self.project:
+            headers["OpenAI-Project"] = self.project
+        return headers
+
+    # --- Endpoints (one line each: the table in _endpoints does the work) ----------------------
+
+    def audio_speeches(
+        self, **params: Unpack[ModelUsageParams]
+    ) -> BucketStream[AudioSpeechesResult]:
+        """Text-to-speech usage (characters, requests) per bucket."""
+        return self._stream("audio_speeches", params)
+
+    def audio_transcriptions(
+        self, **params: Unpack[ModelUsageParams]
+    ) -> BucketStream[AudioTranscriptionsResult]:
+        """Transcription usage (seconds, requests) per bucket."""
+        return self._stream("audio_transcriptions", params)
+
+    def code_interpreter_sessions(
+        self, **params: Unpack[ProjectUsageParams]
+    ) -> BucketStream[CodeInterpreterSessionsResult]:
+        """Code interpreter sessions per bucket."""
+        return self._stream("code_interpreter_sessions", params)
+
+    def completions(self, **params: Unpack[CompletionsParams]) -> BucketStream[CompletionsResult]:
+        """Completions usage (tokens, requests) per bucket.
+
+        Takes ``start_time`` (required), ``end_time``, ``bucket_width``, ``limit``, ``page``,
+        ``group_by``, ``project_ids``, ``user_ids``, ``api_key_ids``, ``models``, ``batch``
+        and ``concurrency``. Raises ``InvalidParameterError`` here, before any request.
+        """
+        return self._stream("completions", params)
+
+    def costs(self, **params: Unpack[CostsParams]) -> BucketStream[CostsResult]:
+        """Costs per daily bucket (``amount`` as an exact ``Decimal``)."""
+        return self._stream("costs", params)
+
+    def decisions(self, **params: Unpack[CompletionsParams]) -> BucketStream[DecisionsResult]:
+        """Decisions usage (tokens, requests) per bucket."""
+        return self._stream("decisions", params)
+
+    def embeddings(self, **params: Unpack[ModelUsageParams]) -> BucketStream[EmbeddingsResult]:
+        """Embeddings usage (tokens, requests) per bucket."""
+        return self._stream("embeddings", params)
+
+    def file_search_calls(
+        self, **params: Unpack[FileSearchCallsParams]
+    ) -> BucketStream[FileSearchesResult]:
+        """File search calls per bucket."""
+        return self._stream("file_search_calls", params)
+
+    def images(self, **params: Unpack[ImagesParams]) -> BucketStream[ImagesResult]:
+        """Image usage (images, requests) per bucket."""
+        return self._stream("images", params)
+
+    def moderations(self, **params: Unpack[ModelUsageParams]) -> BucketStream[ModerationsResult]:
+        """Moderations usage (tokens, requests) per bucket."""
+        return self._stream("moderations", params)
+
+    def vector_stores(
+        self, **params: Unpack[ProjectUsageParams]
+    ) -> BucketStream[VectorStoresResult]:
+        """Vector store storage (bytes) per bucket."""
+        return self._stream("vector_stores", params)
+
+    def web_search_calls(
+        self, **params: Unpack[WebSearchCallsParams]
+    ) -> BucketStream[WebSearchesResult]:
+        """Web search calls per bucket."""
+        return self._stream("web_search_calls", params)
+
+    def stream(self, endpoint: str, **params: Any) -> BucketStream[Any]:
+        """The stream of an endpoint named at run time (``"completions"``, ``"costs"``...)."""
+        if endpoint not in ENDPOINTS:
+            raise InvalidParameterError(
+                f"unknown endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}",
+                param="endpoint",
+            )
+        return self._stream(endpoint, params)
+
+    def _stream(self, name: str, params: Mapping[str, object]) -> BucketStream[Any]:
+        self._ensure_open()
+        return BucketStream(self, validate(ENDPOINTS[name], params))
+
+    # --- One page, with retries ---------------------------------------------------------------
+
+    async def _fetch_page(self, query: Query, cursor: str | None) -> Page[Any]:
+        """Fetch, check and decode one page, retrying failed attempts with the same cursor."""
+        self._ensure_open()
+        response = await self._get_with_retries(query, cursor)
+        request_id = response.request_id
+        data, has_more, next_page = read_envelope(parse_body(response.body, request_id), request_id)
+        decoder = BucketDecoder(query.endpoint.result_type)
+        buckets, index = decoder.decode(data, 0, _DECODE_SLICE, request_id)
+        while index < len(data):
+            await asyncio.sleep(0)  # a huge page must not stall the event loop
+            more, index = decoder.decode(data, index, _DECODE_SLICE, request_id)
+            buckets.extend(more)
+        return Page(tuple(buckets), has_more, next_page, request_id)
+
+    async def _get_with_retries(self, query: Query, cursor: str | None) -> Response:
+        url = self.base_url + query.endpoint.path
+        params = query.params(cursor)
+        describe = f"GET {query.endpoint.path}" + (f" page={cursor}" if cursor else "")
+        retrying = self.retry_policy.retrying(describe=describe, sleep=self._sleep, rng=self._rng)
+        deadline = (
+            asyncio.timeout(self.retry_deadline)
+            if self.retry_deadline is not None
+            else contextlib.nullcontext()
+        )
+        try:
+            async with deadline:
+                async for attempt in retrying:
+                    with attempt:
+                        return await self._attempt(url, params, describe)
+        except TimeoutError:
+            raise APITimeoutError(
+                f"{describe} gave up: retry_deadline of {self.retry_deadline} s passed"
+            ) from None
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    async def _attempt(self, url: str, params: list[tuple[str, str]], describe: str) -> Response:
+        await self._backoff.wait(self._sleep)
+        async with self._in_flight:
+            started = time.perf_counter()
+            response = await self._transport.get(url, params, self._headers(), self.timeout)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.0f ms (request_id %s)",
+                describe,
+                urllib.parse.urlencode(params),
+                response.status,
+                (time.perf_counter() - started) * 1000,
+                response.request_id,
+            )
+        if 200 <= response.status < 300:
+            return response
+        error = error_from_response(response, time.time())
+        self._note_throttle(error)
+        raise error
+
+    def _note_throttle(self, error: APIStatusError) -> None:
+        wait = error.retry_after
+        if (
+            isinstance(error, RateLimitError)
+            and wait is not None
+            and 0 < wait <= self.retry_policy.max_retry_after
+        ):
+            self._backoff.hold(wait)
+
+
+@attrs.define(slots=True, eq=False, repr=False)
+class BucketStream(Generic[R]):
+    """A lazy, re-iterable stream of one endpoint's buckets.
+
+    ``async for bucket in stream`` walks every bucket of the range, fetching a page only when
+    the previous one is used up. ``stream.pages()`` walks pages; ``await stream.collect()``
+    returns every bucket. Each iteration starts again from the call's arguments.
+
+    Resuming: ``next_page`` is the cursor after the last page whose buckets were all yielded,
+    and ``done`` says whether the range was finished. If a pull stopped early (an error, a
+    ``break``), a new call with ``page=stream.next_page`` continues with no gap or duplicate
+    at page granularity (``None`` there means "from the start"). With ``concurrency`` > 1 the
+    range is fetched by time window, not by cursor, so ``next_page`` stays ``None``.
+    """
+
+    _client: UsageClient
+    query: Query
+    _next_page: str | None = None
+    _done: bool = False
+
+    @property
+    def next_page(self) -> str | None:
+        return self._next_page
+
+    @property
+    def done(self) -> bool:
+        """True once every bucket of the range has been yielded."""
+        return self._done
+
+    @property
+    def endpoint(self) -> str:
+        return self.query.endpoint.name
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.query.kwargs().items())
+        return f"<BucketStream {self.endpoint}({args})>"
+
+    def __aiter__(self) -> AsyncIterator[Bucket[R]]:
+        return self._buckets()
+
+    async def _buckets(self) -> AsyncIterator[Bucket[R]]:
+        pages, resumable = self._start()
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                if resumable and not page.data:
+                    self._next_page = _cursor_after(page)
+                for bucket in page.data:
+                    if resumable and bucket is page.data[-1]:
+                        # Set before the yield: a consumer that stops after this bucket has
+                        # had the whole page, so the cursor already points past it.
+                        self._next_page = _cursor_after(page)
+                    yield bucket
+        self._done = True
+
+    async def pages(self) -> AsyncIterator[Page[R]]:
+        """Every page of the range, in order, each fully decoded.
+
+        With ``concurrency`` > 1 these are the pages of each time window, in time order.
+        """
+        pages, resumable = self._start()
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                if resumable:
+                    self._next_page = _cursor_after(page)
+                yield page
+        self._done = True
+
+    async def collect(self) -> list[Bucket[R]]:
+        """Every bucket of the range, as a list (the whole range in memory: prefer iterating)."""
+        return [bucket async for bucket in self]
+
+    def _start(self) -> tuple[AsyncGenerator[Page[R]], bool]:
+        query = self.query
+        self._next_page = query.page
+        self._done = False
+        if query.concurrency is not None and query.concurrency > 1:
+            windows = plan_windows(query)
+            if len(windows) > 1:
+                self._next_page = None
+                return sharded_pages(windows, self._window_pages, query.concurrency), False
+        return self._cursor_pages(query), True
+
+    async def _cursor_pages(self, query: Query) -> AsyncGenerator[Page[R]]:
+        guard = CursorGuard(query.page)
+        cursor = query.page
+        while True:
+            page = await self._client._fetch_page(query, cursor)
+            cursor = guard.advance(page.has_more, page.next_page, page.request_id)
+            yield page
+            if cursor is None:
+                return
+
+    async def _window_pages(self, window: Query) -> list[Page[R]]:
+        async with contextlib.aclosing(self._cursor_pages(window)) as pages:
+            return [page async for page in pages]
+
+
+def _cursor_after(page: Page[Any]) -> str | None:
+    return page.next_page if page.has_more else None

@@ -1,0 +1,402 @@
+"""Protocol logic with no I/O: validation, query encoding, error mapping, Retry-After, cursors.
+
+Everything here is a pure function of its arguments (``retry_after_seconds`` takes the clock
+as an argument), so it is tested synchronously and shared by the client, the sharding
+scheduler and the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import email.utils
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import orjson
+
+from ._endpoints import BUCKET_SECONDS, Endpoint
+from ._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    InvalidParameterError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+
+__all__ = [
+    "CursorGuard",
+    "Query",
+    "Response",
+    "error_from_response",
+    "retry_after_seconds",
+    "should_retry_header",
+    "to_unix",
+    "validate",
+]
+
+
+@attrs.frozen
+class Response:
+    """What the transport hands back: status, headers with lower-case names, the whole body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("x-request-id")
+
+
+@attrs.frozen
+class Query:
+    """A validated request for one endpoint; ``params(cursor)`` gives the wire parameters."""
+
+    endpoint: Endpoint
+    start_time: int
+    end_time: int | None = None
+    bucket_width: str | None = None
+    limit: int | None = None
+    page: str | None = None
+    group_by: tuple[str, ...] = ()
+    filters: tuple[tuple[str, tuple[str, ...] | bool], ...] = ()
+    concurrency: int | None = None
+
+    @property
+    def width(self) -> str:
+        """The bucket width in effect (the API's default when none was given)."""
+        return self.bucket_width or self.endpoint.default_width
+
+    @property
+    def width_seconds(self) -> int:
+        return BUCKET_SECONDS[self.width]
+
+    @property
+    def page_size(self) -> int:
+        """Buckets per page in effect."""
+        return self.limit or self.endpoint.page_limit(self.bucket_width).default
+
+    def params(self, cursor: str | None = None) -> list[tuple[str, str]]:
+        """The query string as pairs: every parameter on every page, arrays as ``name[]=v``."""
+        out = [("start_time", str(self.start_time))]
+        if self.end_time is not None:
+            out.append(("end_time", str(self.end_time)))
+        if self.bucket_width is not None:
+            out.append(("bucket_width", self.bucket_width))
+        if self.limit is not None:
+            out.append(("limit", str(self.limit)))
+        out.extend(("group_by[]", field) for field in self.group_by)
+        for name, value in self.filters:
+            if isinstance(value, bool):
+                out.append((name, "true" if value else "false"))
+            else:
+                out.extend((f"{name}[]", v) for v in value)
+        if cursor is not None:
+            out.append(("page", cursor))
+        return out
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments that validate back into this query (for copies and the CLI)."""
+        out: dict[str, Any] = {"start_time": self.start_time}
+        for name in ("end_time", "bucket_width", "limit", "page", "concurrency"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.group_by:
+            out["group_by"] = list(self.group_by)
+        for name, value in self.filters:
+            out[name] = value if isinstance(value, bool) else list(value)
+        return out
+
+
+_COMMON = frozenset(
+    {"start_time", "end_time", "bucket_width", "limit", "page", "group_by", "concurrency"}
+)
+
+
+def to_unix(value: object, param: str) -> int:
+    """Unix seconds from an int or an aware datetime; naive datetimes are refused."""
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidParameterError(
+                f"{param} is a naive datetime, which is ambiguous: give it a timezone "
+                f"(e.g. datetime(..., tzinfo=timezone.utc)) or pass Unix seconds",
+                param=param,
+            )
+        seconds = value.timestamp()
+        if seconds != int(seconds):
+            raise InvalidParameterError(
+                f"{param} must be a whole second, got {value.isoformat()}", param=param
+            )
+        value = int(seconds)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterError(
+            f"{param} must be Unix seconds (int) or an aware datetime, got {type(value).__name__}",
+            param=param,
+        )
+    if value < 0:
+        raise InvalidParameterError(f"{param} must not be negative, got {value}", param=param)
+    return value
+
+
+def _strings(
+    value: object, param: str, choices: tuple[str, ...] = (), what: str = "value"
+) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items: list[object] = [v.strip() for v in value.split(",")]
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = list(value)
+    else:
+        raise InvalidParameterError(
+            f"{param} must be a list of strings, got {type(value).__name__}", param=param
+        )
+    if not items:
+        raise InvalidParameterError(
+            f"{param} is empty; pass None (or leave it out) for no {param} at all",
+            param=param,
+        )
+    seen: dict[str, None] = {}
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise InvalidParameterError(
+                f"{param} must hold non-empty strings, got {item!r}", param=param
+            )
+        if choices and item not in choices:
+            raise InvalidParameterError(
+                f"{param}: unknown {what} {item!r}; expected one of {', '.join(choices)}",
+                param=param,
+            )
+        seen.setdefault(item)
+    return tuple(seen)
+
+
+def _positive_int(value: object, param: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterError(
+            f"{param} must be an int, got {type(value).__name__}", param=param
+        )
+    if value < 1:
+        raise InvalidParameterError(f"{param} must be at least 1, got {value}", param=param)
+    return value
+
+
+def validate(endpoint: Endpoint, params: Mapping[str, object]) -> Query:
+    """Check the keyword arguments of an endpoint call and build its ``Query``.
+
+    Raises ``InvalidParameterError`` naming the first bad parameter. ``None`` means unset.
+    """
+    allowed = _COMMON | set(endpoint.filter_names)
+    for name in params:
+        if name not in allowed:
+            raise InvalidParameterError(
+                f"{endpoint.name}() got an unexpected parameter {name!r}; it takes "
+                f"{', '.join(sorted(allowed))}",
+                param=name,
+            )
+    given = {k: v for k, v in params.items() if v is not None}
+    if "start_time" not in given:
+        raise InvalidParameterError(f"{endpoint.name}() needs start_time", param="start_time")
+    start = to_unix(given["start_time"], "start_time")
+    end = to_unix(given["end_time"], "end_time") if "end_time" in given else None
+    if end is not None and end <= start:
+        raise InvalidParameterError(
+            f"end_time ({end}) must be after start_time ({start})", param="end_time"
+        )
+
+    width = given.get("bucket_width")
+    if width is not None and width not in endpoint.bucket_widths:
+        raise InvalidParameterError(
+            f"{endpoint.name} does not take bucket_width={width!r}; "
+            f"it takes {', '.join(endpoint.bucket_widths)}",
+            param="bucket_width",
+        )
+    limit = given.get("limit")
+    if limit is not None:
+        limit = _positive_int(limit, "limit")
+        maximum = endpoint.page_limit(width).maximum
+        if limit > maximum:
+            raise InvalidParameterError(
+                f"limit must be between 1 and {maximum} for {endpoint.name} with "
+                f"bucket_width={width or endpoint.default_width!r}, got {limit}",
+                param="limit",
+            )
+    page = given.get("page")
+    if page is not None and (not isinstance(page, str) or not page):
+        raise InvalidParameterError("page must be a non-empty cursor string", param="page")
+    concurrency = given.get("concurrency")
+    if concurrency is not None:
+        concurrency = _positive_int(concurrency, "concurrency")
+
+    group_by: tuple[str, ...] = ()
+    if "group_by" in given:
+        group_by = _strings(given["group_by"], "group_by", endpoint.group_by, what="field")
+
+    filters: list[tuple[str, tuple[str, ...] | bool]] = []
+    for spec in endpoint.filters:
+        if spec.name not in given:
+            continue
+        value = given[spec.name]
+        if spec.kind == "bool":
+            if not isinstance(value, bool):
+                raise InvalidParameterError(
+                    f"{spec.name} must be True or False, got {value!r}", param=spec.name
+                )
+            filters.append((spec.name, value))
+        else:
+            filters.append((spec.name, _strings(value, spec.name, spec.choices)))
+
+    return Query(
+        endpoint=endpoint,
+        start_time=start,
+        end_time=end,
+        bucket_width=width,
+        limit=limit,
+        page=page,
+        group_by=group_by,
+        filters=tuple(filters),
+        concurrency=concurrency,
+    )
+
+
+# --- Responses ---------------------------------------------------------------------------------
+
+_STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
+    """The wait the server asks for, from ``retry-after-ms`` or ``retry-after``.
+
+    ``retry-after`` may be seconds or an HTTP date (compared with ``now``, Unix seconds).
+    Returns ``None`` when neither header is present or parseable; never a negative number.
+    """
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            value = float(ms) / 1000.0
+        except ValueError:
+            pass
+        else:
+            if value == value and value != float("inf"):  # not NaN/inf
+                return max(value, 0.0)
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=_dt.UTC)
+        return max(when.timestamp() - now, 0.0)
+    if value != value or value == float("inf"):
+        return None
+    return max(value, 0.0)
+
+
+def should_retry_header(headers: Mapping[str, str]) -> bool | None:
+    """The server's explicit ``x-should-retry`` verdict, if it gave one."""
+    value = headers.get("x-should-retry", "").strip().lower()
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    return None
+
+
+def error_from_response(response: Response, now: float) -> APIStatusError:
+    """The typed error for a non-2xx response, with the fields of the API's error envelope.
+
+    A body that is not the envelope (an HTML page from a proxy, say) still gives a useful
+    message: its first characters, with the status.
+    """
+    message, type_, param, code = _error_envelope(response.body)
+    status = response.status
+    if message is None:
+        message = _describe_body(response)
+    cls = _STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = InternalServerError if status >= 500 else APIStatusError
+    return cls(
+        message,
+        status_code=status,
+        type=type_,
+        param=param,
+        code=code,
+        request_id=response.request_id,
+        retry_after=retry_after_seconds(response.headers, now),
+        should_retry=should_retry_header(response.headers),
+    )
+
+
+def _error_envelope(body: bytes) -> tuple[str | None, str | None, str | None, str | None]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None, None, None, None
+    err = doc.get("error") if isinstance(doc, dict) else None
+    if not isinstance(err, dict):
+        return None, None, None, None
+
+    def text(key: str) -> str | None:
+        value = err.get(key)
+        return value if isinstance(value, str) else None if value is None else str(value)
+
+    return text("message"), text("type"), text("param"), text("code")
+
+
+def _describe_body(response: Response) -> str:
+    snippet = response.body[:200].decode("utf-8", "replace").strip()
+    snippet = " ".join(snippet.split())
+    kind = response.headers.get("content-type", "unknown content type")
+    if not snippet:
+        return f"HTTP {response.status} with an empty body"
+    return (
+        f"HTTP {response.status} with a body that is not the API's error JSON ({kind}): {snippet!r}"
+    )
+
+
+# --- Cursors ------------------------------------------------------------------------------------
+
+
+class CursorGuard:
+    """Follows ``next_page`` cursors and refuses the two ways a server could mislead us.
+
+    ``has_more`` with no cursor would stop silently short; a repeated cursor would loop for
+    ever. Both raise ``PaginationError``. An empty page with ``has_more`` simply continues.
+    """
+
+    __slots__ = ("_seen",)
+
+    def __init__(self, first: str | None = None) -> None:
+        self._seen: set[str] = {first} if first else set()
+
+    def advance(self, has_more: bool, next_page: str | None, request_id: str | None) -> str | None:
+        """The cursor to fetch next, or ``None`` when the range is complete."""
+        if not has_more:
+            return None
+        if not next_page:
+            raise PaginationError(
+                "the API said has_more=true but sent no next_page cursor; "
+                "stopping here would silently drop the rest of the range",
+                request_id=request_id,
+            )
+        if next_page in self._seen:
+            raise PaginationError(
+                f"the API sent cursor {next_page!r} a second time; following it would loop",
+                request_id=request_id,
+            )
+        self._seen.add(next_page)
+        return next_page

@@ -1,0 +1,95 @@
+"""The only module that talks to aiohttp: send one GET, return status, headers and body.
+
+It never follows redirects (a redirect would carry the admin key to wherever it points), reads
+the whole body before releasing the connection (so an abandoned iterator pins nothing), caps
+the body size, and turns every aiohttp or socket failure into ``APIConnectionError`` or
+``APITimeoutError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import aiohttp
+
+from ._exceptions import APIConnectionError, APITimeoutError, DecodeError
+from ._protocol import Response
+
+__all__ = ["AiohttpTransport"]
+
+
+class AiohttpTransport:
+    """Sends requests on one long-lived session: its own, or a caller's it only borrows."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession | None, *, max_body_size: int, pool_size: int
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._max_body_size = max_body_size
+        self._pool_size = pool_size
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # TLS verification stays on (aiohttp's default); no cookies are kept between calls.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def get(
+        self,
+        url: str,
+        params: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        attempt_timeout: float | None,
+    ) -> Response:
+        """One attempt: ``Response`` for any status; raises ``APIConnectionError`` otherwise."""
+        session = self._get_session()
+        try:
+            async with session.get(
+                url,
+                params=params,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=attempt_timeout),
+            ) as resp:
+                response_headers = {k.lower(): v for k, v in resp.headers.items()}
+                body = await self._read_body(resp, response_headers.get("x-request-id"))
+                return Response(resp.status, response_headers, body)
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise APITimeoutError(f"request timed out after {attempt_timeout} s") from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise APIConnectionError(f"the response body was cut short: {exc}") from exc
+        except aiohttp.InvalidURL as exc:
+            raise APIConnectionError(f"invalid URL: {exc}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, request_id: str | None) -> bytes:
+        limit = self._max_body_size
+        length = resp.content_length
+        if length is not None and length > limit:
+            raise DecodeError(
+                f"response body of {length} bytes exceeds max_body_size ({limit} bytes)",
+                request_id=request_id,
+            )
+        if length is not None:
+            return await resp.read()
+        chunks = bytearray()
+        async for chunk in resp.content.iter_any():
+            chunks += chunk
+            if len(chunks) > limit:
+                raise DecodeError(
+                    f"response body exceeds max_body_size ({limit} bytes)",
+                    request_id=request_id,
+                )
+        return bytes(chunks)
+
+    async def close(self) -> None:
+        """Close the session if we created it; a borrowed one is left to its owner."""
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
