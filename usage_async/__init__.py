@@ -48,6 +48,7 @@ from ._models import (
     VectorStoresResult,
     WebSearchesResult,
 )
+from ._rows import Totals, row_fields, rows, totals
 
 __all__ = [
     "ENDPOINTS",
@@ -82,6 +83,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "Result",
+    "Totals",
     "UnknownResult",
     "UsageClient",
     "UsageError",
@@ -89,4 +91,7 @@ __all__ = [
     "WebSearchesResult",
     "__version__",
     "fan_out",
+    "row_fields",
+    "rows",
+    "totals",
 ]

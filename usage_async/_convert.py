@@ -17,6 +17,7 @@ saying where (bucket and result index, field) and what was found.
 from __future__ import annotations
 
 import decimal
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -140,19 +141,20 @@ def _as_amount(value: object, name: str = "amount") -> Amount | None:
     return Amount(_as_decimal(raw_value), currency)
 
 
-# How each annotated type is read: (exact class the fast path accepts, slow-path converter).
-_READERS: Mapping[str, tuple[str, str]] = {
-    "int": ("int", "_as_int"),
-    "float": ("float", "_as_float"),
-    "str": ("str", "_as_str"),
-    "bool": ("bool", "_as_bool"),
-    "Amount": ("", "_as_amount"),
+# How each field type is read: (exact class the fast path accepts, slow-path converter).
+_READERS: Mapping[type, tuple[str, str]] = {
+    int: ("int", "_as_int"),
+    float: ("float", "_as_float"),
+    str: ("str", "_as_str"),
+    bool: ("bool", "_as_bool"),
+    Amount: ("", "_as_amount"),
 }
 
 
-def _reader_for(annotation: str) -> tuple[str, str]:
-    base = annotation.replace(" | None", "").strip()
-    return _READERS[base]
+def _reader_for(annotation: Any) -> tuple[str, str]:
+    """The reader of a field typed ``X`` or ``X | None``."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    return _READERS[args[0]]
 
 
 def _generate_structure_fn(
@@ -175,10 +177,11 @@ def _generate_structure_fn(
         "    g = o.get",
     ]
     args = []
+    hints = typing.get_type_hints(cls)
     for i, field in enumerate(attrs.fields(cls)):
         var = f"v{i}"
         args.append(var)
-        exact, slow = _reader_for(str(field.type))
+        exact, slow = _reader_for(hints[field.name])
         required = field.default is attrs.NOTHING
         lines.append(f"    {var} = g({field.name!r})")
         for alias in _ALIASES.get(field.name, ()):

@@ -1,0 +1,168 @@
+"""Flat rows and totals: buckets turned into what CSV writers, pandas and databases take.
+
+A row is one result of one bucket: ``start_time`` and ``end_time`` as ISO-8601 UTC strings,
+the grouping fields, then the metrics. Costs rows carry ``amount`` as an exact ``Decimal`` and
+``currency`` beside it. Totals sum metrics by chosen fields; money is summed as ``Decimal`` and
+never across currencies.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import attrs
+
+from ._endpoints import ENDPOINTS
+from ._exceptions import InvalidParameterError
+from ._models import Bucket, CostsResult, UnknownResult
+
+__all__ = ["Totals", "iso_utc", "row_fields", "rows", "totals"]
+
+logger = logging.getLogger("usage_async")
+
+Number = int | float | Decimal
+
+
+def iso_utc(seconds: int) -> str:
+    """``2026-11-01T00:00:00Z`` for Unix seconds."""
+    return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@cache
+def _fields_of(result_type: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(grouping fields, metric fields) of a result class, from the endpoint table."""
+    groups: tuple[str, ...] = ()
+    for endpoint in ENDPOINTS.values():
+        if endpoint.result_type is result_type:
+            groups = endpoint.group_by
+            break
+    names = [f.name for f in attrs.fields(result_type)]
+    if result_type is CostsResult:
+        metrics = ("amount", "currency", "quantity", "quantity_unit")
+    else:
+        metrics = tuple(n for n in names if n not in groups)
+    return tuple(n for n in names if n in groups), metrics
+
+
+def row_fields(result_type: type, group_by: Sequence[str] | None = None) -> list[str]:
+    """Column names of the rows of ``result_type``: times, grouping fields, metrics.
+
+    ``group_by`` narrows the grouping columns to the ones requested (and orders them so);
+    without it every grouping field of the result type is a column.
+    """
+    groups, metrics = _fields_of(result_type)
+    chosen = [g for g in group_by if g in groups] if group_by is not None else list(groups)
+    return ["start_time", "end_time", *chosen, *metrics]
+
+
+def _row(start: str, end: str, result: Any, columns: Sequence[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {"start_time": start, "end_time": end}
+    if isinstance(result, CostsResult):
+        amount = result.amount
+        for name in columns[2:]:
+            if name == "amount":
+                row[name] = amount.value if amount is not None else None
+            elif name == "currency":
+                row[name] = amount.currency if amount is not None else None
+            else:
+                row[name] = getattr(result, name)
+        return row
+    for name in columns[2:]:
+        row[name] = getattr(result, name)
+    return row
+
+
+def bucket_rows(bucket: Bucket[Any], group_by: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of one bucket: one per result; unknown result types are skipped (logged)."""
+    start, end = iso_utc(bucket.start_time), iso_utc(bucket.end_time)
+    out = []
+    for result in bucket.results:
+        if isinstance(result, UnknownResult):
+            logger.warning(
+                "skipping a result of unknown type %r in the bucket starting %s",
+                result.object,
+                start,
+            )
+            continue
+        out.append(_row(start, end, result, row_fields(type(result), group_by)))
+    return out
+
+
+async def rows(
+    stream: AsyncIterable[Bucket[Any]], *, group_by: Sequence[str] | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Flat dict rows, one per result, as the buckets arrive.
+
+    The grouping columns are the stream's ``group_by`` when it is a ``BucketStream`` (or the
+    ``group_by`` given here); otherwise every grouping field of the result type. Buckets with
+    no results give no rows.
+    """
+    if group_by is None:
+        query = getattr(stream, "query", None)
+        group_by = query.group_by if query is not None else None
+    async for bucket in stream:
+        for row in bucket_rows(bucket, group_by):
+            yield row
+
+
+class Totals:
+    """Sums metrics by chosen fields, bucket by bucket; ``result()`` gives the table so far.
+
+    Keys are tuples of the ``by`` field values (``None`` where a result was not grouped by
+    that field). Money is summed as ``Decimal`` per currency: ``currency`` is appended to the
+    key of costs results when ``by`` does not name it. ``None`` metrics are skipped, so a
+    metric appears only if some result carried it. Costs ``quantity`` is summed as sent: total
+    by ``line_item`` for quantities in one unit.
+    """
+
+    def __init__(self, by: Sequence[str] = ()) -> None:
+        if isinstance(by, str):
+            by = [by]
+        self.by = tuple(by)
+        self._sums: dict[tuple[Any, ...], dict[str, Number]] = {}
+
+    def add(self, bucket: Bucket[Any]) -> None:
+        for result in bucket.results:
+            if isinstance(result, UnknownResult):
+                continue
+            self.add_row(_row("", "", result, row_fields(type(result))))
+
+    def add_row(self, row: Mapping[str, Any]) -> None:
+        by = self.by
+        if "amount" in row and "currency" not in by:
+            by = (*by, "currency")
+        for name in by:
+            if name not in row:
+                raise InvalidParameterError(
+                    f"cannot total by {name!r}: the results have no such field", param="by"
+                )
+        key = tuple(row.get(name) for name in by)
+        sums = self._sums.setdefault(key, {})
+        for name, value in row.items():
+            if (
+                name in by
+                or name in ("start_time", "end_time")
+                or value is None
+                or isinstance(value, str | bool)
+            ):
+                continue
+            sums[name] = sums.get(name, 0) + value
+
+    def result(self) -> dict[tuple[Any, ...], dict[str, Number]]:
+        """Totals by key, in the order the keys first appeared."""
+        return dict(self._sums)
+
+
+async def totals(
+    stream: AsyncIterable[Bucket[Any]], by: Sequence[str] = ()
+) -> dict[tuple[Any, ...], dict[str, Number]]:
+    """Sum every metric of ``stream`` by the fields ``by`` (see ``Totals``)."""
+    table = Totals(by)
+    async for bucket in stream:
+        table.add(bucket)
+    return table.result()
