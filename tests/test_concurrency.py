@@ -1,0 +1,200 @@
+"""Time-window sharding and fan-out: order, equality with sequential, cancellation, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+import usage_async as ua
+from usage_async._concurrency import plan_windows, sharded_pages
+from usage_async._protocol import validate
+
+DAY = 86400
+START = 1_764_547_200  # 2025-12-01T00:00:00Z
+
+
+def query(endpoint: str = "completions", **params: Any) -> Any:
+    return validate(ua.ENDPOINTS[endpoint], {"start_time": START, **params})
+
+
+def test_windows_are_whole_pages_aligned_to_the_start_and_cover_the_range() -> None:
+    q = query(end_time=START + 30 * DAY + 3600, bucket_width="1h", concurrency=8)
+    windows = plan_windows(q)
+    step = 24 * 3600  # default 1h page: 24 buckets
+    assert len(windows) == 31
+    assert windows[0].start_time == START
+    assert windows[-1].end_time == START + 30 * DAY + 3600
+    for before, after in itertools.pairwise(windows):
+        assert before.end_time == after.start_time
+        assert before.end_time - before.start_time == step
+    assert all(w.concurrency is None and w.page is None for w in windows)
+
+
+def test_windows_follow_the_limit_and_a_mid_hour_start() -> None:
+    start = START + 1234
+    q = validate(
+        ua.ENDPOINTS["completions"],
+        {"start_time": start, "end_time": start + 10 * 3600, "bucket_width": "1h", "limit": 3},
+    )
+    assert [(w.start_time - start) // 3600 for w in plan_windows(q)] == [0, 3, 6, 9]
+
+
+def test_costs_windows_are_aligned_to_utc_midnight() -> None:
+    start = START + 5 * 3600  # 05:00 UTC; the API floors costs to midnight
+    q = query("costs", start_time=start, end_time=START + 20 * DAY, limit=7)
+    windows = plan_windows(q)
+    assert windows[0].start_time == start
+    assert [w.end_time for w in windows] == [START + 7 * DAY, START + 14 * DAY, START + 20 * DAY]
+    assert all(w.start_time % DAY == 0 for w in windows[1:])
+
+
+def test_open_ended_resumed_or_single_page_ranges_are_not_split() -> None:
+    assert len(plan_windows(query(concurrency=4))) == 1
+    assert len(plan_windows(query(end_time=START + 60 * DAY, page="c", concurrency=4))) == 1
+    assert len(plan_windows(query(end_time=START + 7 * DAY, concurrency=4))) == 1
+
+
+async def test_sharded_pages_come_back_in_window_order_whatever_order_they_finish() -> None:
+    windows = plan_windows(query(end_time=START + 70 * DAY, concurrency=4))
+    delays = [0.03, 0.0, 0.02, 0.01] * 3
+
+    async def fetch(window: Any) -> list[Any]:
+        await asyncio.sleep(delays[windows.index(window) % len(delays)])
+        return [window.start_time]
+
+    got = [p async for p in sharded_pages(windows, fetch, 4)]
+    assert got == [w.start_time for w in windows]
+
+
+async def test_sharded_pages_keep_at_most_k_windows_in_flight() -> None:
+    windows = plan_windows(query(end_time=START + 100 * DAY, concurrency=3))
+    running = 0
+    peak = 0
+
+    async def fetch(window: Any) -> list[Any]:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+        return [window]
+
+    assert len([p async for p in sharded_pages(windows, fetch, 3)]) == len(windows)
+    assert peak == 3
+
+
+async def test_closing_a_sharded_iterator_cancels_what_is_in_flight() -> None:
+    windows = plan_windows(query(end_time=START + 100 * DAY, concurrency=4))
+    cancelled = 0
+
+    async def fetch(window: Any) -> list[Any]:
+        nonlocal cancelled
+        try:
+            if window is not windows[0]:
+                await asyncio.sleep(30)
+            return [window]
+        except asyncio.CancelledError:
+            cancelled += 1
+            raise
+
+    before = asyncio.all_tasks()
+    async with contextlib.aclosing(sharded_pages(windows, fetch, 4)) as pages:
+        async for _ in pages:
+            break
+    assert cancelled == 3
+    assert asyncio.all_tasks() == before
+
+
+async def test_a_failing_window_raises_and_cancels_the_others() -> None:
+    windows = plan_windows(query(end_time=START + 100 * DAY, concurrency=4))
+
+    async def fetch(window: Any) -> list[Any]:
+        if window is windows[1]:
+            raise ua.InternalServerError("boom", status_code=500)
+        await asyncio.sleep(0 if window is windows[0] else 30)
+        return [window]
+
+    before = asyncio.all_tasks()
+    with pytest.raises(ua.InternalServerError):
+        _ = [p async for p in sharded_pages(windows, fetch, 4)]
+    assert asyncio.all_tasks() == before
+
+
+async def numbers(tag: str, count: int, delay: float = 0.0) -> AsyncIterator[str]:
+    for i in range(count):
+        await asyncio.sleep(delay)
+        yield f"{tag}{i}"
+
+
+async def test_fan_out_yields_every_item_of_every_stream_keeping_each_streams_order() -> None:
+    streams = {k: numbers(k, 5, 0.001 * (i % 3)) for i, k in enumerate("abcdefghij")}
+    got = [pair async for pair in ua.fan_out(streams, concurrency=3)]
+    assert sorted(got) == sorted((k, f"{k}{i}") for k in "abcdefghij" for i in range(5))
+    for key in "abcdefghij":
+        assert [item for k, item in got if k == key] == [f"{key}{i}" for i in range(5)]
+
+
+async def test_fan_out_runs_at_most_concurrency_streams_at_once() -> None:
+    running = 0
+    peak = 0
+
+    async def tracked(key: str) -> AsyncIterator[str]:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            for i in range(3):
+                await asyncio.sleep(0.001)
+                yield f"{key}{i}"
+        finally:
+            running -= 1
+
+    streams = {str(i): tracked(str(i)) for i in range(12)}
+    assert len([x async for x in ua.fan_out(streams, concurrency=4)]) == 36
+    assert peak == 4
+
+
+async def test_fan_out_raises_the_failing_key_and_cancels_the_others() -> None:
+    finished = []
+
+    async def slow(key: str) -> AsyncIterator[str]:
+        try:
+            await asyncio.sleep(30)
+            yield key
+        finally:
+            finished.append(key)
+
+    async def failing() -> AsyncIterator[str]:
+        yield "first"
+        raise ua.NotFoundError("no such project", status_code=404)
+
+    before = asyncio.all_tasks()
+    streams = {"proj_a": slow("proj_a"), "proj_bad": failing(), "proj_c": slow("proj_c")}
+    with pytest.raises(ua.FanOutError) as info:
+        _ = [x async for x in ua.fan_out(streams, concurrency=3)]
+    assert info.value.key == "proj_bad"
+    assert isinstance(info.value.error, ua.NotFoundError)
+    assert info.value.__cause__ is info.value.error
+    assert "proj_bad" in str(info.value)
+    assert sorted(finished) == ["proj_a", "proj_c"]
+    assert asyncio.all_tasks() == before
+
+
+async def test_breaking_out_of_fan_out_cancels_every_stream() -> None:
+    before = asyncio.all_tasks()
+    streams = {k: numbers(k, 1000, 0.001) for k in "abc"}
+    async with contextlib.aclosing(ua.fan_out(streams, concurrency=3)) as pairs:
+        async for _ in pairs:
+            break
+    assert asyncio.all_tasks() == before
+
+
+async def test_fan_out_refuses_a_bad_concurrency() -> None:
+    with pytest.raises(ua.InvalidParameterError):
+        _ = [x async for x in ua.fan_out({}, concurrency=0)]
+    assert [x async for x in ua.fan_out({}, concurrency=2)] == []
