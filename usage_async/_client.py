@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
 import os
@@ -361,7 +362,7 @@ class UsageClient:
         response = await self._get_with_retries(query, cursor)
         request_id = response.request_id
         data, has_more, next_page = read_envelope(parse_body(response.body, request_id), request_id)
-        decoder = BucketDecoder(query.endpoint.result_type)
+        decoder = _decoder_for(query.endpoint.name)
         buckets, index = decoder.decode(data, 0, _DECODE_SLICE, request_id)
         while index < len(data):
             await asyncio.sleep(0)  # a huge page must not stall the event loop
@@ -515,6 +516,11 @@ class BucketStream(Generic[R]):
     async def _window_pages(self, window: Query) -> list[Page[R]]:
         async with contextlib.aclosing(self._cursor_pages(window)) as pages:
             return [page async for page in pages]
+
+
+@functools.cache
+def _decoder_for(endpoint: str) -> BucketDecoder:
+    return BucketDecoder(ENDPOINTS[endpoint].result_type)
 
 
 def _cursor_after(page: Page[Any]) -> str | None:
