@@ -1,0 +1,142 @@
+"""Fixtures for the emulator suite: an emulator with a pinned clock, in two flavours.
+
+* ``emu`` / ``emu_client``: an emulator on the test's event loop and a ``UsageClient`` for
+  it (async tests).
+* ``live``: one emulator for the whole session on a background thread, with a plain
+  synchronous ``get``: hypothesis property tests and raw-wire checks use it, since hypothesis
+  drives synchronous test functions.
+
+The clock is pinned to ``NOW`` so every run sees the same data, open ranges included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import threading
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+import attrs
+import orjson
+import pytest
+
+import usage_async as ua
+from usage_async.emulator import Emulator, serve
+
+NOW = 1_772_368_496  # 2026-03-01T12:34:56Z
+MIDNIGHT = 1_772_323_200  # 2026-03-01T00:00:00Z
+DAY = 86400
+KEY = "sk-admin-emulator-tests"
+
+Query = Sequence[tuple[str, str]]
+
+
+def pinned_clock() -> float:
+    return float(NOW)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with serve(port=0, api_key=KEY, now=pinned_clock) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def emu_client(emu: Emulator) -> AsyncIterator[ua.UsageClient]:
+    async with ua.UsageClient(emu.api_key, base_url=emu.base_url) as client:
+        yield client
+
+
+@attrs.frozen
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+@attrs.define
+class LiveEmulator:
+    """A session-wide emulator on its own thread; ``get`` is synchronous."""
+
+    base_url: str
+    stats: Any
+    _host: str
+    _port: int
+    _prefix: str
+
+    def get(
+        self,
+        path: str,
+        query: Query | str = (),
+        *,
+        key: str | None = KEY,
+        method: str = "GET",
+    ) -> Reply:
+        """``path`` is relative to ``/v1`` (``/organization/costs``) or an endpoint name."""
+        if not path.startswith("/"):
+            path = ua.ENDPOINTS[path].path
+        text = query if isinstance(query, str) else urllib.parse.urlencode(list(query))
+        target = self._prefix + path + ("?" + text if text else "")
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=30)
+        try:
+            headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+            connection.request(method, target, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+        finally:
+            connection.close()
+
+    def page(self, endpoint: str, query: Query) -> dict[str, Any]:
+        reply = self.get(endpoint, query)
+        assert reply.status == 200, reply.body[:300]
+        result: dict[str, Any] = reply.json()
+        return result
+
+    def buckets(self, endpoint: str, query: Query) -> list[dict[str, Any]]:
+        """Every bucket of a query, following ``next_page`` to the end."""
+        out: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self.page(endpoint, [*query, *([("page", cursor)] if cursor else [])])
+            out.extend(page["data"])
+            if not page["has_more"]:
+                return out
+            cursor = page["next_page"]
+
+
+def serve_in_thread(**options: Any) -> Iterator[LiveEmulator]:
+    """Run ``serve(**options)`` on a background thread until the generator is closed."""
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def run() -> None:
+        async with serve(port=0, **options) as emulator:
+            state["emulator"] = emulator
+            state["loop"] = asyncio.get_running_loop()
+            state["stop"] = asyncio.Event()
+            ready.set()
+            await state["stop"].wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
+    thread.start()
+    assert ready.wait(timeout=30), "the emulator did not start"
+    emulator: Emulator = state["emulator"]
+    url = urllib.parse.urlsplit(emulator.base_url)
+    assert url.hostname is not None
+    assert url.port is not None
+    try:
+        yield LiveEmulator(emulator.base_url, emulator.stats, url.hostname, url.port, url.path)
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live() -> Iterator[LiveEmulator]:
+    yield from serve_in_thread(api_key=KEY, now=pinned_clock)
