@@ -1,0 +1,135 @@
+"""Fixtures for the command-line tests: one emulator for the session, and ways to run the CLI.
+
+The emulator runs in a background thread on its own event loop, so tests stay synchronous and
+call ``main([...])`` exactly as the console script does (it runs its own ``asyncio.run``).
+``library_rows`` / ``library_totals`` ask the library the same question, for comparison.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import usage_async as ua
+from usage_async.cli import main
+from usage_async.emulator import Emulator, serve
+
+# A closed period in the past: the same seed gives the same data for it on every run.
+START = "2026-11-01"
+END = "2026-11-04"
+START_TS = 1_793_491_200  # 2026-11-01T00:00:00Z
+END_TS = START_TS + 3 * 86400
+
+
+@attrs.frozen
+class Result:
+    """What a user sees from one run: the exit code, stdout and stderr."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    started = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def serve_until_stopped() -> None:
+        async with serve(port=0, seed=0) as emu:
+            state["running"] = emu
+            state["loop"] = asyncio.get_running_loop()
+            state["stop"] = stop = asyncio.Event()
+            started.set()
+            await stop.wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve_until_stopped())
+        finally:
+            started.set()  # never leave the fixture waiting if the emulator failed to start
+
+    thread = threading.Thread(target=run, name="cli-test-emulator", daemon=True)
+    thread.start()
+    started.wait(timeout=30)
+    assert "running" in state, "the emulator did not start"
+    yield state["running"]
+    state["loop"].call_soon_threadsafe(state["stop"].set)
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def environment(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The user's environment: the emulator's key and URL, and none of the developer's."""
+    for name in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", emulator.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
+    return emulator
+
+
+@pytest.fixture
+def cli(environment: Emulator, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run ``usage-async ARGS...`` in-process, as the console script would."""
+
+    def run(*argv: str) -> Result:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def console_script() -> str:
+    script = Path(sys.executable).with_name("usage-async")
+    assert script.exists(), "the usage-async console script is not installed in this venv"
+    return str(script)
+
+
+@pytest.fixture
+def run_script(emulator: Emulator) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed ``usage-async`` script in a child process, with ``env`` on top."""
+
+    def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+        return subprocess.run(
+            [console_script(), *argv],
+            env={**base, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+def library_rows(emulator: Emulator, endpoint: str, **params: Any) -> list[dict[str, Any]]:
+    """The library's rows (``ua.rows``) for the same query, straight from the emulator."""
+
+    async def collect() -> list[dict[str, Any]]:
+        async with ua.UsageClient(emulator.api_key, base_url=emulator.base_url) as client:
+            return [row async for row in ua.rows(client.stream(endpoint, **params))]
+
+    return asyncio.run(collect())
+
+
+def library_totals(
+    emulator: Emulator, endpoint: str, by: tuple[str, ...] = (), **params: Any
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """``ua.totals`` over the same query, straight from the emulator."""
+
+    async def total() -> dict[tuple[Any, ...], dict[str, Any]]:
+        async with ua.UsageClient(emulator.api_key, base_url=emulator.base_url) as client:
+            return await ua.totals(client.stream(endpoint, **params), by)
+
+    return asyncio.run(total())

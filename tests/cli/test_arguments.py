@@ -1,0 +1,138 @@
+"""Arguments: flags generated from the endpoint table, WHEN parsing, and usage errors (exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+import pytest
+
+import usage_async as ua
+from usage_async.cli import build_parser, parse_when
+
+from .conftest import END, START, Result
+
+Cli = Callable[..., Result]
+
+NOW = 1_794_000_000  # 2026-11-06T21:20:00Z
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("2026-11-01", 1_793_491_200),
+        ("2026-11-01T12:30", 1_793_491_200 + 12 * 3600 + 1800),
+        ("2026-11-01T12:30:00Z", 1_793_491_200 + 12 * 3600 + 1800),
+        ("2026-11-01T12:30:00+02:00", 1_793_491_200 + 10 * 3600 + 1800),
+        ("90m", NOW - 90 * 60),
+        ("24h", NOW - 86400),
+        ("7d", NOW - 7 * 86400),
+        ("2w", NOW - 14 * 86400),
+        ("now", NOW),
+    ],
+)
+def test_when_is_an_iso_time_in_utc_unless_offset_or_a_span_before_now(
+    text: str, seconds: int
+) -> None:
+    assert parse_when(text, NOW) == seconds
+
+
+@pytest.mark.parametrize(
+    "text", ["yesterday", "7 days", "-3d", "2026-13-01", "2026-11-01T00:00:00.5"]
+)
+def test_a_when_that_is_neither_a_time_nor_a_span_is_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_when(text, NOW)
+
+
+def singular_flag(filter_name: str) -> str:
+    return "--" + filter_name.removesuffix("s").replace("_", "-")
+
+
+@pytest.mark.parametrize("endpoint", list(ua.ENDPOINTS.values()), ids=lambda e: e.name)
+def test_every_filter_of_every_endpoint_has_a_repeatable_singular_flag(
+    endpoint: ua.Endpoint,
+) -> None:
+    argv = [endpoint.name, "--start", "7d"]
+    expected: dict[str, object] = {}
+    for spec in endpoint.filters:
+        if spec.kind == "bool":
+            argv.append("--no-batch")
+            expected[spec.name] = False
+        else:
+            first, second = spec.choices[:2] if spec.choices else ("a1", "b2")
+            flag = singular_flag(spec.name)
+            argv += [flag, first, flag, second]
+            expected[spec.name] = [first, second]
+    args = build_parser(NOW).parse_args(argv)
+    assert {name: getattr(args, name) for name in expected} == expected
+
+
+def test_costs_help_offers_only_daily_buckets_and_its_own_group_by_fields(cli: Cli) -> None:
+    result = cli("costs", "--help")
+    assert result.code == 0
+    assert "--bucket-width {1d}" in result.out
+    for field in ua.ENDPOINTS["costs"].group_by:
+        assert field in result.out
+    for flag in ("--project-id", "--api-key-id", "--line-item"):
+        assert flag in result.out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(["nonsense", "--start", "7d"], "invalid choice: 'nonsense'", id="endpoint"),
+        pytest.param(
+            ["completions", "--start", "7d", "--group-by", "colour"],
+            "unknown value 'colour'",
+            id="group-by",
+        ),
+        pytest.param(["completions", "--start", "last tuesday"], "is not a WHEN", id="when"),
+        pytest.param(["completions"], "--start", id="missing-start"),
+        pytest.param(
+            ["costs", "--start", START, "--limit", "181"],
+            "limit must be between 1 and 180",
+            id="limit-over-the-costs-maximum",
+        ),
+        pytest.param(
+            ["completions", "--start", START, "--bucket-width", "1h", "--limit", "0"],
+            "limit must be at least 1",
+            id="limit-zero",
+        ),
+        pytest.param(
+            ["costs", "--start", START, "--bucket-width", "1h"],
+            "invalid choice: '1h'",
+            id="hourly-costs",
+        ),
+        pytest.param(
+            ["images", "--start", START, "--size", "9x9"], "unknown value '9x9'", id="enum-filter"
+        ),
+        pytest.param(["completions", "--start", END, "--end", START], "end_time", id="reversed"),
+        pytest.param(["report", "--start", END, "--end", START], "end_time", id="report-reversed"),
+        pytest.param(
+            ["completions", "--start", START, "--base-url", "http://api.example.com/v1"],
+            "plain http",
+            id="insecure-base-url",
+        ),
+        pytest.param(["emulator", "--fault-rate", "1.5"], "between 0.0 and 1.0", id="fault-rate"),
+        pytest.param(["emulator", "--port", "70000"], "between 0 and 65535", id="port"),
+        pytest.param(
+            ["completions", "--start", START, "--concurrency", "0"], "at least 1", id="concurrency"
+        ),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_usage_message(cli: Cli, argv: list[str], message: str) -> None:
+    result = cli(*argv)
+    assert result.code == 2
+    assert result.out == ""
+    assert "usage: usage-async" in result.err
+    assert "error:" in result.err
+    assert message in result.err
+
+
+def test_help_and_version_exit_0(cli: Cli) -> None:
+    assert cli("--version").out.strip() == f"usage-async {ua.__version__}"
+    result = cli("--help")
+    assert result.code == 0
+    for name in (*ua.ENDPOINTS, "report", "demo", "emulator"):
+        assert name in result.out

@@ -1,0 +1,301 @@
+"""What the command line writes: rows as csv / jsonl / json / a rich table, and pull progress.
+
+Machine formats carry exact values: ``Decimal`` amounts as their exact decimal text (a JSON
+string, as the live API sends decimal strings), times as the ISO-8601 UTC text of the rows,
+``None`` as an empty CSV cell or JSON ``null``. They are written page by page, so a long pull
+streams out instead of piling up in memory. The table is for people at a terminal: it needs
+every row to size its columns, so it is the one format that waits for the end.
+
+Progress goes to stderr through ``rich.progress`` and only when stderr is a terminal, so
+pipes and log files never see it.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import IO, Any, Protocol
+
+import orjson
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from ._client import UsageClient
+from ._models import Page
+from ._protocol import Query
+from ._rows import bucket_rows, row_fields
+
+__all__ = [
+    "PullProgress",
+    "RowWriter",
+    "expected_buckets",
+    "human_number",
+    "open_writer",
+    "progress_wanted",
+    "pull",
+    "stdout_console",
+]
+
+Row = Mapping[str, Any]
+
+_DAY = 86400
+
+
+class RowWriter(Protocol):
+    """Takes rows as they arrive (``write``) and finishes the output (``close``)."""
+
+    def write(self, rows: Iterable[Row]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _exact_text(value: Any) -> str:
+    """A cell as text that parses back to the same value (bools as JSON spells them)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _json(row: Row) -> bytes:
+    return orjson.dumps(row, default=_json_default)
+
+
+class _CsvWriter:
+    """CSV under a header row that waits for the first page: a failed pull writes nothing."""
+
+    def __init__(self, fields: Sequence[str], file: IO[str]) -> None:
+        self._file = file
+        self._writer = csv.writer(file, lineterminator="\n")
+        self._fields = fields
+        self._started = False
+
+    def write(self, rows: Iterable[Row]) -> None:
+        if not self._started:
+            self._writer.writerow(self._fields)
+            self._started = True
+        self._writer.writerows([_exact_text(row.get(f)) for f in self._fields] for row in rows)
+        self._file.flush()
+
+    def close(self) -> None:
+        self.write(())
+
+
+class _JsonLinesWriter:
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+
+    def write(self, rows: Iterable[Row]) -> None:
+        self._file.write("".join(_json(row).decode() + "\n" for row in rows))
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.flush()
+
+
+class _JsonArrayWriter:
+    """One JSON array, one row per line, streamed: ``[`` with the first row, ``]`` on close."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+        self._separator = "[\n"
+
+    def write(self, rows: Iterable[Row]) -> None:
+        for row in rows:
+            self._file.write(self._separator + _json(row).decode())
+            self._separator = ",\n"
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.write("[]\n" if self._separator == "[\n" else "\n]\n")
+        self._file.flush()
+
+
+def human_number(value: Any) -> str:
+    """A cell for people: thousands separators, amounts without trailing zeros, no ``None``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Decimal):
+        # normalize() drops trailing zeros (and "0E-6176" becomes 0); "f" keeps it out of
+        # exponent notation. The value shown is still exact.
+        return f"{value.normalize():,f}"
+    if isinstance(value, float):
+        return f"{value:,}"
+    return str(value)
+
+
+def stdout_console(redirected_width: int) -> Console:
+    """A console on stdout: the terminal's width there, ``redirected_width`` when redirected.
+
+    Redirected output has no width to fit; rich would assume 80 columns and wrap.
+    """
+    if sys.stdout.isatty():
+        return Console(file=sys.stdout)
+    return Console(file=sys.stdout, width=redirected_width)
+
+
+class _TableWriter:
+    def __init__(self, fields: Sequence[str], title: str) -> None:
+        self._fields = fields
+        self._title = title
+        self._rows: list[Row] = []
+
+    def write(self, rows: Iterable[Row]) -> None:
+        self._rows.extend(rows)
+
+    def close(self) -> None:
+        # As wide as it takes: a redirected table keeps each row on one line.
+        console = stdout_console(redirected_width=10_000)
+        if not self._rows:
+            console.print(f"{self._title}: no results")
+            return
+        # Optional metrics the API did not send for any row would only be empty columns.
+        fields = [f for f in self._fields if any(row.get(f) is not None for row in self._rows)]
+        table = Table(title=self._title, header_style="bold")
+        for field in fields:
+            numeric = any(
+                isinstance(row.get(field), int | float | Decimal)
+                and not isinstance(row.get(field), bool)
+                for row in self._rows
+            )
+            table.add_column(field, justify="right" if numeric else "left")
+        for row in self._rows:
+            # Text, not str: a value with brackets in it must not be read as rich markup.
+            table.add_row(*(Text(human_number(row.get(f))) for f in fields))
+        console.print(table)
+
+
+def open_writer(fmt: str, query: Query, file: IO[str]) -> RowWriter:
+    """A writer of ``fmt`` (table, csv, jsonl or json) for the rows of ``query``, onto ``file``.
+
+    Columns are ``row_fields`` of the endpoint's results with the query's ``group_by``.
+    """
+    fields = row_fields(query.endpoint.result_type, query.group_by)
+    title = query.endpoint.name
+    if fmt == "csv":
+        return _CsvWriter(fields, file)
+    if fmt == "jsonl":
+        return _JsonLinesWriter(file)
+    if fmt == "json":
+        return _JsonArrayWriter(file)
+    if fmt == "table":
+        return _TableWriter(fields, title)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def expected_buckets(query: Query, now: int) -> int:
+    """How many buckets the query's range holds, known before the first page.
+
+    Usage buckets start at ``start_time``; costs buckets are whole UTC days from the start
+    floored to midnight. Without ``end_time`` the range ends now.
+    """
+    end = query.end_time if query.end_time is not None else now
+    origin = query.start_time
+    if query.endpoint.whole_days:
+        origin -= origin % _DAY
+    return max(0, -(-(end - origin) // query.width_seconds))
+
+
+class PullProgress:
+    """Pages and buckets fetched per stream against the expected total, drawn on stderr.
+
+    Draws nothing at all unless ``enabled``.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("buckets, {task.fields[pages]} pages"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            # Live's stdout redirect would send our rows to the progress console (stderr).
+            redirect_stdout=False,
+            redirect_stderr=False,
+            disable=not enabled,
+        )
+        self._pages: dict[TaskID, int] = {}
+        self._buckets: dict[TaskID, int] = {}
+        self._expected: dict[TaskID, int] = {}
+
+    def __enter__(self) -> PullProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def track(self, label: str, expected: int) -> TaskID:
+        """A line for one stream, expecting ``expected`` buckets."""
+        task = self._progress.add_task(label, total=expected, pages=0)
+        self._pages[task] = self._buckets[task] = 0
+        self._expected[task] = expected
+        return task
+
+    def advance(self, task: TaskID, page: Page[Any]) -> None:
+        """Count one more page, and its buckets, for the stream of ``task``."""
+        self._pages[task] += 1
+        self._buckets[task] += len(page.data)
+        # An open range ends at the server's "now", a moment after ours: one more bucket.
+        self._expected[task] = max(self._expected[task], self._buckets[task])
+        self._progress.update(
+            task,
+            completed=self._buckets[task],
+            total=self._expected[task],
+            pages=self._pages[task],
+        )
+
+
+def progress_wanted(streaming_to_stdout: bool) -> bool:
+    """Whether to draw progress: only on a terminal, and not over rows streaming onto it."""
+    if not sys.stderr.isatty():
+        return False
+    return not (streaming_to_stdout and sys.stdout.isatty())
+
+
+async def pull(
+    client: UsageClient, query: Query, writer: RowWriter, now: int, *, streaming: bool
+) -> None:
+    """Write every row of ``query`` page by page, with progress; close ``writer`` at the end."""
+    async with client:
+        stream = client.stream(query.endpoint.name, **query.kwargs())
+        with PullProgress(progress_wanted(streaming)) as progress:
+            task = progress.track(query.endpoint.name, expected_buckets(query, now))
+            async for page in stream.pages():
+                writer.write(
+                    [row for bucket in page.data for row in bucket_rows(bucket, query.group_by)]
+                )
+                progress.advance(task, page)
+    writer.close()

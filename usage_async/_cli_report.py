@@ -1,0 +1,314 @@
+"""``usage-async report`` and ``demo``: every endpoint and the costs of a period on one screen.
+
+All twelve endpoints are pulled at once (``fan_out``, within the client's in-flight cap) in
+daily buckets, grouped by the fields the report shows (model, project, line item), and summed
+with ``Totals`` as pages arrive. The screen then shows the total cost, a bar per day, cost by
+line item and by project, each endpoint's headline metrics and the busiest models.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+from rich import box
+from rich.bar import Bar
+from rich.columns import Columns
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ._cli_output import PullProgress, expected_buckets, human_number, stdout_console
+from ._client import UsageClient
+from ._concurrency import fan_out
+from ._endpoints import ENDPOINTS
+from ._models import Bucket
+from ._protocol import Query, validate
+from ._rows import Number, Totals
+
+__all__ = ["demo_report", "report_queries", "show_report"]
+
+Sums = dict[tuple[Any, ...], dict[str, Number]]
+"""What ``Totals.result()`` gives: metric sums by key."""
+
+_DAY = 86400
+REPORT_WIDTH = "1d"
+# The fields the report totals by; each endpoint is grouped by those it has.
+REPORT_GROUPS = ("model", "project_id", "line_item")
+TOP = 8
+TOP_MODELS = 3
+MAX_BARS = 31
+# Wide enough for the cost tables side by side when the report goes to a file or a pipe.
+REDIRECTED_WIDTH = 120
+# Metrics that measure a level at a moment (bytes stored), not a flow: summing daily buckets
+# would multiply them by the number of days, so the report shows the latest day's value.
+LEVEL_METRICS = frozenset({"usage_bytes"})
+# Light tables: a header rule and no borders keep the report to about one screen.
+_TABLE_STYLE: dict[str, Any] = {
+    "box": box.SIMPLE_HEAD,
+    "header_style": "bold",
+    "title_justify": "left",
+    "title_style": "bold",
+    "pad_edge": False,
+    "show_edge": False,
+}
+
+
+def report_queries(start: int, end: int) -> dict[str, Query]:
+    """The query of every endpoint for the report of ``[start, end)``.
+
+    The period starts at UTC midnight of ``start``'s day: costs buckets are whole UTC days,
+    and usage is aligned with them so every section covers the same days. Raises
+    ``InvalidParameterError`` (e.g. an end before the start) before any request.
+    """
+    start -= start % _DAY
+    queries = {}
+    for name, endpoint in ENDPOINTS.items():
+        groups = [field for field in REPORT_GROUPS if field in endpoint.group_by]
+        queries[name] = validate(
+            endpoint,
+            {
+                "start_time": start,
+                "end_time": end,
+                "bucket_width": REPORT_WIDTH,
+                # Whole pages: the fewest requests for the period.
+                "limit": endpoint.page_limit(REPORT_WIDTH).maximum,
+                "group_by": groups or None,
+            },
+        )
+    return queries
+
+
+class Tally:
+    """The sums of one endpoint's buckets: overall, per grouping field, and per bucket."""
+
+    def __init__(self, query: Query) -> None:
+        self.query = query
+        self.overall = Totals()
+        self.by_field = {field: Totals([field]) for field in query.group_by}
+        self.per_bucket: list[tuple[int, Sums]] = []
+
+    def add(self, bucket: Bucket[Any]) -> None:
+        self.overall.add(bucket)
+        for totals in self.by_field.values():
+            totals.add(bucket)
+        one = Totals()
+        one.add(bucket)
+        self.per_bucket.append((bucket.start_time, one.result()))
+
+
+async def gather(client: UsageClient, queries: Mapping[str, Query], now: int) -> dict[str, Tally]:
+    """Pull every query at once and tally it; closes ``client`` when done."""
+    tallies = {name: Tally(query) for name, query in queries.items()}
+    async with client:
+        streams = {
+            name: client.stream(name, **query.kwargs()).pages() for name, query in queries.items()
+        }
+        with PullProgress(sys.stderr.isatty()) as progress:
+            task = progress.track(
+                f"{len(queries)} endpoints",
+                sum(expected_buckets(query, now) for query in queries.values()),
+            )
+            async for name, page in fan_out(streams, concurrency=client.max_in_flight):
+                for bucket in page.data:
+                    tallies[name].add(bucket)
+                progress.advance(task, page)
+    return tallies
+
+
+async def show_report(client: UsageClient, queries: Mapping[str, Query], now: int) -> None:
+    """Pull the report's data and print it on stdout."""
+    tallies = await gather(client, queries, now)
+    render_report(tallies, client.base_url, stdout_console(REDIRECTED_WIDTH))
+
+
+async def demo_report(now: int, days: int) -> None:
+    """Serve the embedded emulator in-process and report its last ``days`` full UTC days."""
+    from .emulator import serve
+
+    today = now - now % _DAY
+    queries = report_queries(today - days * _DAY, today)
+    async with serve(port=0) as emulator:
+        client = UsageClient(emulator.api_key, base_url=emulator.base_url)
+        tallies = await gather(client, queries, now)
+    console = stdout_console(REDIRECTED_WIDTH)
+    render_report(tallies, "the embedded emulator (sample data)", console)
+    console.print(
+        "\nThat was sample data. For your organization: export OPENAI_ADMIN_KEY=sk-admin-... "
+        "and run [bold]usage-async report --start 7d[/bold]; or serve this data with "
+        "[bold]usage-async emulator[/bold].",
+        highlight=False,
+    )
+
+
+# --- Rendering ---------------------------------------------------------------------------------
+
+
+def _date(seconds: int) -> str:
+    return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%d")
+
+
+def _when(seconds: int) -> str:
+    return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _name(value: Any) -> Text:
+    # Text, not str: a name with brackets in it must not be read as rich markup.
+    return Text("(none)" if value is None else str(value))
+
+
+def _money(value: Number, currency: str) -> str:
+    return f"{Decimal(value):,.2f} {currency.upper()}"
+
+
+# Short names keep an endpoint's totals on one line; other metrics are named after the field.
+_LABELS = {
+    "num_model_requests": "requests",
+    "num_requests": "calls",
+    "num_sessions": "sessions",
+    "input_tokens": "tokens in",
+    "output_tokens": "tokens out",
+    "usage_bytes": "bytes stored",
+}
+
+
+def _label(metric: str) -> str:
+    return _LABELS.get(metric, metric.replace("_", " "))
+
+
+def headline_metrics(result_type: type) -> list[str]:
+    """The metrics every result of the type carries (its required fields), in wire order."""
+    return [f.name for f in attrs.fields(result_type) if f.default is attrs.NOTHING]
+
+
+def _describe(sums: Mapping[str, Number], metrics: Iterable[str]) -> str:
+    return " · ".join(f"{human_number(sums[m])} {_label(m)}" for m in metrics if m in sums)
+
+
+def render_report(tallies: Mapping[str, Tally], source: str, console: Console) -> None:
+    """Print the report of ``tallies`` (from ``gather``) onto ``console``."""
+    query = next(iter(tallies.values())).query
+    end = query.end_time if query.end_time is not None else query.start_time
+    console.rule(
+        f"[bold]Usage report[/bold] {_when(query.start_time)} to {_when(end)} UTC, "
+        f"from {escape(source)}"
+    )
+    costs = tallies.get("costs")
+    if costs is not None:
+        _render_costs(costs, console)
+    console.line()
+    _render_usage(tallies, console)
+
+
+def _ranked(totals: Totals, metric: str) -> list[tuple[tuple[Any, ...], dict[str, Number]]]:
+    return sorted(totals.result().items(), key=lambda item: item[1].get(metric, 0), reverse=True)
+
+
+def _top_table(title: str, column: str, totals: Totals) -> Table:
+    """A table of the largest costs by one field (key = (value, currency))."""
+    table = Table(title=title, **_TABLE_STYLE)
+    table.add_column(column)
+    table.add_column("cost", justify="right")
+    ranked = [item for item in _ranked(totals, "amount") if "amount" in item[1]]
+    for (value, currency), sums in ranked[:TOP]:
+        table.add_row(_name(value), _money(sums["amount"], currency))
+    if len(ranked) > TOP:
+        table.add_row(f"... {len(ranked) - TOP} more", "")
+    return table
+
+
+def _render_costs(costs: Tally, console: Console) -> None:
+    overall = costs.overall.result()
+    if not overall:
+        console.print("No costs in this period.")
+        return
+    for (currency,), sums in overall.items():
+        _render_cost_chart(costs.per_bucket, currency, sums.get("amount", 0), console)
+    console.line()
+    console.print(
+        Columns(
+            [
+                _top_table("Cost by line item", "line item", costs.by_field["line_item"]),
+                _top_table("Cost by project", "project", costs.by_field["project_id"]),
+            ],
+            padding=(0, 4),
+        )
+    )
+
+
+def _render_cost_chart(
+    per_bucket: Sequence[tuple[int, Sums]],
+    currency: str,
+    total: Number,
+    console: Console,
+) -> None:
+    days = [
+        (start, Decimal(sums.get((currency,), {}).get("amount", 0))) for start, sums in per_bucket
+    ]
+    # Long periods are drawn a few days per bar so the chart stays on one screen.
+    step = -(-len(days) // MAX_BARS)
+    bars = [
+        (days[i][0], sum((amount for _, amount in days[i : i + step]), Decimal(0)))
+        for i in range(0, len(days), step)
+    ]
+    largest = float(max((amount for _, amount in bars), default=Decimal(0))) or 1.0
+    per = "day" if step == 1 else f"{step} days"
+    chart = Table(
+        title=f"Cost per {per}, total {_money(total, currency)}",
+        show_header=False,
+        **{**_TABLE_STYLE, "box": None},
+    )
+    chart.add_column("from")
+    chart.add_column("bar", width=40)
+    chart.add_column("cost", justify="right")
+    for start, amount in bars:
+        chart.add_row(
+            _date(start), Bar(largest, 0, float(amount), color="cyan"), _money(amount, currency)
+        )
+    console.print(chart)
+
+
+def _usage_summary(tally: Tally) -> str:
+    overall = tally.overall.result().get((), {})
+    metrics = headline_metrics(tally.query.endpoint.result_type)
+    flows = [m for m in metrics if m not in LEVEL_METRICS]
+    parts = [_describe(overall, flows)] if overall else []
+    latest: Mapping[str, Number] = next(
+        (sums[()] for _, sums in reversed(tally.per_bucket) if () in sums), {}
+    )
+    levels = _describe(latest, [m for m in metrics if m in LEVEL_METRICS])
+    if levels:
+        parts.append(f"{levels} (latest day)")
+    return " · ".join(p for p in parts if p)
+
+
+def _render_usage(tallies: Mapping[str, Tally], console: Console) -> None:
+    table = Table(title="Usage by endpoint, and its busiest models", **_TABLE_STYLE)
+    table.add_column("endpoint / model")
+    table.add_column("totals")
+    for name, tally in tallies.items():
+        if name == "costs":
+            continue
+        summary = _usage_summary(tally)
+        table.add_row(Text(name, style="bold"), summary or Text("no usage", style="dim"))
+        for model, described in _top_models(tally):
+            table.add_row(Text("  ") + model, described)
+    console.print(table)
+
+
+def _top_models(tally: Tally) -> list[tuple[Text, str]]:
+    """The endpoint's models with the most requests (at most ``TOP_MODELS``), described."""
+    by_model = tally.by_field.get("model")
+    if by_model is None:
+        return []
+    metrics = headline_metrics(tally.query.endpoint.result_type)
+    ranked = _ranked(by_model, "num_model_requests")
+    shown = [(_name(model), _describe(sums, metrics)) for (model,), sums in ranked[:TOP_MODELS]]
+    if len(ranked) > TOP_MODELS:
+        shown.append((Text(f"... {len(ranked) - TOP_MODELS} more"), ""))
+    return shown

@@ -1,0 +1,481 @@
+"""The ``usage-async`` command line: pull any endpoint, summarise a period, try it offline.
+
+    usage-async demo                                   # a report from the embedded emulator
+    usage-async completions --start 7d --group-by model --format csv > usage.csv
+    usage-async costs --start 2026-11-01 --end 2026-12-01 --group-by line_item
+    usage-async report --start 30d
+    usage-async emulator --port 8089                   # a local stand-in for the API
+
+One subcommand per endpoint, generated from ``ENDPOINTS``: its filters become repeatable
+singular flags (``project_ids`` -> ``--project-id``), enum filters, ``--group-by`` and
+``--bucket-width`` take their choices from the table. The admin key comes from
+``OPENAI_ADMIN_KEY`` or ``--api-key-file``, never from a flag's value.
+
+Exit codes: 0 success, 1 the API or the network failed, 2 bad arguments (including a missing
+key), 130 interrupted, 141 stdout closed early (``| head``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as _dt
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, NoReturn, TypeVar
+
+from ._client import UsageClient, __version__
+from ._concurrency import FanOutError
+from ._endpoints import ENDPOINTS, Endpoint, Filter
+from ._exceptions import APIError, InvalidParameterError
+from ._protocol import validate
+
+__all__ = ["main"]
+
+N = TypeVar("N", int, float)
+T = TypeVar("T")
+
+KEY_ENV = "OPENAI_ADMIN_KEY"
+
+EXIT_OK = 0
+EXIT_API_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
+
+FORMATS = ("table", "csv", "jsonl", "json")
+DEFAULT_CONCURRENCY = 4
+DEMO_DAYS = 7
+_DAY = 86400
+
+_SPAN = re.compile(r"(\d+)([mhdw])")
+_SPAN_SECONDS = {"m": 60, "h": 3600, "d": _DAY, "w": 7 * _DAY}
+WHEN_HELP = (
+    "WHEN is an ISO-8601 date or datetime (2026-11-01, 2026-11-01T12:00, 2026-11-01T12:00+02:00;"
+    " UTC unless an offset is given), a span before now (90m, 24h, 7d, 2w) or 'now'."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    now = int(time.time())
+    try:
+        args = build_parser(now).parse_args(argv)
+        command: Callable[[argparse.Namespace, int], int] = args.run
+        return command(args, now)
+    except SystemExit as stop:  # argparse: --help, --version and usage errors
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): point stdout at devnull so the interpreter's final
+        # flush does not complain about the closed pipe on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except ModuleNotFoundError as missing:
+        if missing.name != "rich":
+            raise
+        print(
+            "usage-async: the command line needs rich: pip install 'usage-async[cli]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+
+# --- Arguments ---------------------------------------------------------------------------------
+
+
+def parse_when(text: str, now: int) -> int:
+    """Unix seconds for a WHEN argument (see ``WHEN_HELP``); ``now`` anchors relative spans."""
+    text = text.strip()
+    if text == "now":
+        return now
+    span = _SPAN.fullmatch(text)
+    if span:
+        return now - int(span[1]) * _SPAN_SECONDS[span[2]]
+    try:
+        moment = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a WHEN: give an ISO date or datetime (2026-11-01, "
+            f"2026-11-01T12:00Z), a span before now (90m, 24h, 7d, 2w) or 'now'"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.UTC)
+    if moment.microsecond:
+        raise argparse.ArgumentTypeError(f"{text!r} has a fraction of a second; give whole seconds")
+    return int(moment.timestamp())
+
+
+def _when(now: int) -> Callable[[str], int]:
+    def when(text: str) -> int:
+        return parse_when(text, now)
+
+    return when
+
+
+def _values(choices: Sequence[str] = ()) -> Callable[[str], list[str]]:
+    """An argparse type for one or more comma-separated values, checked against ``choices``."""
+
+    def values(text: str) -> list[str]:
+        items = [item.strip() for item in text.split(",")]
+        for item in items:
+            if not item:
+                raise argparse.ArgumentTypeError(f"empty value in {text!r}")
+            if choices and item not in choices:
+                raise argparse.ArgumentTypeError(
+                    f"unknown value {item!r}; choose from {', '.join(choices)}"
+                )
+        return items
+
+    return values
+
+
+def _number(convert: Callable[[str], N], low: N, high: N | None = None) -> Callable[[str], N]:
+    """An argparse type for a number in ``[low, high]`` (``high=None``: no upper bound)."""
+    what = "a whole number" if convert is int else "a number"
+
+    def number(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        # Written so that NaN fails too.
+        if not (low <= value and (high is None or value <= high)):
+            bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+
+    return number
+
+
+class _RefuseKeyOnCommandLine(argparse.Action):
+    """``--api-key`` would put the key in the process list and shell history: refuse it.
+
+    Without this, argparse would echo the value back in its "unrecognized arguments" error.
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            f"{option_string} is not accepted: a key on the command line is visible to other "
+            f"users in the process list. Set {KEY_ENV} or pass --api-key-file PATH."
+        )
+
+
+def _filter_flag(spec: Filter) -> str:
+    # Wire filters are plural lists (project_ids); one flag occurrence names one value.
+    name = spec.name[:-1] if spec.kind == "strings" and spec.name.endswith("s") else spec.name
+    return "--" + name.replace("_", "-")
+
+
+def _add_filter(parser: argparse.ArgumentParser, spec: Filter) -> None:
+    flag = _filter_flag(spec)
+    if spec.kind == "bool":
+        parser.add_argument(
+            flag,
+            dest=spec.name,
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=f"only {spec.name} requests (--{spec.name}) or only others (--no-{spec.name})",
+        )
+        return
+    noun = flag[2:].replace("-", " ")
+    choices = f"; one of {', '.join(spec.choices)}" if spec.choices else ""
+    parser.add_argument(
+        flag,
+        dest=spec.name,
+        metavar=flag[2:].upper().replace("-", "_"),
+        type=_values(spec.choices),
+        action="extend",
+        help=f"only this {noun} (repeat the flag or comma-separate for several{choices})",
+    )
+
+
+def _add_endpoint_command(
+    commands: Any, endpoint: Endpoint, parents: list[argparse.ArgumentParser]
+) -> None:
+    # The client method's summary line ("Completions usage (tokens, requests) per bucket.").
+    method_doc = getattr(UsageClient, endpoint.name).__doc__ or endpoint.name
+    summary = method_doc.splitlines()[0].replace("``", "")
+    parser: argparse.ArgumentParser = commands.add_parser(
+        endpoint.name,
+        parents=parents,
+        allow_abbrev=False,
+        help=summary,
+        description=f"{summary} {WHEN_HELP}",
+    )
+    limits = ", ".join(
+        f"{width}: default {limit.default}, at most {limit.maximum}"
+        for width, limit in endpoint.limits.items()
+    )
+    parser.add_argument(
+        "--bucket-width",
+        choices=endpoint.bucket_widths,
+        help=f"bucket width (default {endpoint.default_width})",
+    )
+    parser.add_argument(
+        "--group-by",
+        metavar="FIELD[,FIELD...]",
+        type=_values(endpoint.group_by),
+        action="extend",
+        help=f"one result row per distinct value of: {', '.join(endpoint.group_by)}",
+    )
+    for spec in endpoint.filters:
+        _add_filter(parser, spec)
+    parser.add_argument(
+        "--limit", metavar="N", type=int, help=f"buckets per page request ({limits})"
+    )
+    parser.add_argument(
+        "--concurrency",
+        metavar="N",
+        type=_number(int, 1),
+        default=DEFAULT_CONCURRENCY,
+        help="time windows fetched at once when --end is given; rows stay in time order "
+        f"(default {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="output format (default: table on a terminal, csv otherwise)",
+    )
+    parser.set_defaults(run=_run_endpoint, endpoint=endpoint.name, parser=parser)
+
+
+def build_parser(now: int) -> argparse.ArgumentParser:
+    """The argument parser; ``now`` anchors relative WHEN spans like ``7d``."""
+    connection = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    connection.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="API base URL (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)",
+    )
+    connection.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help=f"read the admin key from the first line of PATH (default: ${KEY_ENV})",
+    )
+    connection.add_argument(
+        "--api-key", nargs="?", action=_RefuseKeyOnCommandLine, help=argparse.SUPPRESS
+    )
+    period = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    period.add_argument(
+        "--start", metavar="WHEN", type=_when(now), required=True, help="start, inclusive"
+    )
+    period.add_argument(
+        "--end", metavar="WHEN", type=_when(now), help="end, exclusive (default: now)"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="usage-async",
+        allow_abbrev=False,
+        description="Query the OpenAI organization Usage and Costs API.",
+        epilog=f"{WHEN_HELP} The admin key is read from ${KEY_ENV} or --api-key-file. "
+        "Start with 'usage-async demo': it needs no key and no network.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for endpoint in ENDPOINTS.values():
+        _add_endpoint_command(commands, endpoint, [connection, period])
+
+    report = commands.add_parser(
+        "report",
+        parents=[connection, period],
+        allow_abbrev=False,
+        help="one screen summarising every endpoint and the costs of a period",
+        description="Totals per endpoint, model, project and line item, and cost per day, "
+        f"in daily buckets from UTC midnight of the start day. {WHEN_HELP}",
+    )
+    report.set_defaults(run=_run_report, parser=report)
+
+    demo = commands.add_parser(
+        "demo",
+        allow_abbrev=False,
+        help="a report on sample data from the embedded emulator (no key, no network)",
+        description=f"Start the embedded emulator and report the last {DEMO_DAYS} full UTC "
+        "days of its sample data. Ignores OPENAI_ADMIN_KEY and OPENAI_BASE_URL.",
+    )
+    demo.set_defaults(run=_run_demo, parser=demo)
+
+    emulator = commands.add_parser(
+        "emulator",
+        allow_abbrev=False,
+        help="serve the API emulator locally until Ctrl-C",
+        description="Serve a local stand-in for the Usage and Costs API, with deterministic "
+        "sample data, and print the base URL and key to use with it.",
+    )
+    emulator.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback)")
+    emulator.add_argument(
+        "--port", type=_number(int, 0, 65535), default=8089, help="default 8089; 0 picks one"
+    )
+    emulator.add_argument("--seed", type=int, default=0, help="sample data seed (default 0)")
+    emulator.add_argument(
+        "--latency",
+        metavar="S",
+        type=_number(float, 0.0),
+        default=0.0,
+        help="seconds added to each response (default 0)",
+    )
+    emulator.add_argument(
+        "--fault-rate",
+        metavar="P",
+        type=_number(float, 0.0, 1.0),
+        default=0.0,
+        help="probability 0..1 that a request fails, split evenly between 429 rate limits, "
+        "500 server errors and dropped connections (default 0)",
+    )
+    emulator.set_defaults(run=_run_emulator, parser=emulator)
+    return parser
+
+
+# --- Commands ----------------------------------------------------------------------------------
+
+
+def _usage_error(args: argparse.Namespace, message: str) -> NoReturn:
+    parser: argparse.ArgumentParser = args.parser
+    parser.error(message)
+
+
+def _period(args: argparse.Namespace, now: int) -> tuple[int, int | None]:
+    # An end in the future has been seen to fail on the live API; the data stops at now anyway.
+    end = min(args.end, now) if args.end is not None else None
+    return args.start, end
+
+
+def _checked(args: argparse.Namespace, make: Callable[[], T]) -> T:
+    """``make()``; a parameter the library rejects is a usage error (exit 2, no request)."""
+    try:
+        return make()
+    except InvalidParameterError as exc:
+        _usage_error(args, exc.message)
+
+
+def _admin_key(args: argparse.Namespace) -> str:
+    path = args.api_key_file
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as file:
+                key = file.readline().strip()
+        except OSError as exc:
+            _usage_error(args, f"cannot read --api-key-file {path}: {exc.strerror}")
+        if not key:
+            _usage_error(args, f"--api-key-file {path} is empty; put the admin key on line 1")
+        return key
+    key = os.environ.get(KEY_ENV, "").strip()
+    if not key:
+        _usage_error(
+            args, f"no admin key: set {KEY_ENV} to an sk-admin-... key, or pass --api-key-file"
+        )
+    return key
+
+
+def _client(args: argparse.Namespace) -> tuple[UsageClient, str]:
+    key = _admin_key(args)
+    return _checked(args, lambda: UsageClient(key, base_url=args.base_url)), key
+
+
+def _fail(message: str, secret: str | None) -> int:
+    if secret:
+        # The real API masks keys in its messages; a proxy or emulator might not.
+        message = message.replace(secret, "<redacted>")
+    print(f"usage-async: error: {message}", file=sys.stderr)
+    return EXIT_API_ERROR
+
+
+def _complete(work: Coroutine[Any, Any, None], secret: str | None) -> int:
+    """Run ``work``; an API or network failure becomes a one-line message and exit 1."""
+    try:
+        asyncio.run(work)
+    except FanOutError as exc:
+        if not isinstance(exc.error, APIError):
+            raise
+        return _fail(f"{exc.key}: {exc.error}", secret)
+    except APIError as exc:
+        return _fail(str(exc), secret)
+    return EXIT_OK
+
+
+def _run_endpoint(args: argparse.Namespace, now: int) -> int:
+    from ._cli_output import open_writer, pull
+
+    endpoint = ENDPOINTS[args.endpoint]
+    start, end = _period(args, now)
+    params: dict[str, Any] = {
+        "start_time": start,
+        "end_time": end,
+        "bucket_width": args.bucket_width,
+        "limit": args.limit,
+        "group_by": args.group_by,
+        "concurrency": args.concurrency,
+    }
+    params.update({spec.name: getattr(args, spec.name) for spec in endpoint.filters})
+    query = _checked(args, lambda: validate(endpoint, params))
+    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    client, key = _client(args)
+    writer = open_writer(fmt, query, sys.stdout)
+    return _complete(pull(client, query, writer, now, streaming=fmt != "table"), key)
+
+
+def _run_report(args: argparse.Namespace, now: int) -> int:
+    from ._cli_report import report_queries, show_report
+
+    start, end = _period(args, now)
+    end = end if end is not None else now
+    queries = _checked(args, lambda: report_queries(start, end))
+    client, key = _client(args)
+    return _complete(show_report(client, queries, now), key)
+
+
+def _run_demo(args: argparse.Namespace, now: int) -> int:
+    from ._cli_report import demo_report
+
+    return _complete(demo_report(now, DEMO_DAYS), None)
+
+
+def _run_emulator(args: argparse.Namespace, now: int) -> int:
+    from .emulator import DEFAULT_API_KEY, Faults, serve_forever
+
+    share = args.fault_rate / 3
+    faults = (
+        Faults(rate_limit=share, server_error=share, disconnect=share, seed=args.seed)
+        if args.fault_rate
+        else None
+    )
+
+    def ready(base_url: str) -> None:
+        print(
+            f"usage-async emulator listening on {base_url} (Ctrl-C to stop)\n"
+            f"  export OPENAI_BASE_URL={base_url}\n"
+            f"  export {KEY_ENV}={DEFAULT_API_KEY}",
+            flush=True,
+        )
+
+    try:
+        asyncio.run(
+            serve_forever(
+                host=args.host,
+                port=args.port,
+                seed=args.seed,
+                latency=args.latency,
+                faults=faults,
+                api_key=DEFAULT_API_KEY,
+                ready=ready,
+            )
+        )
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except OSError as exc:  # the port is taken, the host is not ours...
+        return _fail(f"cannot serve on {args.host}:{args.port}: {exc}", None)
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
