@@ -112,3 +112,20 @@ async def test_totals_refuse_a_field_the_results_do_not_have() -> None:
     b = ua.Bucket(START, START + DAY, (completions("m", 1),))
     with pytest.raises(ua.InvalidParameterError, match="line_item"):
         await ua.totals(stream_of(b), by=["line_item"])
+
+
+async def test_levels_like_stored_bytes_are_not_summed_across_buckets() -> None:
+    def stored(project: str, size: int) -> ua.VectorStoresResult:
+        return ua.VectorStoresResult(usage_bytes=size, project_id=project)
+
+    days = [
+        ua.Bucket(START, START + DAY, (stored("a", 100), stored("b", 10))),
+        ua.Bucket(START + DAY, START + 2 * DAY, (stored("a", 150), stored("b", 20))),
+    ]
+    assert ua.ENDPOINTS["vector_stores"].level_metrics == ("usage_bytes",)
+    overall = await ua.totals(stream_of(*days))
+    assert overall[()]["usage_bytes"] == 170  # the latest day, both projects
+    per_project = await ua.totals(stream_of(*days), by=["project_id"])
+    assert per_project[("a",)]["usage_bytes"] == 150
+    out_of_order = await ua.totals(stream_of(*reversed(days)), by=["project_id"])
+    assert out_of_order[("b",)]["usage_bytes"] == 20

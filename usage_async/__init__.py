@@ -48,7 +48,7 @@ from ._models import (
     VectorStoresResult,
     WebSearchesResult,
 )
-from ._rows import Totals, row_fields, rows, totals
+from ._rows import Totals, bucket_rows, row_fields, rows, totals
 
 __all__ = [
     "ENDPOINTS",
@@ -90,6 +90,7 @@ __all__ = [
     "VectorStoresResult",
     "WebSearchesResult",
     "__version__",
+    "bucket_rows",
     "fan_out",
     "row_fields",
     "rows",

@@ -74,6 +74,9 @@ class Endpoint:
     default_width: str = "1d"
     # Costs buckets are whole UTC days: the API floors start_time to midnight.
     whole_days: bool = False
+    # Metrics that measure a level (bytes stored) rather than a flow: summing them across
+    # buckets means nothing, so totals keep the latest bucket's value instead.
+    level_metrics: tuple[str, ...] = ()
 
     @property
     def result_object(self) -> str:
@@ -117,6 +120,7 @@ def _usage(
     result_type: type[Result],
     filters: tuple[Filter, ...],
     group_by: tuple[str, ...],
+    level_metrics: tuple[str, ...] = (),
 ) -> Endpoint:
     return Endpoint(
         name=name,
@@ -125,6 +129,7 @@ def _usage(
         filters=filters,
         group_by=group_by,
         limits=_USAGE_LIMITS,
+        level_metrics=level_metrics,
     )
 
 
@@ -165,7 +170,7 @@ _ALL = (
         (*_MODEL_GROUPS, "size", "source"),
     ),
     _usage("moderations", ModerationsResult, _MODEL_FILTERS, _MODEL_GROUPS),
-    _usage("vector_stores", VectorStoresResult, (_PROJECTS,), ("project_id",)),
+    _usage("vector_stores", VectorStoresResult, (_PROJECTS,), ("project_id",), ("usage_bytes",)),
     _usage(
         "web_search_calls",
         WebSearchesResult,

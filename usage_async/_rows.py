@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Collection, Mapping, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -21,7 +21,7 @@ from ._endpoints import ENDPOINTS
 from ._exceptions import InvalidParameterError
 from ._models import Bucket, CostsResult, UnknownResult
 
-__all__ = ["Totals", "iso_utc", "row_fields", "rows", "totals"]
+__all__ = ["Totals", "bucket_rows", "iso_utc", "row_fields", "rows", "totals"]
 
 logger = logging.getLogger("usage_async")
 
@@ -33,14 +33,16 @@ def iso_utc(seconds: int) -> str:
     return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Metrics of each result class that are levels (see ``Endpoint.level_metrics``).
+_LEVELS: Mapping[type, frozenset[str]] = {
+    e.result_type: frozenset(e.level_metrics) for e in ENDPOINTS.values()
+}
+
+
 @cache
 def _fields_of(result_type: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(grouping fields, metric fields) of a result class, from the endpoint table."""
-    groups: tuple[str, ...] = ()
-    for endpoint in ENDPOINTS.values():
-        if endpoint.result_type is result_type:
-            groups = endpoint.group_by
-            break
+    groups = next((e.group_by for e in ENDPOINTS.values() if e.result_type is result_type), ())
     names = [f.name for f in attrs.fields(result_type)]
     if result_type is CostsResult:
         metrics = ("amount", "currency", "quantity", "quantity_unit")
@@ -116,8 +118,10 @@ class Totals:
     Keys are tuples of the ``by`` field values (``None`` where a result was not grouped by
     that field). Money is summed as ``Decimal`` per currency: ``currency`` is appended to the
     key of costs results when ``by`` does not name it. ``None`` metrics are skipped, so a
-    metric appears only if some result carried it. Costs ``quantity`` is summed as sent: total
-    by ``line_item`` for quantities in one unit.
+    metric appears only if some result carried it. Levels (``Endpoint.level_metrics``, such as
+    vector store ``usage_bytes``) are not summed across buckets: a key holds the value of the
+    latest bucket it was seen in. Costs ``quantity`` is summed as sent: total by
+    ``line_item`` for quantities in one unit.
     """
 
     def __init__(self, by: Sequence[str] = ()) -> None:
@@ -125,14 +129,19 @@ class Totals:
             by = [by]
         self.by = tuple(by)
         self._sums: dict[tuple[Any, ...], dict[str, Number]] = {}
+        # (key, level metric) -> start_time of the bucket whose value is held
+        self._level_at: dict[tuple[tuple[Any, ...], str], str] = {}
 
     def add(self, bucket: Bucket[Any]) -> None:
+        """Add every result of ``bucket`` (results of unknown types are skipped)."""
+        start, end = iso_utc(bucket.start_time), iso_utc(bucket.end_time)
         for result in bucket.results:
-            if isinstance(result, UnknownResult):
-                continue
-            self.add_row(_row("", "", result, row_fields(type(result))))
+            if not isinstance(result, UnknownResult):
+                row = _row(start, end, result, row_fields(type(result)))
+                self.add_row(row, _LEVELS.get(type(result), frozenset()))
 
-    def add_row(self, row: Mapping[str, Any]) -> None:
+    def add_row(self, row: Mapping[str, Any], levels: Collection[str] = ()) -> None:
+        """Add one row of ``rows()``; ``levels`` names its level metrics, if any."""
         by = self.by
         if "amount" in row and "currency" not in by:
             by = (*by, "currency")
@@ -143,6 +152,7 @@ class Totals:
                 )
         key = tuple(row.get(name) for name in by)
         sums = self._sums.setdefault(key, {})
+        start = row.get("start_time", "")
         for name, value in row.items():
             if (
                 name in by
@@ -151,6 +161,14 @@ class Totals:
                 or isinstance(value, str | bool)
             ):
                 continue
+            if name in levels:
+                held_at = self._level_at.get((key, name))
+                if held_at is not None and start < held_at:
+                    continue
+                if held_at is None or start > held_at:
+                    self._level_at[(key, name)] = start
+                    sums[name] = value
+                    continue
             sums[name] = sums.get(name, 0) + value
 
     def result(self) -> dict[tuple[Any, ...], dict[str, Number]]:
