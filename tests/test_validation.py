@@ -159,12 +159,19 @@ async def test_filters_must_be_non_empty_lists_of_strings(quiet_client: ua.Usage
         quiet_client.completions(start_time=START, batch="yes")  # type: ignore[typeddict-item]
 
 
-async def test_a_plain_string_is_one_value_or_a_comma_list(quiet_client: ua.UsageClient) -> None:
+async def test_a_plain_string_is_one_value_or_a_comma_list_of_names(
+    quiet_client: ua.UsageClient,
+) -> None:
     stream = quiet_client.completions(
         start_time=START, group_by="model, project_id", project_ids="proj_1"
     )
     assert stream.query.group_by == ("model", "project_id")
     assert stream.query.filters == (("project_ids", ("proj_1",)),)
+    images = quiet_client.images(start_time=START, sizes="256x256,512x512")
+    assert images.query.filters == (("sizes", ("256x256", "512x512")),)
+    # Free values are never split: cost line items contain commas.
+    costs = quiet_client.costs(start_time=START, line_items="gpt-4o-2024-08-06, input")
+    assert costs.query.filters == (("line_items", ("gpt-4o-2024-08-06, input",)),)
 
 
 async def test_duplicate_values_are_sent_once(quiet_client: ua.UsageClient) -> None:

@@ -19,7 +19,6 @@ import random
 import time
 import urllib.parse
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 import attrs
@@ -62,11 +61,12 @@ from ._models import (
 from ._protocol import CursorGuard, Query, Response, error_from_response, validate
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport
+from ._version import __version__
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["BucketStream", "UsageClient"]
+__all__ = ["BucketStream", "UsageClient", "__version__"]
 
 logger = logging.getLogger("usage_async")
 
@@ -75,11 +75,6 @@ R = TypeVar("R")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Results decoded between two turns given to the event loop while decoding one large page.
 _DECODE_SLICE = 4096
-
-try:
-    __version__ = version("usage-async")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
 
 
 class _Secret:
@@ -168,6 +163,9 @@ class UsageClient:
             ``None`` for no bound beyond ``max_retries``.
         max_retry_after: A server-requested wait above this many seconds is not slept on:
             the error is raised with its ``retry_after``.
+        initial_backoff: The first wait, in seconds, when the server names none; it doubles
+            per retry (with jitter) up to ``max_backoff``. Small values keep tests fast.
+        max_backoff: The longest back-off wait, in seconds.
         max_body_size: Largest response body accepted, in bytes.
         allow_insecure: Permit ``http://`` to a non-loopback host.
     """
@@ -185,6 +183,8 @@ class UsageClient:
         max_in_flight: int = 8,
         retry_deadline: float | None = None,
         max_retry_after: float = 120.0,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 8.0,
         max_body_size: int = 256 * 1024 * 1024,
         allow_insecure: bool = False,
     ) -> None:
@@ -209,6 +209,8 @@ class UsageClient:
             ("timeout", timeout),
             ("retry_deadline", retry_deadline),
             ("max_retry_after", max_retry_after),
+            ("initial_backoff", initial_backoff),
+            ("max_backoff", max_backoff),
         ):
             if value is not None and (isinstance(value, bool) or not value > 0):
                 raise InvalidParameterError(
@@ -225,7 +227,12 @@ class UsageClient:
                 )
         self.timeout = timeout
         self.retry_deadline = retry_deadline
-        self.retry_policy = RetryPolicy(max_retries=max_retries, max_retry_after=max_retry_after)
+        self.retry_policy = RetryPolicy(
+            max_retries=max_retries,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            max_retry_after=max_retry_after,
+        )
         self.max_in_flight = max_in_flight
         self._transport = AiohttpTransport(
             session, max_body_size=max_body_size, pool_size=max_in_flight

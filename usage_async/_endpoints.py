@@ -185,7 +185,8 @@ ENDPOINTS: Mapping[str, Endpoint] = {e.name: e for e in _ALL}
 
 # --- Typed parameters, for editors and type checkers -----------------------------------------
 # Keep in step with ENDPOINTS (tests/test_endpoints.py checks it). A plain ``str`` is accepted
-# wherever a list of strings is: ``group_by="model"`` or ``project_ids="proj_1"``.
+# wherever a list is: one value (``project_ids="proj_1"``), or a comma list where the values are
+# fixed names (``group_by="model,project_id"``).
 
 Time = int | _dt.datetime
 Strings = Sequence[str] | str

@@ -147,7 +147,9 @@ def _strings(
     value: object, param: str, choices: tuple[str, ...] = (), what: str = "value"
 ) -> tuple[str, ...]:
     if isinstance(value, str):
-        items: list[object] = [v.strip() for v in value.split(",")]
+        # A plain string is one value; comma lists only where values are fixed names (free
+        # values such as cost line items contain commas: "gpt-4o, input").
+        items: list[object] = [v.strip() for v in value.split(",")] if choices else [value]
     elif isinstance(value, list | tuple | set | frozenset):
         items = list(value)
     else:

@@ -206,13 +206,12 @@ class Metrics:
 
     ``measured`` are drawn per workload and hour; ``derived`` result fields are sums of
     measured ones (so ``input_tokens`` is always at least ``input_cached_tokens``, in every
-    bucket of every width). A ``gauge`` is a level, not a flow: a bucket reports the level at
-    its end instead of a sum over its span (vector store bytes).
+    bucket of every width). Whether a metric is a level rather than a flow comes from the
+    endpoint table (``Endpoint.level_metrics``).
     """
 
     measured: tuple[str, ...]
     derived: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
-    gauge: bool = False
 
 
 _TOKENS = Metrics(
@@ -265,7 +264,7 @@ METRICS: Mapping[str, Metrics] = {
     "file_search_calls": Metrics(("num_requests",)),
     "images": Metrics(("images", "num_model_requests")),
     "moderations": Metrics(("input_tokens", "num_model_requests")),
-    "vector_stores": Metrics(("usage_bytes",), gauge=True),
+    "vector_stores": Metrics(("usage_bytes",)),
     "web_search_calls": Metrics(("num_requests", "num_model_requests")),
 }
 """Per usage endpoint (costs are computed from these through ``cost_lines``)."""

@@ -73,10 +73,8 @@ class UsageSeries:
         metrics = METRICS[endpoint]
         self.endpoint = endpoint
         self.measured: tuple[str, ...] = metrics.measured
-        # The endpoint table's level_metrics is the source of truth once it names them; the
-        # catalog's flag keeps vector_stores a level until then.
-        levels = set(ENDPOINTS[endpoint].level_metrics)
-        self.gauge = metrics.gauge or any(m in levels for m in metrics.measured)
+        # Levels (vector store bytes) come from the endpoint table, like everything else.
+        self.gauge = bool(ENDPOINTS[endpoint].level_metrics)
         self.workloads: tuple[Workload, ...] = WORKLOADS[endpoint]
         self.active: tuple[tuple[int, ...], ...] = tuple(
             tuple(i for i, name in enumerate(self.measured) if w.mix.get(name, 0.0) > 0)
