@@ -152,9 +152,9 @@ async def measure(walker: Callable[[str], Awaitable[int]], base_url: str) -> dic
             await asyncio.sleep(0.001)
             longest = max(longest, loop.time() - before)
 
+    gc.collect()  # before the ticker starts: a full collection would count as a stall
     tick = asyncio.ensure_future(ticker())
     await asyncio.sleep(0.01)
-    gc.collect()
     cpu, wall = time.process_time(), time.perf_counter()
     checksum = await walker(base_url)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -269,14 +269,16 @@ def versions() -> str:
     return ", ".join(found)
 
 
-def render(walk: dict[str, Any], memory: dict[str, float], latency: dict[str, Any]) -> str:
+def render(
+    walk: dict[str, Any], memory: dict[str, float], latency: dict[str, Any], decoding: str
+) -> str:
     ours, sdk, raw = walk["usage-async"], walk["openai SDK"], walk["raw aiohttp+orjson"]
     lines = [
         f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         f"- Python {platform.python_version()}; {versions()}",
         "",
-        "### 1. Walk: completions, 120 days of 1h buckets, limit 168, grouped by model,",
+        "### 1-2. Walk and event-loop stall: completions, 120 days of 1h buckets, limit 168, grouped by model,",
         "project_id, user_id (18 pages)",
         "",
         "| client | CPU (ms) | wall (ms) | longest loop stall (ms) |",
@@ -317,7 +319,14 @@ def render(walk: dict[str, Any], memory: dict[str, float], latency: dict[str, An
             f"| {figures['seconds'] / figures['ideal']:.2f} |"
         )
     seq, sharded = latency["sequential"]["seconds"], latency["sharded"]["seconds"]
-    lines += ["", f"- sharding speed-up: **{seq / sharded:.1f}x**"]
+    lines += [
+        "",
+        f"- sharding speed-up: **{seq / sharded:.1f}x**",
+        "",
+        "### 5. Per-result decoding (benchmarks/decode.py; best of 7, one page of the walk)",
+        "",
+        decoding,
+    ]
     return "\n".join(lines)
 
 
@@ -327,7 +336,9 @@ async def main_async(rounds: int) -> str:
         memory = await bench_memory(base_url)
     with emulator_process(latency=0.05) as slow_url:
         latency = await bench_latency(slow_url, 0.05, rounds)
-    return render(walk, memory, latency)
+    from decode import decode_table  # benchmarks/decode.py, beside this script
+
+    return render(walk, memory, latency, decode_table())
 
 
 def main() -> None:

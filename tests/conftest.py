@@ -7,6 +7,7 @@ finished writer; it lives here, on the test side, and pins nothing.
 
 from __future__ import annotations
 
+import asyncio
 import types
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -63,3 +64,12 @@ async def client(sleeps: SleepRecorder) -> AsyncIterator[ua.UsageClient]:
         c._sleep = sleeps
         c._clock = sleeps.clock
         yield c
+
+
+def client_tasks() -> set[asyncio.Task[Any]]:
+    """Running tasks, leaving out loopback servers' own request handlers (keep-alive)."""
+    return {
+        t
+        for t in asyncio.all_tasks()
+        if "RequestHandler" not in getattr(t.get_coro(), "__qualname__", "")
+    }

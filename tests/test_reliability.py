@@ -25,7 +25,7 @@ import usage_async as ua
 from usage_async._convert import BucketDecoder, parse_body, read_envelope
 from usage_async._protocol import validate
 
-from .conftest import KEY
+from .conftest import KEY, client_tasks
 from .samples import bucket, page
 
 START = 1_764_547_200
@@ -206,15 +206,6 @@ async def test_a_retry_deadline_bounds_the_whole_page(
 
 
 # --- Cancellation ------------------------------------------------------------------------------
-
-
-def client_tasks() -> set[asyncio.Task[Any]]:
-    """Running tasks, leaving out the loopback servers' own request handlers."""
-    return {
-        t
-        for t in asyncio.all_tasks()
-        if "RequestHandler" not in getattr(t.get_coro(), "__qualname__", "")
-    }
 
 
 def connections_in_use(session: aiohttp.ClientSession) -> int:

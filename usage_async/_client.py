@@ -74,7 +74,7 @@ R = TypeVar("R")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Results decoded between two turns given to the event loop while decoding one large page.
-_DECODE_SLICE = 4096
+_DECODE_SLICE = 1024
 
 
 class _Secret:
