@@ -96,6 +96,12 @@ def responding(body: bytes, status: int = 200, **headers: str) -> Handler:
     return handler
 
 
+async def hanging(_: web.Request) -> web.Response:
+    """A server that never answers in time (the test ends long before)."""
+    await asyncio.sleep(30)
+    return web.Response(body=b"{}")
+
+
 # --- Hostile bodies ----------------------------------------------------------------------------
 
 
@@ -185,11 +191,7 @@ async def test_a_server_that_always_fails_is_tried_max_retries_plus_one_times(
 async def test_a_slow_server_surfaces_api_timeout_after_the_configured_attempts(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
-    async def slow(_: web.Request) -> web.Response:
-        await asyncio.sleep(5)
-        return web.Response(body=b"{}")
-
-    server = await serve(slow)
+    server = await serve(hanging)
     with pytest.raises(ua.APITimeoutError):
         await pull(fast_client(server, timeout=0.05, max_retries=1))
     assert len(server.requests) == 2
@@ -226,11 +228,7 @@ async def cancel_soon(coro: Awaitable[Any], after: float = 0.1) -> None:
 async def test_cancelling_mid_request_releases_the_connection_and_leaves_no_task(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
-    async def hang(_: web.Request) -> web.Response:
-        await asyncio.sleep(30)
-        return web.Response(body=b"{}")
-
-    server = await serve(hang)
+    server = await serve(hanging)
     before = client_tasks()
     async with aiohttp.ClientSession() as session:
         client = ua.UsageClient(KEY, base_url=server.base_url, session=session)
@@ -254,11 +252,7 @@ async def test_cancelling_mid_backoff_returns_at_once(
 async def test_cancelling_a_sharded_pull_cancels_every_window(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
-    async def hang(_: web.Request) -> web.Response:
-        await asyncio.sleep(30)
-        return web.Response(body=b"{}")
-
-    server = await serve(hang)
+    server = await serve(hanging)
     before = client_tasks()
     async with aiohttp.ClientSession() as session:
         client = ua.UsageClient(KEY, base_url=server.base_url, session=session)
