@@ -45,9 +45,6 @@ TOP_MODELS = 3
 MAX_BARS = 31
 # Wide enough for the cost tables side by side when the report goes to a file or a pipe.
 REDIRECTED_WIDTH = 120
-# Metrics that measure a level at a moment (bytes stored), not a flow: summing daily buckets
-# would multiply them by the number of days, so the report shows the latest day's value.
-LEVEL_METRICS = frozenset({"usage_bytes"})
 # Light tables: a header rule and no borders keep the report to about one screen.
 _TABLE_STYLE: dict[str, Any] = {
     "box": box.SIMPLE_HEAD,
@@ -276,14 +273,11 @@ def _render_cost_chart(
 def _usage_summary(tally: Tally) -> str:
     overall = tally.overall.result().get((), {})
     metrics = headline_metrics(tally.query.endpoint.result_type)
-    flows = [m for m in metrics if m not in LEVEL_METRICS]
-    parts = [_describe(overall, flows)] if overall else []
-    latest: Mapping[str, Number] = next(
-        (sums[()] for _, sums in reversed(tally.per_bucket) if () in sums), {}
-    )
-    levels = _describe(latest, [m for m in metrics if m in LEVEL_METRICS])
-    if levels:
-        parts.append(f"{levels} (latest day)")
+    # Totals keep levels (bytes stored) at the latest bucket's value instead of summing them.
+    levels = tally.query.endpoint.level_metrics
+    flows = _describe(overall, [m for m in metrics if m not in levels])
+    stored = _describe(overall, [m for m in metrics if m in levels])
+    parts = [flows, f"{stored} (latest day)" if stored else ""]
     return " · ".join(p for p in parts if p)
 
 
