@@ -16,6 +16,7 @@ from usage_async._protocol import validate
 
 DAY = 86400
 START = 1_764_547_200  # 2025-12-01T00:00:00Z
+NOW = START + 400 * DAY
 
 
 def query(endpoint: str = "completions", **params: Any) -> Any:
@@ -24,7 +25,7 @@ def query(endpoint: str = "completions", **params: Any) -> Any:
 
 def test_windows_are_whole_pages_aligned_to_the_start_and_cover_the_range() -> None:
     q = query(end_time=START + 30 * DAY + 3600, bucket_width="1h", concurrency=8)
-    windows = plan_windows(q)
+    windows = plan_windows(q, NOW)
     step = 24 * 3600  # default 1h page: 24 buckets
     assert len(windows) == 31
     assert windows[0].start_time == START
@@ -41,26 +42,32 @@ def test_windows_follow_the_limit_and_a_mid_hour_start() -> None:
         ua.ENDPOINTS["completions"],
         {"start_time": start, "end_time": start + 10 * 3600, "bucket_width": "1h", "limit": 3},
     )
-    assert [(w.start_time - start) // 3600 for w in plan_windows(q)] == [0, 3, 6, 9]
+    assert [(w.start_time - start) // 3600 for w in plan_windows(q, NOW)] == [0, 3, 6, 9]
 
 
 def test_costs_windows_are_aligned_to_utc_midnight() -> None:
     start = START + 5 * 3600  # 05:00 UTC; the API floors costs to midnight
     q = query("costs", start_time=start, end_time=START + 20 * DAY, limit=7)
-    windows = plan_windows(q)
+    windows = plan_windows(q, NOW)
     assert windows[0].start_time == start
     assert [w.end_time for w in windows] == [START + 7 * DAY, START + 14 * DAY, START + 20 * DAY]
     assert all(w.start_time % DAY == 0 for w in windows[1:])
 
 
-def test_open_ended_resumed_or_single_page_ranges_are_not_split() -> None:
-    assert len(plan_windows(query(concurrency=4))) == 1
-    assert len(plan_windows(query(end_time=START + 60 * DAY, page="c", concurrency=4))) == 1
-    assert len(plan_windows(query(end_time=START + 7 * DAY, concurrency=4))) == 1
+def test_resumed_or_single_page_ranges_are_not_split() -> None:
+    assert len(plan_windows(query(end_time=START + 60 * DAY, page="c", concurrency=4), NOW)) == 1
+    assert len(plan_windows(query(end_time=START + 7 * DAY, concurrency=4), NOW)) == 1
+    assert len(plan_windows(query(concurrency=4), START + 7 * DAY)) == 1
+
+
+def test_an_open_range_is_planned_up_to_now_and_its_last_window_left_open() -> None:
+    windows = plan_windows(query(concurrency=4), START + 20 * DAY + 5)
+    assert [w.start_time for w in windows] == [START, START + 7 * DAY, START + 14 * DAY]
+    assert [w.end_time for w in windows] == [START + 7 * DAY, START + 14 * DAY, None]
 
 
 async def test_sharded_pages_come_back_in_window_order_whatever_order_they_finish() -> None:
-    windows = plan_windows(query(end_time=START + 70 * DAY, concurrency=4))
+    windows = plan_windows(query(end_time=START + 70 * DAY, concurrency=4), NOW)
     delays = [0.03, 0.0, 0.02, 0.01] * 3
 
     async def fetch(window: Any) -> list[Any]:
@@ -68,11 +75,12 @@ async def test_sharded_pages_come_back_in_window_order_whatever_order_they_finis
         return [window.start_time]
 
     got = [p async for p in sharded_pages(windows, fetch, 4)]
-    assert got == [w.start_time for w in windows]
+    assert [page for page, _ in got] == [w.start_time for w in windows]
+    assert [final for _, final in got] == [False] * (len(windows) - 1) + [True]
 
 
 async def test_sharded_pages_keep_at_most_k_windows_in_flight() -> None:
-    windows = plan_windows(query(end_time=START + 100 * DAY, concurrency=3))
+    windows = plan_windows(query(end_time=START + 100 * DAY, concurrency=3), NOW)
     running = 0
     peak = 0
 
@@ -89,7 +97,7 @@ async def test_sharded_pages_keep_at_most_k_windows_in_flight() -> None:
 
 
 async def test_closing_a_sharded_iterator_cancels_what_is_in_flight() -> None:
-    windows = plan_windows(query(end_time=START + 100 * DAY, concurrency=4))
+    windows = plan_windows(query(end_time=START + 100 * DAY, concurrency=4), NOW)
     cancelled = 0
 
     async def fetch(window: Any) -> list[Any]:
@@ -111,7 +119,7 @@ async def test_closing_a_sharded_iterator_cancels_what_is_in_flight() -> None:
 
 
 async def test_a_failing_window_raises_and_cancels_the_others() -> None:
-    windows = plan_windows(query(end_time=START + 100 * DAY, concurrency=4))
+    windows = plan_windows(query(end_time=START + 100 * DAY, concurrency=4), NOW)
 
     async def fetch(window: Any) -> list[Any]:
         if window is windows[1]:
@@ -198,3 +206,12 @@ async def test_fan_out_refuses_a_bad_concurrency() -> None:
     with pytest.raises(ua.InvalidParameterError):
         _ = [x async for x in ua.fan_out({}, concurrency=0)]
     assert [x async for x in ua.fan_out({}, concurrency=2)] == []
+
+
+async def test_a_stream_that_cannot_be_iterated_fails_fan_out_instead_of_hanging() -> None:
+    streams: dict[str, Any] = {"good": numbers("g", 3), "oops": [1, 2]}
+    async with asyncio.timeout(5):  # a hang detector
+        with pytest.raises(ua.FanOutError) as info:
+            _ = [x async for x in ua.fan_out(streams, concurrency=2)]
+    assert info.value.key == "oops"
+    assert isinstance(info.value.error, TypeError)

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 import usage_async as ua
-from usage_async._convert import BucketDecoder, parse_body, read_envelope, structure_result
+from usage_async._convert import BucketDecoder, converter, parse_body, read_envelope
 
 from .samples import bucket, completions_result, page
 
@@ -85,8 +85,12 @@ def test_the_older_sessions_field_is_accepted_for_code_interpreter() -> None:
 @pytest.mark.parametrize(
     ("wire_value", "expected"),
     [
-        ("0.000004500000000000000000000000000000000", Decimal("0.0000045")),
-        ("0E-6176", Decimal(0)),
+        (
+            "0.000004500000000000000000000000000000000",
+            Decimal("0.000004500000000000000000000000000000000"),
+        ),
+        ("1234.567890123456789012345", Decimal("1234.567890123456789012345")),
+        ("0E-6176", Decimal("0E-6176")),
         (0.0045, Decimal("0.0045")),
         (12, Decimal(12)),
         ("1234.5678", Decimal("1234.5678")),
@@ -106,6 +110,7 @@ def test_cost_values_arrive_as_numbers_or_decimal_strings_and_stay_exact(
     assert isinstance(result, ua.CostsResult)
     assert result.amount is not None
     assert result.amount.value == expected
+    assert str(result.amount.value) == str(expected)  # the digits, not only the value
     assert isinstance(result.amount.value, Decimal)
 
 
@@ -244,12 +249,13 @@ def test_decoding_in_slices_gives_the_same_buckets() -> None:
     assert sliced == decode(raw)
 
 
-def test_structure_result_is_usable_alone() -> None:
-    assert structure_result(completions_result(), ua.CompletionsResult) == ua.CompletionsResult(
-        1000, 200, 5
+def test_the_converter_structures_a_single_result_with_the_same_hooks() -> None:
+    hook = converter.get_structure_hook(ua.CompletionsResult)
+    assert hook(completions_result(), ua.CompletionsResult) == ua.CompletionsResult(1000, 200, 5)
+    novel = hook({"object": "organization.new.result"}, ua.CompletionsResult)
+    assert novel == ua.UnknownResult(
+        "organization.new.result", {"object": "organization.new.result"}
     )
-    with pytest.raises(ua.DecodeError):
-        structure_result({"object": ua.CompletionsResult.object}, ua.CompletionsResult)
 
 
 def test_models_do_not_import_cattrs() -> None:

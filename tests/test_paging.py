@@ -191,3 +191,26 @@ async def test_an_error_mid_stream_leaves_a_cursor_to_resume_from(
     assert len(got) == 1
     assert stream.next_page == "c1"
     assert not stream.done
+
+
+async def test_stopping_on_the_final_bucket_marks_the_stream_done(
+    client: ua.UsageClient, mocked: aioresponses
+) -> None:
+    serve_pages(mocked, 2)
+    stream = client.completions(start_time=START)
+    async for b in stream:
+        if b.start_time == START + 3 * DAY:  # the very last bucket of the range
+            break
+    assert stream.done  # so the README's resume recipe does not start over
+    assert stream.next_page is None
+    assert len(sent(mocked)) == 2
+
+
+async def test_a_future_end_time_is_left_out_so_the_api_ends_the_range_at_its_now(
+    client: ua.UsageClient, mocked: aioresponses
+) -> None:
+    mocked.get(URL_RE, payload=page([bucket(START)]))
+    far_future = 4_102_444_800  # 2100-01-01
+    await client.completions(start_time=START, end_time=far_future).collect()
+    params = sent(mocked)[0][1]["params"]
+    assert [name for name, _ in params] == ["start_time"]

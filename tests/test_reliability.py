@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
+import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -405,3 +408,100 @@ def test_validation_raises_only_invalid_parameter_error(
         error = None
         assert query.params()[0] == ("start_time", str(query.start_time))
     assert error is None or error.param in (*params, "start_time", None)
+
+
+# --- Regressions found in review ---------------------------------------------------------------
+
+
+async def test_a_borrowed_session_that_raises_for_status_still_gives_typed_errors(
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
+    body = b'{"error": {"message": "bad cursor", "type": "invalid_request_error", "param": "page"}}'
+    server = await serve(responding(body, status=400))
+    async with aiohttp.ClientSession(raise_for_status=True) as session:
+        client = fast_client(server, session=session)
+        with pytest.raises(ua.BadRequestError) as info:
+            await pull(client)
+    assert (info.value.param, info.value.request_id) == ("page", "req_hostile")
+    assert len(server.requests) == 1
+
+
+async def test_requests_queued_behind_the_cap_honour_a_hold_set_while_they_queued(
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+    ok = orjson.dumps(page([bucket(START)]))
+
+    async def throttle_first(_: web.Request) -> web.Response:
+        arrivals.append(loop.time())
+        if len(arrivals) == 1:
+            return web.Response(status=429, body=b"{}", headers={"retry-after-ms": "300"})
+        return web.Response(body=ok)
+
+    server = await serve(throttle_first)
+    async with ua.UsageClient(KEY, base_url=server.base_url, max_in_flight=1) as client:
+        streams = [client.completions(start_time=START).collect() for _ in range(3)]
+        await asyncio.gather(*streams)
+    # Every request after the 429 waited out its hold, including the two queued at the time.
+    assert len(arrivals) == 4
+    assert all(later - arrivals[0] >= 0.29 for later in arrivals[1:])
+
+
+async def test_closing_the_client_during_a_back_off_ends_the_pull_instead_of_reopening(
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
+    server = await serve(responding(b"{}", status=429, **{"retry-after-ms": "200"}))
+    client = ua.UsageClient(KEY, base_url=server.base_url)
+    pulling = asyncio.ensure_future(client.completions(start_time=START).collect())
+    await asyncio.sleep(0.1)  # the first attempt got its 429; the retry is waiting
+    await client.close()
+    with pytest.raises(ua.ClientClosedError):
+        await pulling
+    assert len(server.requests) == 1
+    assert client._transport._session is None  # no session was opened again
+
+
+async def test_a_compressed_body_is_held_to_max_body_size_once_inflated(
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
+    inflated = b'{"data": [' + b" " * 3_000_000 + b"]}"
+    server = await serve(responding(gzip.compress(inflated), **{"Content-Encoding": "gzip"}))
+    with pytest.raises(ua.DecodeError, match="max_body_size"):
+        await pull(fast_client(server, max_body_size=1_000_000))
+
+
+async def test_a_key_echoed_back_by_a_proxy_is_blanked_from_errors_and_logs(
+    serve: Callable[..., Awaitable[Server]], caplog: pytest.LogCaptureFixture
+) -> None:
+    async def echo(request: web.Request) -> web.Response:
+        text = f"<html>Bad gateway for {request.headers['Authorization']}</html>"
+        return web.Response(status=502, text=text, content_type="text/html")
+
+    caplog.set_level(logging.DEBUG, logger="usage_async")
+    server = await serve(echo)
+    with pytest.raises(ua.InternalServerError) as info:
+        await pull(fast_client(server, max_retries=1))
+    assert "Bad gateway for Bearer <redacted>" in str(info.value)
+    assert KEY not in str(info.value)
+    assert caplog.records
+    assert all(KEY not in record.getMessage() for record in caplog.records)
+
+
+async def test_a_future_end_time_with_concurrency_asks_only_for_windows_up_to_now() -> None:
+    from usage_async.emulator import serve as serve_emulator
+
+    now = int(time.time())
+    async with (
+        serve_emulator(port=0, api_key=KEY) as emu,
+        ua.UsageClient(KEY, base_url=emu.base_url) as client,
+    ):
+        stream = client.completions(
+            start_time=now - 3 * 86400,
+            end_time=now + 365 * 86400,
+            bucket_width="1h",
+            concurrency=4,
+        )
+        buckets = await stream.collect()
+    assert 3 * 24 <= len(buckets) <= 3 * 24 + 1  # up to the server's now, nothing beyond
+    assert emu.stats.requests <= 4  # three one-day windows (not 366), the last left open

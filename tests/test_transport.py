@@ -348,3 +348,13 @@ async def test_no_request_follows_a_redirect(client: ua.UsageClient, mocked: aio
         await first_bucket(client)
     assert info.value.status_code == 302
     assert len(sent(mocked)) == 1
+
+
+async def test_x_should_retry_true_overrides_insufficient_quota(
+    client: ua.UsageClient, mocked: aioresponses
+) -> None:
+    body = error_body("quota", "insufficient_quota", code="insufficient_quota")
+    mocked.get(URL_RE, status=429, payload=body, headers={"x-should-retry": "true"})
+    mocked.get(URL_RE, payload=page([bucket(START)]))
+    assert (await first_bucket(client)).start_time == START
+    assert len(sent(mocked)) == 2

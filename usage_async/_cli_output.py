@@ -50,8 +50,6 @@ __all__ = [
 
 Row = Mapping[str, Any]
 
-_DAY = 86400
-
 
 class RowWriter(Protocol):
     """Takes rows as they arrive (``write``) and finishes the output (``close``)."""
@@ -215,10 +213,7 @@ def expected_buckets(query: Query, now: int) -> int:
     floored to midnight. Without ``end_time`` the range ends now.
     """
     end = query.end_time if query.end_time is not None else now
-    origin = query.start_time
-    if query.endpoint.whole_days:
-        origin -= origin % _DAY
-    return max(0, -(-(end - origin) // query.width_seconds))
+    return max(0, -(-(end - query.origin) // query.width_seconds))
 
 
 class PullProgress:

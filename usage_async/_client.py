@@ -58,7 +58,14 @@ from ._models import (
     VectorStoresResult,
     WebSearchesResult,
 )
-from ._protocol import CursorGuard, Query, Response, error_from_response, validate
+from ._protocol import (
+    CursorGuard,
+    Query,
+    Response,
+    effective_query,
+    error_from_response,
+    validate,
+)
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport
 from ._version import __version__
@@ -399,10 +406,13 @@ class UsageClient:
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def _attempt(self, url: str, params: list[tuple[str, str]], describe: str) -> Response:
-        await self._backoff.wait(self._sleep)
+        self._ensure_open()  # a retry must not reopen a client closed meanwhile
         async with self._in_flight:
+            # Inside the slot: requests queued behind the cap see a hold set while they queued.
+            await self._backoff.wait(self._sleep)
             started = time.perf_counter()
             response = await self._transport.get(url, params, self._headers(), self.timeout)
+        response = self._scrub(response)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.0f ms (request_id %s)",
@@ -417,6 +427,14 @@ class UsageClient:
         error = error_from_response(response, time.time())
         self._note_throttle(error)
         raise error
+
+    def _scrub(self, response: Response) -> Response:
+        """Blank the key out of a body that echoes it (a proxy's error page, say), so that no
+        error message or log line built from the body can carry it."""
+        key = self._api_key.reveal().encode()
+        if key in response.body:
+            return attrs.evolve(response, body=response.body.replace(key, b"<redacted>"))
+        return response
 
     def _note_throttle(self, error: APIStatusError) -> None:
         wait = error.retry_after
@@ -471,14 +489,16 @@ class BucketStream(Generic[R]):
     async def _buckets(self) -> AsyncIterator[Bucket[R]]:
         pages, resumable = self._start()
         async with contextlib.aclosing(pages):
-            async for page in pages:
+            async for page, final in pages:
                 if resumable and not page.data:
                     self._next_page = _cursor_after(page)
                 for bucket in page.data:
-                    if resumable and bucket is page.data[-1]:
-                        # Set before the yield: a consumer that stops after this bucket has
-                        # had the whole page, so the cursor already points past it.
-                        self._next_page = _cursor_after(page)
+                    if bucket is page.data[-1]:
+                        # Before the yield: a consumer that stops after this bucket has had
+                        # the whole page, so the cursor (and ``done``) already point past it.
+                        if resumable:
+                            self._next_page = _cursor_after(page)
+                        self._done = final
                     yield bucket
         self._done = True
 
@@ -489,9 +509,10 @@ class BucketStream(Generic[R]):
         """
         pages, resumable = self._start()
         async with contextlib.aclosing(pages):
-            async for page in pages:
+            async for page, final in pages:
                 if resumable:
                     self._next_page = _cursor_after(page)
+                self._done = final
                 yield page
         self._done = True
 
@@ -499,16 +520,26 @@ class BucketStream(Generic[R]):
         """Every bucket of the range, as a list (the whole range in memory: prefer iterating)."""
         return [bucket async for bucket in self]
 
-    def _start(self) -> tuple[AsyncGenerator[Page[R]], bool]:
-        query = self.query
+    def _start(self) -> tuple[AsyncGenerator[tuple[Page[R], bool]], bool]:
+        """The pages to walk, each flagged when it is the last, and whether cursors resume."""
+        now = int(time.time())
+        query = effective_query(self.query, now)
         self._next_page = query.page
         self._done = False
         if query.concurrency is not None and query.concurrency > 1:
-            windows = plan_windows(query)
+            windows = plan_windows(query, now)
             if len(windows) > 1:
                 self._next_page = None
                 return sharded_pages(windows, self._window_pages, query.concurrency), False
-        return self._cursor_pages(query), True
+        return self._flag_last(self._cursor_pages(query)), True
+
+    @staticmethod
+    async def _flag_last(
+        pages: AsyncGenerator[Page[R]],
+    ) -> AsyncGenerator[tuple[Page[R], bool]]:
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                yield page, not page.has_more
 
     async def _cursor_pages(self, query: Query) -> AsyncGenerator[Page[R]]:
         guard = CursorGuard(query.page)

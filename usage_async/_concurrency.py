@@ -1,9 +1,9 @@
 """Concurrency that cursor paging cannot give: time-window sharding and multi-stream fan-out.
 
-Sharding splits a bounded range into windows of exactly one page each, aligned to the bucket
-width (and, for costs, to UTC midnight), fetches up to ``concurrency`` of them at once and
-hands the pages back in time order: the result is the sequential result, bucket for bucket.
-At most ``concurrency`` windows are buffered. Closing the iterator cancels what is in flight.
+Sharding splits a range into windows of exactly one page each, aligned to the bucket width
+(and, for costs, to UTC midnight), fetches up to ``concurrency`` of them at once and hands the
+pages back in time order: the result is the sequential result, bucket for bucket. At most
+``concurrency`` windows are buffered. Closing the iterator cancels what is in flight.
 """
 
 from __future__ import annotations
@@ -33,36 +33,33 @@ __all__ = ["FanOutError", "fan_out", "plan_windows", "sharded_pages"]
 K = TypeVar("K")
 T = TypeVar("T")
 
-_DAY = 86400
 
+def plan_windows(query: Query, now: int) -> list[Query]:
+    """Split a query into one-page windows, in time order, up to ``end_time`` or ``now``.
 
-def plan_windows(query: Query) -> list[Query]:
-    """Split a bounded query into one-page windows, in time order.
-
-    Returns ``[query]`` when the range is open-ended, resumes from a cursor, or fits one page.
-    Usage buckets start exactly at ``start_time``; costs buckets at UTC midnight, so costs
-    windows are aligned to midnight and the first keeps the caller's start (the API floors it).
+    Returns ``[query]`` when it resumes from a cursor or fits one page. Windows start where
+    the API's buckets do (``Query.origin``: ``start_time``, or UTC midnight for costs; the
+    first window keeps the caller's start, which the API floors itself). A range without
+    ``end_time`` is planned up to ``now`` and its last window is left open, so the server's
+    own clock ends it exactly as it would end the sequential pull.
     """
-    if query.end_time is None or query.page is not None:
+    if query.page is not None:
         return [query]
+    upper = query.end_time if query.end_time is not None else now
     step = query.page_size * query.width_seconds
-    origin = query.start_time
-    if query.endpoint.whole_days:
-        origin -= origin % _DAY
-    if query.end_time - origin <= step:
+    if upper - query.origin <= step:
         return [query]
     windows = []
-    edge = origin
-    while edge < query.end_time:
+    for edge in range(query.origin, upper, step):
+        last = edge + step >= upper
         windows.append(
             attrs.evolve(
                 query,
                 start_time=max(edge, query.start_time),
-                end_time=min(edge + step, query.end_time),
+                end_time=None if last and query.end_time is None else min(edge + step, upper),
                 concurrency=None,
             )
         )
-        edge += step
     return windows
 
 
@@ -70,8 +67,11 @@ async def sharded_pages(
     windows: list[Query],
     fetch_window: Callable[[Query], Awaitable[list[Page[Any]]]],
     concurrency: int,
-) -> AsyncGenerator[Page[Any]]:
-    """Yield every window's pages in window order, fetching up to ``concurrency`` at once."""
+) -> AsyncGenerator[tuple[Page[Any], bool]]:
+    """Yield every window's pages in window order, fetching up to ``concurrency`` at once.
+
+    Each page comes with a flag: true for the last page of the last window.
+    """
     upcoming = iter(windows)
     in_flight: deque[asyncio.Task[list[Page[Any]]]] = deque()
 
@@ -87,8 +87,9 @@ async def sharded_pages(
             pages = await in_flight[0]
             in_flight.popleft()
             launch_next()
-            for page in pages:
-                yield page
+            final_window = not in_flight
+            for i, page in enumerate(pages):
+                yield page, final_window and i == len(pages) - 1
     finally:
         await _cancel_all(in_flight)
 
@@ -136,15 +137,16 @@ async def fan_out(
 
     async def worker() -> None:
         for key, stream in todo:
-            iterator = aiter(stream)
+            iterator: AsyncIterator[T] | None = None
             try:
+                iterator = aiter(stream)
                 async for item in iterator:
                     await queue.put((key, item))
             except Exception as exc:
                 await queue.put(FanOutError(key, exc))
                 return
             finally:
-                aclose = getattr(iterator, "aclose", None)
+                aclose = getattr(iterator, "aclose", None)  # None if aiter() itself failed
                 if aclose is not None:
                     with contextlib.suppress(Exception):
                         await aclose()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import decimal
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import orjson
@@ -27,50 +27,14 @@ from cattrs.preconf.orjson import make_converter
 from cattrs.strategies import configure_tagged_union
 
 from ._exceptions import DecodeError
-from ._models import (
-    Amount,
-    AudioSpeechesResult,
-    AudioTranscriptionsResult,
-    Bucket,
-    CodeInterpreterSessionsResult,
-    CompletionsResult,
-    CostsResult,
-    DecisionsResult,
-    EmbeddingsResult,
-    FileSearchesResult,
-    ImagesResult,
-    ModerationsResult,
-    Result,
-    UnknownResult,
-    VectorStoresResult,
-    WebSearchesResult,
-)
+from ._models import Amount, Bucket, Result, UnknownResult
 
 __all__ = [
-    "AnyResult",
     "BucketDecoder",
     "converter",
     "parse_body",
     "read_envelope",
-    "structure_result",
 ]
-
-R = TypeVar("R")
-
-AnyResult = (
-    CompletionsResult
-    | DecisionsResult
-    | EmbeddingsResult
-    | ModerationsResult
-    | ImagesResult
-    | AudioSpeechesResult
-    | AudioTranscriptionsResult
-    | VectorStoresResult
-    | CodeInterpreterSessionsResult
-    | FileSearchesResult
-    | WebSearchesResult
-    | CostsResult
-)
 
 # Older names a field has gone by on the wire, tried when the current name is absent.
 _ALIASES: Mapping[str, tuple[str, ...]] = {"num_sessions": ("sessions",)}
@@ -229,19 +193,17 @@ def _structure_unknown(value: Any, _: Any = None) -> UnknownResult:
 
 def _build_converter() -> Any:
     conv = make_converter(forbid_extra_keys=False, detailed_validation=False)
-    conv.register_structure_hook(decimal.Decimal, lambda v, _: _as_decimal(v))
-    conv.register_structure_hook(Amount, lambda v, _: _as_amount(v))
     conv.register_structure_hook(UnknownResult, _structure_unknown)
 
     def any_result(value: Any) -> Any:
         if not isinstance(value, dict):
             raise _FieldError(f"a result should be an object, got {_describe(value)}")
-        return conv.structure(value, AnyResult)  # type: ignore[arg-type]
+        return conv.structure(value, Result)  # type: ignore[arg-type]
 
-    for cls in AnyResult.__args__:
+    for cls in Result.__args__:
         conv.register_structure_hook(cls, _generate_structure_fn(cls, any_result))
     configure_tagged_union(
-        AnyResult,
+        Result,
         conv,
         tag_generator=lambda cl: str(getattr(cl, "object")),  # noqa: B009
         tag_name="object",
@@ -252,14 +214,6 @@ def _build_converter() -> Any:
 
 converter = _build_converter()
 """The library's only cattrs converter (orjson preconf, tolerant of unknown keys)."""
-
-
-def structure_result(value: Any, cls: type[R]) -> R | UnknownResult:
-    """Decode one wire result as ``cls`` (or what its ``object`` says); raise ``DecodeError``."""
-    try:
-        return converter.structure(value, cls)  # type: ignore[no-any-return]
-    except _FieldError as exc:
-        raise DecodeError(str(exc)) from None
 
 
 # --- Pages -------------------------------------------------------------------------------------

@@ -217,7 +217,7 @@ class _CommonParams(TypedDict, total=False):
     page: str | None
     """Cursor to resume from: a previous stream's ``next_page``."""
     concurrency: int | None
-    """Fetch up to this many time windows at once (bounded ranges only); order is kept."""
+    """Fetch up to this many one-page time windows at once; order is kept."""
 
 
 class _UsageParams(_CommonParams, total=False):

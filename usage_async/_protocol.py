@@ -30,6 +30,7 @@ from ._exceptions import (
 
 __all__ = [
     "CursorGuard",
+    "effective_query",
     "Query",
     "Response",
     "error_from_response",
@@ -77,6 +78,13 @@ class Query:
         return BUCKET_SECONDS[self.width]
 
     @property
+    def origin(self) -> int:
+        """Where the first bucket starts: ``start_time``, floored to UTC midnight for costs."""
+        if self.endpoint.whole_days:
+            return self.start_time - self.start_time % BUCKET_SECONDS["1d"]
+        return self.start_time
+
+    @property
     def page_size(self) -> int:
         """Buckets per page in effect."""
         return self.limit or self.endpoint.page_limit(self.bucket_width).default
@@ -111,6 +119,19 @@ class Query:
         for name, value in self.filters:
             out[name] = value if isinstance(value, bool) else list(value)
         return out
+
+
+def effective_query(query: Query, now: int) -> Query:
+    """The query as sent: an ``end_time`` in the future is left out.
+
+    The live API has been seen to fail on a future ``end_time``; without one it ends the range
+    at its own "now", which is what clamping would ask for. Leaving it out (rather than sending
+    our clock's now) keeps the query, and so its cursors, the same from one call to the next:
+    ``page=stream.next_page`` resumes a call made with the same arguments.
+    """
+    if query.end_time is not None and query.end_time > now:
+        return attrs.evolve(query, end_time=None)
+    return query
 
 
 _COMMON = frozenset(
@@ -364,10 +385,8 @@ def _describe_body(response: Response) -> str:
     snippet = " ".join(snippet.split())
     kind = response.headers.get("content-type", "unknown content type")
     if not snippet:
-        return f"HTTP {response.status} with an empty body"
-    return (
-        f"HTTP {response.status} with a body that is not the API's error JSON ({kind}): {snippet!r}"
-    )
+        return "(empty body)"
+    return f"a body that is not the API's error JSON ({kind}): {snippet!r}"
 
 
 # --- Cursors ------------------------------------------------------------------------------------

@@ -40,10 +40,10 @@ class RetryPolicy:
         if isinstance(exc, APIStatusError):
             if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
                 return False
+            if exc.should_retry is not None:  # the server's explicit verdict wins
+                return exc.should_retry
             if exc.code == "insufficient_quota":
                 return False
-            if exc.should_retry is not None:
-                return exc.should_retry
             return exc.status_code in _RETRY_STATUSES or exc.status_code >= 500
         return isinstance(exc, APIConnectionError)
 

@@ -54,6 +54,8 @@ class AiohttpTransport:
                 params=params,
                 headers=headers,
                 allow_redirects=False,
+                # A borrowed session may raise on error statuses; we map them ourselves.
+                raise_for_status=False,
                 timeout=aiohttp.ClientTimeout(total=attempt_timeout),
             ) as resp:
                 response_headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -76,8 +78,7 @@ class AiohttpTransport:
                 f"response body of {length} bytes exceeds max_body_size ({limit} bytes)",
                 request_id=request_id,
             )
-        if length is not None:
-            return await resp.read()
+        # Count what arrives after decompression: Content-Length is the compressed size.
         chunks = bytearray()
         async for chunk in resp.content.iter_any():
             chunks += chunk
