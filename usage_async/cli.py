@@ -239,7 +239,7 @@ def _add_endpoint_command(
         metavar="N",
         type=_number(int, 1),
         default=DEFAULT_CONCURRENCY,
-        help="time windows fetched at once when --end is given; rows stay in time order "
+        help="one-page time windows fetched at once; rows stay in time order "
         f"(default {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
