@@ -505,3 +505,16 @@ async def test_a_future_end_time_with_concurrency_asks_only_for_windows_up_to_no
         buckets = await stream.collect()
     assert 3 * 24 <= len(buckets) <= 3 * 24 + 1  # up to the server's now, nothing beyond
     assert emu.stats.requests <= 4  # three one-day windows (not 366), the last left open
+
+
+async def test_a_key_echoed_inside_a_200_body_is_blanked_from_the_decode_error(
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(text=f"not json: {request.headers['Authorization']}")
+
+    server = await serve(echo)
+    with pytest.raises(ua.DecodeError) as info:
+        await pull(fast_client(server))
+    assert "<redacted>" in str(info.value)
+    assert KEY not in str(info.value)

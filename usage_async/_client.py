@@ -39,6 +39,7 @@ from ._exceptions import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
+    DecodeError,
     InvalidParameterError,
     RateLimitError,
 )
@@ -375,13 +376,22 @@ class UsageClient:
         self._ensure_open()
         response = await self._get_with_retries(query, cursor)
         request_id = response.request_id
-        data, has_more, next_page = read_envelope(parse_body(response.body, request_id), request_id)
-        decoder = _decoder_for(query.endpoint.name)
-        buckets, index = decoder.decode(data, 0, _DECODE_SLICE, request_id)
-        while index < len(data):
-            await asyncio.sleep(0)  # a huge page must not stall the event loop
-            more, index = decoder.decode(data, index, _DECODE_SLICE, request_id)
-            buckets.extend(more)
+        try:
+            doc = parse_body(response.body, request_id)
+            data, has_more, next_page = read_envelope(doc, request_id)
+            decoder = _decoder_for(query.endpoint.name)
+            buckets, index = decoder.decode(data, 0, _DECODE_SLICE, request_id)
+            while index < len(data):
+                await asyncio.sleep(0)  # a huge page must not stall the event loop
+                more, index = decoder.decode(data, index, _DECODE_SLICE, request_id)
+                buckets.extend(more)
+        except DecodeError as exc:
+            # The message quotes the body; a body that echoes the key must not carry it on.
+            key = self._api_key.reveal()
+            if key in exc.message:
+                redacted = exc.message.replace(key, "<redacted>")
+                raise DecodeError(redacted, request_id=request_id) from None
+            raise
         return Page(tuple(buckets), has_more, next_page, request_id)
 
     async def _get_with_retries(self, query: Query, cursor: str | None) -> Response:
@@ -412,7 +422,6 @@ class UsageClient:
             await self._backoff.wait(self._sleep)
             started = time.perf_counter()
             response = await self._transport.get(url, params, self._headers(), self.timeout)
-        response = self._scrub(response)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.0f ms (request_id %s)",
@@ -424,13 +433,13 @@ class UsageClient:
             )
         if 200 <= response.status < 300:
             return response
-        error = error_from_response(response, time.time())
+        error = error_from_response(self._scrub(response), time.time())
         self._note_throttle(error)
         raise error
 
     def _scrub(self, response: Response) -> Response:
-        """Blank the key out of a body that echoes it (a proxy's error page, say), so that no
-        error message or log line built from the body can carry it."""
+        """Blank the key out of an error body that echoes it (a proxy's error page, say), so
+        that no error message or log line built from the body can carry it."""
         key = self._api_key.reveal().encode()
         if key in response.body:
             return attrs.evolve(response, body=response.body.replace(key, b"<redacted>"))
