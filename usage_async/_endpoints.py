@@ -94,6 +94,13 @@ class Endpoint:
     def page_limit(self, width: str | None) -> PageLimit:
         return self.limits[width or self.default_width]
 
+    def bucket_origin(self, start_time: int) -> int:
+        """Where the first bucket of a range starts: ``start_time`` itself for usage, UTC
+        midnight of its day for costs (the API floors it)."""
+        if self.whole_days:
+            return start_time - start_time % BUCKET_SECONDS["1d"]
+        return start_time
+
 
 _USAGE_LIMITS = {
     "1d": PageLimit(default=7, maximum=31),

@@ -80,9 +80,7 @@ class Query:
     @property
     def origin(self) -> int:
         """Where the first bucket starts: ``start_time``, floored to UTC midnight for costs."""
-        if self.endpoint.whole_days:
-            return self.start_time - self.start_time % BUCKET_SECONDS["1d"]
-        return self.start_time
+        return self.endpoint.bucket_origin(self.start_time)
 
     @property
     def page_size(self) -> int:

@@ -22,7 +22,6 @@ from ._catalog import COSTS_API_KEY_GROUPING_SINCE
 
 __all__ = ["PageRequest", "WireError", "parse_query"]
 
-_DAY = 86400
 _SCALARS = ("start_time", "end_time", "bucket_width", "limit", "page")
 _MAX_ITEMS = 1000
 _MAX_TIME = 2**62
@@ -77,9 +76,7 @@ class PageRequest:
     @property
     def origin(self) -> int:
         """Where the first bucket starts: ``start_time``, floored to midnight for costs."""
-        if self.endpoint.whole_days:
-            return self.start_time - self.start_time % _DAY
-        return self.start_time
+        return self.endpoint.bucket_origin(self.start_time)
 
     def digest(self) -> bytes:
         """A digest of everything but the cursor: what a cursor is bound to."""
@@ -206,7 +203,7 @@ def parse_query(endpoint: Endpoint, items: Iterable[tuple[str, str]]) -> PageReq
     if (
         endpoint.whole_days
         and "api_key_id" in group_by
-        and start - start % _DAY < COSTS_API_KEY_GROUPING_SINCE
+        and endpoint.bucket_origin(start) < COSTS_API_KEY_GROUPING_SINCE
     ):
         raise WireError(
             "Grouping costs by api_key_id is only supported for time ranges starting on or "
