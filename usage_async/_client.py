@@ -373,7 +373,6 @@ class UsageClient:
 
     async def _fetch_page(self, query: Query, cursor: str | None) -> Page[Any]:
         """Fetch, check and decode one page, retrying failed attempts with the same cursor."""
-        self._ensure_open()
         response = await self._get_with_retries(query, cursor)
         request_id = response.request_id
         try:
@@ -540,29 +539,22 @@ class BucketStream(Generic[R]):
             if len(windows) > 1:
                 self._next_page = None
                 return sharded_pages(windows, self._window_pages, query.concurrency), False
-        return self._flag_last(self._cursor_pages(query)), True
+        return self._cursor_pages(query), True
 
-    @staticmethod
-    async def _flag_last(
-        pages: AsyncGenerator[Page[R]],
-    ) -> AsyncGenerator[tuple[Page[R], bool]]:
-        async with contextlib.aclosing(pages):
-            async for page in pages:
-                yield page, not page.has_more
-
-    async def _cursor_pages(self, query: Query) -> AsyncGenerator[Page[R]]:
+    async def _cursor_pages(self, query: Query) -> AsyncGenerator[tuple[Page[R], bool]]:
+        """Pages by cursor, each flagged when it is the last of the range."""
         guard = CursorGuard(query.page)
         cursor = query.page
         while True:
             page = await self._client._fetch_page(query, cursor)
             cursor = guard.advance(page.has_more, page.next_page, page.request_id)
-            yield page
+            yield page, cursor is None
             if cursor is None:
                 return
 
     async def _window_pages(self, window: Query) -> list[Page[R]]:
         async with contextlib.aclosing(self._cursor_pages(window)) as pages:
-            return [page async for page in pages]
+            return [page async for page, _ in pages]
 
 
 @functools.cache

@@ -57,9 +57,15 @@ def row_fields(result_type: type, group_by: Sequence[str] | None = None) -> list
     ``group_by`` narrows the grouping columns to the ones requested (and orders them so);
     without it every grouping field of the result type is a column.
     """
+    return list(_columns(result_type, tuple(group_by) if group_by is not None else None))
+
+
+@cache
+def _columns(result_type: type, group_by: tuple[str, ...] | None) -> tuple[str, ...]:
+    # Cached: rows are built per result, and the columns depend only on these two.
     groups, metrics = _fields_of(result_type)
-    chosen = [g for g in group_by if g in groups] if group_by is not None else list(groups)
-    return ["start_time", "end_time", *chosen, *metrics]
+    chosen = [g for g in group_by if g in groups] if group_by is not None else groups
+    return ("start_time", "end_time", *chosen, *metrics)
 
 
 def _row(start: str, end: str, result: Any, columns: Sequence[str]) -> dict[str, Any]:
@@ -82,6 +88,7 @@ def _row(start: str, end: str, result: Any, columns: Sequence[str]) -> dict[str,
 def bucket_rows(bucket: Bucket[Any], group_by: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The rows of one bucket: one per result; unknown result types are skipped (logged)."""
     start, end = iso_utc(bucket.start_time), iso_utc(bucket.end_time)
+    chosen = tuple(group_by) if group_by is not None else None
     out = []
     for result in bucket.results:
         if isinstance(result, UnknownResult):
@@ -91,7 +98,7 @@ def bucket_rows(bucket: Bucket[Any], group_by: Sequence[str] | None = None) -> l
                 start,
             )
             continue
-        out.append(_row(start, end, result, row_fields(type(result), group_by)))
+        out.append(_row(start, end, result, _columns(result.__class__, chosen)))
     return out
 
 
@@ -137,7 +144,7 @@ class Totals:
         start, end = iso_utc(bucket.start_time), iso_utc(bucket.end_time)
         for result in bucket.results:
             if not isinstance(result, UnknownResult):
-                row = _row(start, end, result, row_fields(type(result)))
+                row = _row(start, end, result, _columns(result.__class__, None))
                 self.add_row(row, _LEVELS.get(type(result), frozenset()))
 
     def add_row(self, row: Mapping[str, Any], levels: Collection[str] = ()) -> None:
