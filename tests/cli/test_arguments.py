@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 import usage_async as ua
-from usage_async.cli import build_parser, parse_when
+from usage_async.cli._main import build_parser, parse_when
 
 from .conftest import END, START, Result
 

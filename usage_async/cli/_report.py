@@ -23,13 +23,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ._cli_output import PullProgress, expected_buckets, human_number, stdout_console
-from ._client import UsageClient
-from ._concurrency import fan_out
-from ._endpoints import ENDPOINTS
-from ._models import Bucket
-from ._protocol import Query, validate
-from ._rows import Number, Totals
+from .._client import UsageClient
+from .._concurrency import fan_out
+from .._endpoints import ENDPOINTS
+from .._models import Bucket
+from .._protocol import Query, validate
+from .._rows import Number, Totals
+from ._output import PullProgress, expected_buckets, human_number, stdout_console
 
 __all__ = ["demo_report", "report_queries", "show_report"]
 
@@ -126,7 +126,7 @@ async def show_report(client: UsageClient, queries: Mapping[str, Query], now: in
 
 async def demo_report(now: int, days: int) -> None:
     """Serve the embedded emulator in-process and report its last ``days`` full UTC days."""
-    from .emulator import serve
+    from ..emulator import serve
 
     today = now - now % _DAY
     queries = report_queries(today - days * _DAY, today)

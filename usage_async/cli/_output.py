@@ -32,10 +32,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ._client import UsageClient
-from ._models import Page
-from ._protocol import Query
-from ._rows import bucket_rows, row_fields
+from .._client import UsageClient
+from .._models import Page
+from .._protocol import Query
+from .._rows import bucket_rows, row_fields
 
 __all__ = [
     "PullProgress",

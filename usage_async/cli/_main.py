@@ -1,19 +1,4 @@
-"""The ``usage-async`` command line: pull any endpoint, summarise a period, try it offline.
-
-    usage-async demo                                   # a report from the embedded emulator
-    usage-async completions --start 7d --group-by model --format csv > usage.csv
-    usage-async costs --start 2026-11-01 --end 2026-12-01 --group-by line_item
-    usage-async report --start 30d
-    usage-async emulator --port 8089                   # a local stand-in for the API
-
-One subcommand per endpoint, generated from ``ENDPOINTS``: its filters become repeatable
-singular flags (``project_ids`` -> ``--project-id``), enum filters, ``--group-by`` and
-``--bucket-width`` take their choices from the table. The admin key comes from
-``OPENAI_ADMIN_KEY`` or ``--api-key-file``, never from a flag's value.
-
-Exit codes: 0 success, 1 the API or the network failed, 2 bad arguments (including a missing
-key), 130 interrupted, 141 stdout closed early (``| head``).
-"""
+"""Argument parsing and the commands of ``usage-async``; see the package docstring."""
 
 from __future__ import annotations
 
@@ -27,11 +12,11 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, NoReturn, TypeVar
 
-from ._client import UsageClient, __version__
-from ._concurrency import FanOutError
-from ._endpoints import ENDPOINTS, Endpoint, Filter
-from ._exceptions import APIError, InvalidParameterError
-from ._protocol import validate
+from .._client import UsageClient, __version__
+from .._concurrency import FanOutError
+from .._endpoints import ENDPOINTS, Endpoint, Filter
+from .._exceptions import APIError, InvalidParameterError
+from .._protocol import validate
 
 __all__ = ["main"]
 
@@ -404,7 +389,7 @@ def _complete(work: Coroutine[Any, Any, None], secret: str | None) -> int:
 
 
 def _run_endpoint(args: argparse.Namespace, now: int) -> int:
-    from ._cli_output import open_writer, pull
+    from ._output import open_writer, pull
 
     endpoint = ENDPOINTS[args.endpoint]
     start, end = _period(args, now)
@@ -425,7 +410,7 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
 
 
 def _run_report(args: argparse.Namespace, now: int) -> int:
-    from ._cli_report import report_queries, show_report
+    from ._report import report_queries, show_report
 
     start, end = _period(args, now)
     end = end if end is not None else now
@@ -435,13 +420,13 @@ def _run_report(args: argparse.Namespace, now: int) -> int:
 
 
 def _run_demo(args: argparse.Namespace, now: int) -> int:
-    from ._cli_report import demo_report
+    from ._report import demo_report
 
     return _complete(demo_report(now, DEMO_DAYS), None)
 
 
 def _run_emulator(args: argparse.Namespace, now: int) -> int:
-    from .emulator import DEFAULT_API_KEY, Faults, serve_forever
+    from ..emulator import DEFAULT_API_KEY, Faults, serve_forever
 
     share = args.fault_rate / 3
     faults = (
