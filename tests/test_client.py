@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aioresponses import aioresponses
 
 import usage_async as ua
@@ -128,3 +130,46 @@ async def test_stream_by_name_reaches_every_endpoint(mocked: aioresponses) -> No
             assert stream.endpoint == name
             assert stream.query.endpoint is endpoint
             assert getattr(client, name)(start_time=START).endpoint == name
+
+
+async def test_a_shared_limiter_caps_requests_across_clients() -> None:
+    limiter = asyncio.Semaphore(1)
+    active = 0
+    most = 0
+
+    async def handler(request: web.Request) -> web.Response:
+        nonlocal active, most
+        active += 1
+        most = max(most, active)
+        await asyncio.sleep(0.02)
+        active -= 1
+        start = int(request.query["start_time"])
+        return web.json_response(page([bucket(start)]))
+
+    app = web.Application()
+    app.router.add_get("/v1/organization/usage/completions", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        clients = [
+            ua.UsageClient("sk-admin-x", base_url=f"http://127.0.0.1:{port}/v1", limiter=limiter)
+            for _ in range(3)
+        ]
+        async with clients[0], clients[1], clients[2]:
+            await asyncio.gather(
+                *(
+                    c.completions(start_time=86400 * (i + 1)).collect()
+                    for i, c in enumerate(clients)
+                )
+            )
+    finally:
+        await runner.cleanup()
+    assert most == 1
+
+
+def test_limiter_must_be_a_semaphore() -> None:
+    with pytest.raises(ua.InvalidParameterError, match="limiter"):
+        ua.UsageClient("sk-admin-x", limiter=3)  # type: ignore[arg-type]

@@ -167,6 +167,8 @@ class UsageClient:
         max_retries: Retries after the first attempt of a page.
         session: An ``aiohttp.ClientSession`` to borrow; it is never closed by the client.
         max_in_flight: Most requests this client has in flight at once, across all streams.
+        limiter: An ``asyncio.Semaphore`` to share one in-flight cap between several clients
+            (one per organization, say); it replaces the client's own ``max_in_flight`` cap.
         retry_deadline: Seconds one page may take across all its attempts and waits;
             ``None`` for no bound beyond ``max_retries``.
         max_retry_after: A server-requested wait above this many seconds is not slept on:
@@ -189,6 +191,7 @@ class UsageClient:
         max_retries: int = 5,
         session: aiohttp.ClientSession | None = None,
         max_in_flight: int = 8,
+        limiter: asyncio.Semaphore | None = None,
         retry_deadline: float | None = None,
         max_retry_after: float = 120.0,
         initial_backoff: float = 0.5,
@@ -245,7 +248,12 @@ class UsageClient:
         self._transport = AiohttpTransport(
             session, max_body_size=max_body_size, pool_size=max_in_flight
         )
-        self._in_flight = asyncio.Semaphore(max_in_flight)
+        if limiter is not None and not isinstance(limiter, asyncio.Semaphore):
+            raise InvalidParameterError(
+                f"limiter must be an asyncio.Semaphore, got {type(limiter).__name__}",
+                param="limiter",
+            )
+        self._in_flight = limiter if limiter is not None else asyncio.Semaphore(max_in_flight)
         self._closed = False
         # Seams for tests: how the client sleeps and reads the clock between attempts.
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
