@@ -19,16 +19,20 @@ from .samples import bucket, completions_result, page
 def decode(
     raw_page: dict[str, Any], result_type: type = ua.CompletionsResult
 ) -> list[ua.Bucket[Any]]:
-    body = orjson.dumps(raw_page)
-    data, _, _ = read_envelope(parse_body(body, "req_t"), "req_t")
-    buckets, index = BucketDecoder(result_type).decode(data, 0, 10**9, "req_t")
+    return decode_body(orjson.dumps(raw_page), result_type)
+
+
+def decode_body(body: bytes, result_type: type = ua.CompletionsResult) -> list[ua.Bucket[Any]]:
+    decoder = BucketDecoder(result_type)
+    data, _, _ = read_envelope(decoder.parse(body, "req_t"), "req_t")
+    buckets, index = decoder.decode(data, 0, 10**9, "req_t")
     assert index == len(data)
     return buckets
 
 
 def _sample_value(annotation: Any, name: str) -> Any:
     base = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
-    return {int: 7, float: 1.5, str: f"{name}-x", bool: True}.get(base[0])
+    return {int: 7, float: 1.5, str: f"{name}-x", bool: True, Decimal: "2.5"}.get(base[0])
 
 
 @pytest.mark.parametrize("endpoint", sorted(ua.ENDPOINTS))
@@ -44,7 +48,9 @@ def test_every_result_type_decodes_every_field_it_declares(endpoint: str) -> Non
     [result] = decoded_bucket.results
     assert type(result) is cls
     for field in attrs.fields(cls):
-        if field.name != "amount":
+        if field.name == "quantity":
+            assert result.quantity == Decimal("2.5")
+        elif field.name != "amount":
             assert getattr(result, field.name) == wire[field.name], field.name
     if cls is ua.CostsResult:
         assert result.amount == ua.Amount(Decimal("12.50"), "usd")
@@ -108,38 +114,70 @@ def test_cost_values_arrive_as_numbers_or_decimal_strings_and_stay_exact(
     [b] = decode(page([bucket(0, [wire])]), ua.CostsResult)
     result = b.results[0]
     assert isinstance(result, ua.CostsResult)
-    assert result.amount is not None
     assert result.amount.value == expected
     assert str(result.amount.value) == str(expected)  # the digits, not only the value
     assert isinstance(result.amount.value, Decimal)
 
 
-def test_cost_rows_without_amount_or_currency() -> None:
+@pytest.mark.parametrize(
+    "number",
+    [b"0.123456789012345678901234567890", b"1234567890.1234567890123", b"1.5E-20", b"-0.00001"],
+)
+def test_money_sent_as_json_numbers_keeps_every_digit(number: bytes) -> None:
+    body = (
+        b'{"object": "page", "has_more": false, "next_page": null, "data": [{"object": "bucket",'
+        b' "start_time": 0, "end_time": 86400, "results": [{"object": "organization.costs.result",'
+        b' "amount": {"value": '
+        + number
+        + b', "currency": "usd"}, "quantity": '
+        + number
+        + b"}]}]}"
+    )
+    [b] = decode_body(body, ua.CostsResult)
+    [result] = b.results
+    assert result.amount.value == Decimal(number.decode())
+    assert str(result.amount.value) == str(Decimal(number.decode()))
+    assert result.quantity == Decimal(number.decode())
+
+
+def test_whole_number_quantities_are_decimals_too() -> None:
+    wire = {"object": ua.CostsResult.object, "amount": {"value": "1"}, "quantity": 16999}
+    [b] = decode(page([bucket(0, [wire])]), ua.CostsResult)
+    assert b.results[0].quantity == Decimal(16999)
+    assert isinstance(b.results[0].quantity, Decimal)
+
+
+def test_a_cost_without_an_amount_is_kept_aside_with_the_reason_never_as_zero() -> None:
     tag = ua.CostsResult.object
     rows = [
-        {"object": tag},
-        {"object": tag, "amount": {"value": "1.5"}},
-        {"object": tag, "amount": {"value": None}},
+        {"object": tag, "line_item": "a"},
+        {"object": tag, "amount": {"value": "1.5"}, "line_item": "b"},
+        {"object": tag, "amount": {"value": None}, "line_item": "c"},
     ]
     [b] = decode(page([bucket(0, rows)]), ua.CostsResult)
-    amounts = [r.amount for r in b.results if isinstance(r, ua.CostsResult)]
-    assert amounts == [None, ua.Amount(Decimal("1.5"), "usd"), None]
+    assert [r.amount for r in b.results] == [ua.Amount(Decimal("1.5"), "usd")]
+    assert [u.raw["line_item"] for u in b.unknown] == ["a", "c"]
+    assert all(u.object == tag and "no amount" in u.reason for u in b.unknown)
 
 
-def test_an_unknown_result_object_becomes_unknown_result_without_breaking_the_page() -> None:
+def test_an_unknown_result_object_is_kept_aside_without_breaking_the_page() -> None:
     novel = {"object": "organization.usage.teleportation.result", "jumps": 3}
     [b] = decode(page([bucket(0, [completions_result(), novel])]))
-    known, unknown = b.results
+    [known] = b.results
+    [unknown] = b.unknown
     assert isinstance(known, ua.CompletionsResult)
-    assert isinstance(unknown, ua.UnknownResult)
     assert unknown.object == "organization.usage.teleportation.result"
     assert unknown.raw["jumps"] == 3
+    assert unknown.reason == "unknown object type"
 
 
-def test_a_known_result_of_another_endpoint_decodes_as_its_own_type() -> None:
+def test_a_result_of_another_endpoint_is_kept_aside_so_results_hold_one_type() -> None:
     embed = {"object": ua.EmbeddingsResult.object, "input_tokens": 3, "num_model_requests": 1}
-    [b] = decode(page([bucket(0, [embed])]))
-    assert b.results == (ua.EmbeddingsResult(3, 1),)
+    [b] = decode(page([bucket(0, [embed, completions_result()])]))
+    assert b.results == (ua.CompletionsResult(1000, 200, 5),)
+    [kept] = b.unknown
+    assert kept.object == ua.EmbeddingsResult.object
+    assert "not this endpoint's type" in kept.reason
 
 
 def test_unknown_fields_are_tolerated_everywhere() -> None:

@@ -54,11 +54,10 @@ async def test_rows_without_group_by_carry_every_grouping_column() -> None:
 
 
 async def test_costs_rows_carry_exact_amount_and_currency() -> None:
-    b = ua.Bucket(START, START + DAY, (cost("gpt-4o, input", "0.0000045"), ua.CostsResult()))
+    b = ua.Bucket(START, START + DAY, (cost("gpt-4o, input", "0.0000045"),))
     rows = [r async for r in ua.rows(stream_of(b), group_by=["line_item"])]
     assert rows[0]["amount"] == Decimal("0.0000045")
     assert rows[0]["currency"] == "usd"
-    assert rows[1]["amount"] is None
     assert list(rows[0]) == [
         "start_time",
         "end_time",
@@ -72,11 +71,15 @@ async def test_costs_rows_carry_exact_amount_and_currency() -> None:
 
 async def test_unknown_results_are_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     b = ua.Bucket(
-        START, START + DAY, (ua.UnknownResult("organization.new.result", {}), completions("m", 3))
+        START,
+        START + DAY,
+        (completions("m", 3),),
+        (ua.UnknownResult("organization.new.result", {}),),
     )
     rows = [r async for r in ua.rows(stream_of(b))]
     assert len(rows) == 1
     assert "organization.new.result" in caplog.text
+    assert "unknown object type" in caplog.text
 
 
 async def test_totals_sum_metrics_by_the_chosen_fields() -> None:
@@ -106,6 +109,19 @@ async def test_cost_totals_are_decimal_and_never_mix_currencies() -> None:
     assert isinstance(table[("a", "usd")]["amount"], Decimal)
     by_currency = await ua.totals(stream_of(b))
     assert by_currency[("usd",)]["amount"] == Decimal("0.300001")
+
+
+async def test_totals_keys_name_their_fields() -> None:
+    b = ua.Bucket(START, START + DAY, (cost("a", "0.10"), cost("b", "1.00", "eur")))
+    table = await ua.totals(stream_of(b), by=["line_item"])
+    keys = sorted(table, key=lambda k: k.line_item)
+    assert [(k.line_item, k.currency) for k in keys] == [("a", "usd"), ("b", "eur")]
+    usage = await ua.totals(
+        stream_of(ua.Bucket(START, START + DAY, (completions("m", 1),))), by=["model"]
+    )
+    [key] = usage
+    assert key.model == "m"
+    assert key._fields == ("model",)
 
 
 async def test_totals_refuse_a_field_the_results_do_not_have() -> None:

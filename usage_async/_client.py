@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 import attrs
 
 from ._concurrency import plan_windows, sharded_pages
-from ._convert import BucketDecoder, parse_body, read_envelope
+from ._convert import BucketDecoder, read_envelope
 from ._endpoints import (
     ENDPOINTS,
     CompletionsParams,
@@ -384,9 +384,9 @@ class UsageClient:
         response = await self._get_with_retries(query, cursor)
         request_id = response.request_id
         try:
-            doc = parse_body(response.body, request_id)
-            data, has_more, next_page = read_envelope(doc, request_id)
             decoder = _decoder_for(query.endpoint.name)
+            doc = decoder.parse(response.body, request_id)
+            data, has_more, next_page = read_envelope(doc, request_id)
             buckets, index = decoder.decode(data, 0, _DECODE_SLICE, request_id)
             while index < len(data):
                 await asyncio.sleep(0)  # a huge page must not stall the event loop

@@ -5,18 +5,23 @@ and registered on the converter: each reads every field once from the dict orjso
 checks its type with an identity test, and calls the class positionally. cattrs' own
 generated hooks (``make_dict_structure_fn``) cost about three times as much per result;
 benchmarks/RESULTS.md has the figures. A tagged union on ``object`` (cattrs'
-``configure_tagged_union``) handles results of another type, and unknown ``object`` values
-become ``UnknownResult`` instead of breaking the stream.
+``configure_tagged_union``) serves ``converter.structure(raw, Result)``. In a page, a result
+of another type, an ``object`` this version does not know, or a cost without an amount goes
+to ``Bucket.unknown`` (with the reason) instead of breaking the stream or the result type.
 
 Wire quirks handled here: ``results`` or the older ``result`` key on buckets;
-``num_sessions`` or the older ``sessions``; cost values as JSON numbers or decimal strings.
-Unknown keys are ignored. Anything else off the documented shape raises ``DecodeError``
-saying where (bucket and result index, field) and what was found.
+``num_sessions`` or the older ``sessions``; cost values and quantities as JSON numbers or
+decimal strings. Money is exact either way: a page whose amounts or quantities arrive as
+JSON numbers with a fraction is parsed with every number's digits kept (``Decimal``),
+never through a binary float. Unknown keys are ignored. Anything else off the documented
+shape raises ``DecodeError`` saying where (bucket and result index, field) and what was found.
 """
 
 from __future__ import annotations
 
 import decimal
+import json
+import re
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -42,6 +47,15 @@ _ALIASES: Mapping[str, tuple[str, ...]] = {"num_sessions": ("sessions",)}
 
 class _FieldError(Exception):
     """A field off the documented shape; becomes a DecodeError with its position."""
+
+
+class _Untyped(Exception):
+    """A result that is fine JSON but not this endpoint's type: it goes to ``Bucket.unknown``."""
+
+    def __init__(self, tag: str, reason: str) -> None:
+        super().__init__(reason)
+        self.tag = tag
+        self.reason = reason
 
 
 def _describe(value: object) -> str:
@@ -76,9 +90,13 @@ def _as_bool(value: object, name: str) -> bool:
     raise _FieldError(f"field {name!r} should be true or false, got {_describe(value)}")
 
 
-def _as_decimal(value: object) -> decimal.Decimal:
-    # Floats go through their shortest repr, so 0.0045 stays 0.0045 and not its binary value.
-    if isinstance(value, str | int) and not isinstance(value, bool):
+def _as_decimal(value: object, name: str) -> decimal.Decimal:
+    # A float only arrives when a caller parsed the body itself; its shortest repr keeps
+    # 0.0045 as 0.0045 rather than its binary value. Pages parsed here never hold floats here.
+    if isinstance(value, decimal.Decimal):
+        if value.is_finite():
+            return value
+    elif isinstance(value, str | int) and not isinstance(value, bool):
         try:
             result = decimal.Decimal(value)
         except decimal.InvalidOperation:
@@ -88,22 +106,27 @@ def _as_decimal(value: object) -> decimal.Decimal:
                 return result
     elif isinstance(value, float):
         return decimal.Decimal(repr(value))
-    raise _FieldError(f"field 'amount.value' should be a decimal number, got {_describe(value)}")
+    raise _FieldError(f"field {name!r} should be a decimal number, got {_describe(value)}")
 
 
-def _as_amount(value: object, name: str = "amount") -> Amount | None:
+def _as_amount(value: object, name: str = "amount") -> Amount:
     if not isinstance(value, dict):
         raise _FieldError(f"field 'amount' should be an object, got {_describe(value)}")
     raw_value = value.get("value")
     if raw_value is None:
-        return None
+        raise _Untyped("organization.costs.result", "a cost with no amount value")
     currency = value.get("currency")
     if currency is None:
         currency = "usd"  # the API documents amounts in dollars; older rows omit the currency
     elif not isinstance(currency, str):
         raise _FieldError(f"field 'amount.currency' should be a string, got {_describe(currency)}")
-    return Amount(_as_decimal(raw_value), currency)
+    return Amount(_as_decimal(raw_value, "amount.value"), currency)
 
+
+# Fields the model requires but the wire may leave out: such a result is kept untyped, with
+# this reason, rather than failing the page (the reference makes only ``object`` required
+# on costs results, yet a cost without an amount cannot be summed).
+_WIRE_OPTIONAL: Mapping[str, str] = {"amount": "a cost with no amount"}
 
 # How each field type is read: (exact class the fast path accepts, slow-path converter).
 _READERS: Mapping[type, tuple[str, str]] = {
@@ -111,6 +134,7 @@ _READERS: Mapping[type, tuple[str, str]] = {
     float: ("float", "_as_float"),
     str: ("str", "_as_str"),
     bool: ("bool", "_as_bool"),
+    decimal.Decimal: ("", "_as_decimal"),
     Amount: ("", "_as_amount"),
 }
 
@@ -121,14 +145,14 @@ def _reader_for(annotation: Any) -> tuple[str, str]:
     return _READERS[args[0]]
 
 
-def _generate_structure_fn(
-    cls: type[Any], fallback: Callable[[Any], Any]
-) -> Callable[[Any, Any], Any]:
+def _generate_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any]:
     """Write, compile and return ``structure(o, _)`` for one result class.
 
     The generated code reads each field once, accepts the expected exact type with one
     identity test, routes anything else through a converter that raises ``_FieldError``,
-    and calls the class with positional arguments (no ``**kwargs`` dict per result).
+    and calls the class with positional arguments (no ``**kwargs`` dict per result). A
+    result of another ``object`` type, or one missing a field in ``_WIRE_OPTIONAL``,
+    raises ``_Untyped``.
     """
     tag = cls.object
     lines = [
@@ -137,7 +161,7 @@ def _generate_structure_fn(
         "        raise _FieldError('a result should be an object, got ' + _describe(o))",
         "    tag = o.get('object')",
         f"    if tag is not None and tag != {tag!r}:",
-        "        return fallback(o)",
+        "        raise _Untyped(str(tag), _foreign(tag))",
         "    g = o.get",
     ]
     args = []
@@ -152,20 +176,27 @@ def _generate_structure_fn(
             lines.append(f"    if {var} is None: {var} = g({alias!r})")
         if required:
             lines.append(f"    if {var} is None:")
-            message = f"missing required field {field.name!r}"
-            lines.append(f"        raise _FieldError({message!r})")
-            test = f"{var}.__class__ is not {exact}"
+            if field.name in _WIRE_OPTIONAL:
+                lines.append(f"        raise _Untyped({tag!r}, {_WIRE_OPTIONAL[field.name]!r})")
+            else:
+                message = f"missing required field {field.name!r}"
+                lines.append(f"        raise _FieldError({message!r})")
+            test = f"{var}.__class__ is not {exact}" if exact else ""
         elif exact:
             test = f"{var} is not None and {var}.__class__ is not {exact}"
         else:
             test = f"{var} is not None"
-        lines.append(f"    if {test}:")
-        lines.append(f"        {var} = {slow}({var}, {field.name!r})")
+        if test:
+            lines.append(f"    if {test}:")
+            lines.append(f"        {var} = {slow}({var}, {field.name!r})")
+        else:
+            lines.append(f"    {var} = {slow}({var}, {field.name!r})")
     lines.append(f"    return cls({', '.join(args)})")
     namespace: dict[str, Any] = {
         "cls": cls,
-        "fallback": fallback,
         "_FieldError": _FieldError,
+        "_Untyped": _Untyped,
+        "_foreign": _foreign,
         "_describe": _describe,
         "int": int,
         "float": float,
@@ -176,12 +207,21 @@ def _generate_structure_fn(
         "_as_str": _as_str,
         "_as_bool": _as_bool,
         "_as_amount": _as_amount,
+        "_as_decimal": _as_decimal,
     }
     source = "\n".join(lines)
     exec(compile(source, f"<usage_async structure {cls.__name__}>", "exec"), namespace)
     fn: Callable[[Any, Any], Any] = namespace["structure"]
     fn.__doc__ = f"Structure a wire dict into {cls.__name__} (generated).\n\n{source}"
     return fn
+
+
+def _foreign(tag: object) -> str:
+    """Why a result of another ``object`` type is kept untyped."""
+    known = {cls.object for cls in Result.__args__}
+    if tag in known:
+        return f"a {tag} result, which is not this endpoint's type"
+    return "unknown object type"
 
 
 def _structure_unknown(value: Any, _: Any = None) -> UnknownResult:
@@ -191,17 +231,27 @@ def _structure_unknown(value: Any, _: Any = None) -> UnknownResult:
     return UnknownResult(tag if isinstance(tag, str) else repr(tag), value)
 
 
+_STRUCTURE: Mapping[type, Callable[[Any, Any], Any]] = {
+    cls: _generate_structure_fn(cls) for cls in Result.__args__
+}
+"""The generated hook of each result class (``BucketDecoder`` calls these directly)."""
+
+
+def _keeping_untyped(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def structure(value: Any, cl: Any = None) -> Any:
+        try:
+            return hook(value, cl)
+        except _Untyped as untyped:
+            return UnknownResult(untyped.tag, value, untyped.reason)
+
+    return structure
+
+
 def _build_converter() -> Any:
     conv = make_converter(forbid_extra_keys=False, detailed_validation=False)
     conv.register_structure_hook(UnknownResult, _structure_unknown)
-
-    def any_result(value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise _FieldError(f"a result should be an object, got {_describe(value)}")
-        return conv.structure(value, Result)  # type: ignore[arg-type]
-
-    for cls in Result.__args__:
-        conv.register_structure_hook(cls, _generate_structure_fn(cls, any_result))
+    for cls, hook in _STRUCTURE.items():
+        conv.register_structure_hook(cls, _keeping_untyped(hook))
     configure_tagged_union(
         Result,
         conv,
@@ -219,15 +269,37 @@ converter = _build_converter()
 # --- Pages -------------------------------------------------------------------------------------
 
 
-def parse_body(body: bytes, request_id: str | None) -> Any:
-    """Parse a JSON body; a body that is not JSON raises ``DecodeError`` with its first bytes."""
+# A money field (an amount's ``value``, a cost ``quantity``) sent as a JSON number with a
+# fraction or an exponent: orjson would read it as a binary float and drop digits.
+_FRACTIONAL_MONEY = re.compile(rb'"(?:value|quantity)"\s*:\s*-?\d+[.eE]')
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_body(body: bytes, request_id: str | None, *, exact: bool = False) -> Any:
+    """Parse a JSON body; a body that is not JSON raises ``DecodeError`` with its first bytes.
+
+    With ``exact``, a body whose money fields are JSON numbers with a fraction is parsed with
+    every number as a ``Decimal`` (the standard library's parser, about 1.6x orjson's time);
+    bodies with decimal strings or whole numbers, as the live API sends, stay on orjson.
+    """
     try:
+        if exact and _FRACTIONAL_MONEY.search(body):
+            return json.loads(body, parse_float=decimal.Decimal, parse_constant=_refuse_constant)
         return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+    except (orjson.JSONDecodeError, json.JSONDecodeError) as exc:
         snippet = body[:80].decode("utf-8", "replace")
         raise DecodeError(
             f"response body is not valid JSON ({exc.msg} at byte {exc.pos} of {len(body)}); "
             f"it starts with {snippet!r}",
+            request_id=request_id,
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        snippet = body[:80].decode("utf-8", "replace")
+        raise DecodeError(
+            f"response body is not valid JSON ({exc}); it starts with {snippet!r}",
             request_id=request_id,
         ) from None
 
@@ -259,15 +331,25 @@ def read_envelope(doc: Any, request_id: str | None) -> tuple[list[Any], bool, st
 class BucketDecoder:
     """Decodes the raw buckets of one endpoint's pages, a slice at a time.
 
+    ``parse(body)`` reads a page body (exactly, for endpoints with money);
     ``decode(raw, start, budget)`` decodes buckets from index ``start`` until about ``budget``
     results are done, so the async caller can give the event loop a turn inside huge pages.
     """
 
-    __slots__ = ("_hook", "_result_type")
+    __slots__ = ("_exact", "_hook", "_result_type")
 
     def __init__(self, result_type: type[Result]) -> None:
         self._result_type = result_type
-        self._hook: Callable[[Any, Any], Any] = converter.get_structure_hook(result_type)
+        self._hook = _STRUCTURE[result_type]
+        hints = typing.get_type_hints(result_type)
+        self._exact = any(
+            _reader_for(hints[f.name])[1] in ("_as_amount", "_as_decimal")
+            for f in attrs.fields(result_type)
+        )
+
+    def parse(self, body: bytes, request_id: str | None) -> Any:
+        """The parsed JSON of a page body (see ``parse_body``)."""
+        return parse_body(body, request_id, exact=self._exact)
 
     def decode(
         self, raw: list[Any], start: int, budget: int, request_id: str | None
@@ -294,12 +376,27 @@ class BucketDecoder:
                     or rs.__class__ is not list
                 ):
                     raise _FieldError("bad bucket")
-                append(Bucket(start_time, end_time, tuple([hook(r, cls) for r in rs])))
+                try:
+                    append(Bucket(start_time, end_time, tuple([hook(r, cls) for r in rs])))
+                except _Untyped:
+                    typed, untyped = self._partition(rs)
+                    append(Bucket(start_time, end_time, typed, untyped))
                 done += len(rs)
                 index += 1
         except (_FieldError, KeyError, TypeError, AttributeError, ValueError):
             raise DecodeError(self._diagnose(raw[index]), request_id=request_id) from None
         return out, index
+
+    def _partition(self, raw: list[Any]) -> tuple[tuple[Any, ...], tuple[UnknownResult, ...]]:
+        """A bucket's results split into this endpoint's type and the ones kept untyped."""
+        typed = []
+        untyped = []
+        for item in raw:
+            try:
+                typed.append(self._hook(item, self._result_type))
+            except _Untyped as exc:
+                untyped.append(UnknownResult(exc.tag, item, exc.reason))
+        return tuple(typed), tuple(untyped)
 
     def _diagnose(self, bucket: Any) -> str:
         """Say exactly what is wrong with a bucket the fast path refused (slow, error path only)."""
@@ -318,6 +415,8 @@ class BucketDecoder:
         for i, item in enumerate(results):
             try:
                 self._hook(item, self._result_type)
+            except _Untyped:
+                continue
             except _FieldError as exc:
                 return f"{where}, result {i}: {exc}"
             except Exception as exc:  # a hook bug must still surface as a DecodeError

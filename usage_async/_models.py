@@ -205,25 +205,41 @@ class Amount:
 
 @attrs.define
 class CostsResult:
-    """Cost of one group in one daily bucket. Only ``object`` is required on the wire."""
+    """Cost of one group in one daily bucket.
+
+    ``amount`` is always there: the wire makes it optional, but a cost without an amount
+    cannot be summed or billed, so such a result is kept in ``Bucket.unknown`` instead (with
+    the reason), never turned into a zero. ``quantity`` is exact (a ``Decimal``, or an ``int``
+    when the API sent a whole number). ``organization_id``, ``organization_name``,
+    ``project_name`` and ``user_email`` are extra fields the live API sometimes sends.
+    """
 
     object: ClassVar[str] = "organization.costs.result"
-    amount: Amount | None = None
+    amount: Amount
     line_item: str | None = None
     project_id: str | None = None
     user_id: str | None = None
     api_key_id: str | None = None
     api_source: str | None = None
-    quantity: float | None = None
+    quantity: Decimal | int | None = None
     quantity_unit: str | None = None
+    organization_id: str | None = None
+    organization_name: str | None = None
+    project_name: str | None = None
+    user_email: str | None = None
 
 
 @attrs.define
 class UnknownResult:
-    """A result whose ``object`` this version does not know; kept raw rather than dropped."""
+    """A result this library could not type, kept raw rather than dropped.
+
+    ``reason`` says why: an ``object`` this version does not know, a result of another
+    endpoint's type, or a cost without an amount.
+    """
 
     object: str
     raw: Mapping[str, Any] = attrs.field(repr=False)
+    reason: str = "unknown object type"
 
 
 Result = (
@@ -248,14 +264,15 @@ R = TypeVar("R")
 class Bucket(Generic[R]):
     """One time bucket: ``[start_time, end_time)`` in Unix seconds and its results.
 
-    ``results`` holds one entry per distinct combination of grouped values; it is empty for a
-    bucket with no usage. An entry is an ``UnknownResult`` if the API sent an ``object`` this
-    library does not know.
+    ``results`` holds one entry per distinct combination of grouped values, all of the
+    endpoint's result type; it is empty for a bucket with no usage. ``unknown`` keeps what the
+    API sent that could not be typed (see ``UnknownResult``), so nothing is silently dropped.
     """
 
     start_time: int
     end_time: int
-    results: tuple[R | UnknownResult, ...]
+    results: tuple[R, ...]
+    unknown: tuple[UnknownResult, ...] = ()
 
     @property
     def start(self) -> _dt.datetime:

@@ -8,6 +8,7 @@ never across currencies.
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Mapping, Sequence
@@ -19,7 +20,7 @@ import attrs
 
 from ._endpoints import ENDPOINTS
 from ._exceptions import InvalidParameterError
-from ._models import Bucket, CostsResult, UnknownResult
+from ._models import Bucket, CostsResult
 
 __all__ = ["Totals", "bucket_rows", "iso_utc", "row_fields", "rows", "totals"]
 
@@ -74,9 +75,9 @@ def _row(start: str, end: str, result: Any, columns: Sequence[str]) -> dict[str,
         amount = result.amount
         for name in columns[2:]:
             if name == "amount":
-                row[name] = amount.value if amount is not None else None
+                row[name] = amount.value
             elif name == "currency":
-                row[name] = amount.currency if amount is not None else None
+                row[name] = amount.currency
             else:
                 row[name] = getattr(result, name)
         return row
@@ -85,21 +86,23 @@ def _row(start: str, end: str, result: Any, columns: Sequence[str]) -> dict[str,
     return row
 
 
+def _warn_untyped(bucket: Bucket[Any], start: str) -> None:
+    for untyped in bucket.unknown:
+        logger.warning(
+            "skipping a result in the bucket starting %s: %s (%r)",
+            start,
+            untyped.reason,
+            untyped.object,
+        )
+
+
 def bucket_rows(bucket: Bucket[Any], group_by: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The rows of one bucket: one per result; unknown result types are skipped (logged)."""
+    """The rows of one bucket, one per result; ``bucket.unknown`` gives none (logged)."""
     start, end = iso_utc(bucket.start_time), iso_utc(bucket.end_time)
     chosen = tuple(group_by) if group_by is not None else None
-    out = []
-    for result in bucket.results:
-        if isinstance(result, UnknownResult):
-            logger.warning(
-                "skipping a result of unknown type %r in the bucket starting %s",
-                result.object,
-                start,
-            )
-            continue
-        out.append(_row(start, end, result, _columns(result.__class__, chosen)))
-    return out
+    if bucket.unknown:
+        _warn_untyped(bucket, start)
+    return [_row(start, end, r, _columns(r.__class__, chosen)) for r in bucket.results]
 
 
 async def rows(
@@ -119,16 +122,23 @@ async def rows(
             yield row
 
 
+@cache
+def totals_key(fields: tuple[str, ...]) -> Any:
+    """The named tuple class of ``Totals`` keys with these fields (one class per field set)."""
+    return collections.namedtuple("TotalsKey", fields)
+
+
 class Totals:
     """Sums metrics by chosen fields, bucket by bucket; ``result()`` gives the table so far.
 
-    Keys are tuples of the ``by`` field values (``None`` where a result was not grouped by
-    that field). Money is summed as ``Decimal`` per currency: ``currency`` is appended to the
-    key of costs results when ``by`` does not name it. ``None`` metrics are skipped, so a
-    metric appears only if some result carried it. Levels (``Endpoint.level_metrics``, such as
-    vector store ``usage_bytes``) are not summed across buckets: a key holds the value of the
-    latest bucket it was seen in. Costs ``quantity`` is summed as sent: total by
-    ``line_item`` for quantities in one unit.
+    Keys are named tuples of the ``by`` field values (``key.model``, ``key.project_id``;
+    ``None`` where a result was not grouped by that field), so they also compare equal to
+    plain tuples. Money is summed as ``Decimal`` per currency: costs keys end with a
+    ``currency`` field when ``by`` does not name it (``key.currency``). ``None`` metrics are
+    skipped, so a metric appears only if some result carried it. Levels
+    (``Endpoint.level_metrics``, such as vector store ``usage_bytes``) are not summed across
+    buckets: a key holds the value of the latest bucket it was seen in. Costs ``quantity`` is
+    summed as sent: total by ``line_item`` for quantities in one unit.
     """
 
     def __init__(self, by: Sequence[str] = ()) -> None:
@@ -140,12 +150,13 @@ class Totals:
         self._level_at: dict[tuple[tuple[Any, ...], str], str] = {}
 
     def add(self, bucket: Bucket[Any]) -> None:
-        """Add every result of ``bucket`` (results of unknown types are skipped)."""
+        """Add every result of ``bucket`` (``bucket.unknown`` is skipped, logged)."""
         start, end = iso_utc(bucket.start_time), iso_utc(bucket.end_time)
+        if bucket.unknown:
+            _warn_untyped(bucket, start)
         for result in bucket.results:
-            if not isinstance(result, UnknownResult):
-                row = _row(start, end, result, _columns(result.__class__, None))
-                self.add_row(row, _LEVELS.get(type(result), frozenset()))
+            row = _row(start, end, result, _columns(result.__class__, None))
+            self.add_row(row, _LEVELS.get(type(result), frozenset()))
 
     def add_row(self, row: Mapping[str, Any], levels: Collection[str] = ()) -> None:
         """Add one row of ``rows()``; ``levels`` names its level metrics, if any."""
@@ -157,7 +168,7 @@ class Totals:
                 raise InvalidParameterError(
                     f"cannot total by {name!r}: the results have no such field", param="by"
                 )
-        key = tuple(row.get(name) for name in by)
+        key = totals_key(by)._make(row.get(name) for name in by)
         sums = self._sums.setdefault(key, {})
         start = row.get("start_time", "")
         for name, value in row.items():
