@@ -51,11 +51,11 @@ def test_the_guide_has_the_three_runnable_examples() -> None:
     assert {
         "Iterate every bucket of a range",
         "Await it in a web handler",
-        "Resume from a cursor",
+        "Resume from a checkpoint",
     } <= set(examples())
 
 
-@pytest.mark.parametrize("heading", ["Iterate every bucket of a range", "Resume from a cursor"])
+@pytest.mark.parametrize("heading", ["Iterate every bucket of a range", "Resume from a checkpoint"])
 async def test_a_script_example_runs_and_prints_buckets(emulator: Any, heading: str) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -252,10 +252,17 @@ async def test_cancelling_mid_backoff_returns_at_once(
         assert connections_in_use(session) == 0
 
 
+async def first_page_then_hang(request: web.Request) -> web.Response:
+    """Answers a range's first page (seven days, more to come), then hangs on every window."""
+    if "page" not in request.query and int(request.query["start_time"]) == START:
+        return web.json_response(page([bucket(START + i * 86400) for i in range(7)], "c1"))
+    return await hanging(request)
+
+
 async def test_cancelling_a_sharded_pull_cancels_every_window(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
-    server = await serve(hanging)
+    server = await serve(first_page_then_hang)
     before = client_tasks()
     async with aiohttp.ClientSession() as session:
         client = ua.UsageClient(KEY, base_url=server.base_url, session=session)
@@ -263,7 +270,7 @@ async def test_cancelling_a_sharded_pull_cancels_every_window(
             start_time=START, end_time=START + 60 * 86400, bucket_width="1d", concurrency=4
         )
         await cancel_soon(stream.collect())
-        assert len(server.requests) == 4
+        assert len(server.requests) == 1 + 4  # the first page, then four windows at once
         assert connections_in_use(session) == 0
     assert client_tasks() == before
 

@@ -18,8 +18,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._client import BucketStream, UsageClient
-    from ._concurrency import FanOutError, fan_out
+    from ._client import UsageClient
+    from ._concurrency import FanOut, FanOutError, fan_out
     from ._endpoints import ENDPOINTS, Endpoint
     from ._exceptions import (
         APIConnectionError,
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         WebSearchesResult,
     )
     from ._rows import Totals, bucket_rows, row_fields, rows, totals
+    from ._streams import BucketStream
     from ._version import __version__
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "DecodeError",
     "EmbeddingsResult",
     "Endpoint",
+    "FanOut",
     "FanOutError",
     "FileSearchesResult",
     "ImagesResult",
@@ -120,7 +122,7 @@ _MODULE_OF = {
     "AuthenticationError": "._exceptions",
     "BadRequestError": "._exceptions",
     "Bucket": "._models",
-    "BucketStream": "._client",
+    "BucketStream": "._streams",
     "ClientClosedError": "._exceptions",
     "CodeInterpreterSessionsResult": "._models",
     "CompletionsResult": "._models",
@@ -129,6 +131,7 @@ _MODULE_OF = {
     "DecodeError": "._exceptions",
     "EmbeddingsResult": "._models",
     "Endpoint": "._endpoints",
+    "FanOut": "._concurrency",
     "FanOutError": "._concurrency",
     "FileSearchesResult": "._models",
     "ImagesResult": "._models",

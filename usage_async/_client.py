@@ -1,10 +1,14 @@
-"""``UsageClient`` and ``BucketStream``: the async face of the library.
+"""``UsageClient``: the async face of the library.
 
 The client holds configuration, one transport (one aiohttp session), a cap on requests in
 flight and a back-off shared by all its requests. Each endpoint method validates its
-arguments at the call and returns a lazy ``BucketStream``; nothing is sent until the stream
-is iterated, and then one page at a time (or, with ``concurrency=k``, up to ``k`` one-page
-time windows at a time, still yielded in time order).
+arguments at the call and returns a lazy ``BucketStream`` (``_streams``); nothing is sent
+until the stream is iterated, and then one page at a time (or, with ``concurrency=k``, up to
+``k`` one-page time windows at a time, still yielded in time order).
+
+Closing is final: ``close()`` cancels the client's own tasks and every request in flight or
+waiting (behind the in-flight cap, or in a back-off), which end at once with
+``ClientClosedError``; after it, no request leaves and no session is created.
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ import os
 import random
 import time
 import urllib.parse
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import attrs
 
-from ._concurrency import plan_windows, sharded_pages
+from ._checkpoint import decode_checkpoint
 from ._convert import BucketDecoder, read_envelope
 from ._endpoints import (
     ENDPOINTS,
@@ -46,7 +50,6 @@ from ._exceptions import (
 from ._models import (
     AudioSpeechesResult,
     AudioTranscriptionsResult,
-    Bucket,
     CodeInterpreterSessionsResult,
     CompletionsResult,
     CostsResult,
@@ -59,26 +62,20 @@ from ._models import (
     VectorStoresResult,
     WebSearchesResult,
 )
-from ._protocol import (
-    CursorGuard,
-    Query,
-    Response,
-    effective_query,
-    error_from_response,
-    validate,
-)
+from ._protocol import Query, Response, error_from_response, validate
 from ._retry import RetryPolicy
+from ._streams import BucketStream, resume_buckets
 from ._transport import AiohttpTransport
 from ._version import __version__
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["BucketStream", "UsageClient", "__version__"]
+__all__ = ["UsageClient", "__version__"]
 
 logger = logging.getLogger("usage_async")
 
-R = TypeVar("R")
+T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Results decoded between two turns given to the event loop while decoding one large page.
@@ -255,6 +252,11 @@ class UsageClient:
             )
         self._in_flight = limiter if limiter is not None else asyncio.Semaphore(max_in_flight)
         self._closed = False
+        # Tasks the client started (windows), and tasks inside a request of the client's, by
+        # how many requests deep: close() cancels both.
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._requesting: dict[asyncio.Task[Any], int] = {}
+        self._cancelled_by_close: set[asyncio.Task[Any]] = set()
         # Seams for tests: how the client sleeps and reads the clock between attempts.
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._clock: Callable[[], float] = time.monotonic
@@ -273,9 +275,33 @@ class UsageClient:
         await self.close()
 
     async def close(self) -> None:
-        """Release the session (if the client created it). Further use raises."""
+        """Close the client for good; returns once nothing of it is running.
+
+        Requests in flight, queued behind the in-flight cap or sleeping in a back-off end at
+        once with ``ClientClosedError`` (never retried); the client's own tasks are cancelled
+        and awaited; the session is closed if the client created it. Further use raises
+        ``ClientClosedError``. Closing twice is harmless.
+        """
         self._closed = True
+        current = asyncio.current_task()
+        for task in self._requesting:
+            if task is not current and not task.done():
+                self._cancelled_by_close.add(task)  # its request ends in ClientClosedError
+                task.cancel()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        own = [task for task in self._tasks if task is not current]
+        await asyncio.gather(*own, return_exceptions=True)
         await self._transport.close()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Start a task of the client's own: ``close()`` cancels and awaits it."""
+        self._ensure_open()
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     @property
     def closed(self) -> bool:
@@ -364,6 +390,16 @@ class UsageClient:
         """Web search calls per bucket."""
         return self._stream("web_search_calls", params)
 
+    def resume(self, checkpoint: str) -> BucketStream[Any]:
+        """The stream a ``stream.checkpoint()`` string describes, continuing where it stood.
+
+        Works in another process and after any amount of time: the query is sent exactly as
+        it first was, and nothing already yielded is yielded again. Raises
+        ``InvalidParameterError`` for a string that is not a checkpoint this version reads.
+        """
+        self._ensure_open()
+        return resume_buckets(self, decode_checkpoint(checkpoint))
+
     def stream(self, endpoint: str, **params: Any) -> BucketStream[Any]:
         """The stream of an endpoint named at run time (``"completions"``, ``"costs"``...)."""
         if endpoint not in ENDPOINTS:
@@ -399,7 +435,7 @@ class UsageClient:
                 redacted = exc.message.replace(key, "<redacted>")
                 raise DecodeError(redacted, request_id=request_id) from None
             raise
-        return Page(tuple(buckets), has_more, next_page, request_id)
+        return Page(tuple(buckets), has_more, next_page, request_id, response.server_time)
 
     async def _get_with_retries(self, query: Query, cursor: str | None) -> Response:
         url = self.base_url + query.endpoint.path
@@ -411,6 +447,9 @@ class UsageClient:
             if self.retry_deadline is not None
             else contextlib.nullcontext()
         )
+        task = asyncio.current_task()
+        if task is not None:
+            self._requesting[task] = self._requesting.get(task, 0) + 1
         try:
             async with deadline:
                 async for attempt in retrying:
@@ -420,6 +459,19 @@ class UsageClient:
             raise APITimeoutError(
                 f"{describe} gave up: retry_deadline of {self.retry_deadline} s passed"
             ) from None
+        except asyncio.CancelledError:
+            if task is not None and task in self._cancelled_by_close:
+                self._cancelled_by_close.discard(task)
+                if task.uncancel() == 0:  # only close() cancelled it: say so, do not cancel
+                    raise ClientClosedError(
+                        f"{describe} stopped: the UsageClient was closed"
+                    ) from None
+            raise
+        finally:
+            if task is not None:
+                depth = self._requesting.pop(task, 1) - 1
+                if depth:
+                    self._requesting[task] = depth
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def _attempt(self, url: str, params: list[tuple[str, str]], describe: str) -> Response:
@@ -462,113 +514,6 @@ class UsageClient:
             self._backoff.hold(wait)
 
 
-@attrs.define(slots=True, eq=False, repr=False)
-class BucketStream(Generic[R]):
-    """A lazy, re-iterable stream of one endpoint's buckets.
-
-    ``async for bucket in stream`` walks every bucket of the range, fetching a page only when
-    the previous one is used up. ``stream.pages()`` walks pages; ``await stream.collect()``
-    returns every bucket. Each iteration starts again from the call's arguments.
-
-    Resuming: ``next_page`` is the cursor after the last page whose buckets were all yielded,
-    and ``done`` says whether the range was finished. If a pull stopped early (an error, a
-    ``break``), a new call with ``page=stream.next_page`` continues with no gap or duplicate
-    at page granularity (``None`` there means "from the start"). With ``concurrency`` > 1 the
-    range is fetched by time window, not by cursor, so ``next_page`` stays ``None``.
-    """
-
-    _client: UsageClient
-    query: Query
-    _next_page: str | None = None
-    _done: bool = False
-
-    @property
-    def next_page(self) -> str | None:
-        return self._next_page
-
-    @property
-    def done(self) -> bool:
-        """True once every bucket of the range has been yielded."""
-        return self._done
-
-    @property
-    def endpoint(self) -> str:
-        return self.query.endpoint.name
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.query.kwargs().items())
-        return f"<BucketStream {self.endpoint}({args})>"
-
-    def __aiter__(self) -> AsyncIterator[Bucket[R]]:
-        return self._buckets()
-
-    async def _buckets(self) -> AsyncIterator[Bucket[R]]:
-        pages, resumable = self._start()
-        async with contextlib.aclosing(pages):
-            async for page, final in pages:
-                if resumable and not page.data:
-                    self._next_page = _cursor_after(page)
-                for bucket in page.data:
-                    if bucket is page.data[-1]:
-                        # Before the yield: a consumer that stops after this bucket has had
-                        # the whole page, so the cursor (and ``done``) already point past it.
-                        if resumable:
-                            self._next_page = _cursor_after(page)
-                        self._done = final
-                    yield bucket
-        self._done = True
-
-    async def pages(self) -> AsyncIterator[Page[R]]:
-        """Every page of the range, in order, each fully decoded.
-
-        With ``concurrency`` > 1 these are the pages of each time window, in time order.
-        """
-        pages, resumable = self._start()
-        async with contextlib.aclosing(pages):
-            async for page, final in pages:
-                if resumable:
-                    self._next_page = _cursor_after(page)
-                self._done = final
-                yield page
-        self._done = True
-
-    async def collect(self) -> list[Bucket[R]]:
-        """Every bucket of the range, as a list (the whole range in memory: prefer iterating)."""
-        return [bucket async for bucket in self]
-
-    def _start(self) -> tuple[AsyncGenerator[tuple[Page[R], bool]], bool]:
-        """The pages to walk, each flagged when it is the last, and whether cursors resume."""
-        now = int(time.time())
-        query = effective_query(self.query, now)
-        self._next_page = query.page
-        self._done = False
-        if query.concurrency is not None and query.concurrency > 1:
-            windows = plan_windows(query, now)
-            if len(windows) > 1:
-                self._next_page = None
-                return sharded_pages(windows, self._window_pages, query.concurrency), False
-        return self._cursor_pages(query), True
-
-    async def _cursor_pages(self, query: Query) -> AsyncGenerator[tuple[Page[R], bool]]:
-        """Pages by cursor, each flagged when it is the last of the range."""
-        guard = CursorGuard(query.page)
-        cursor = query.page
-        while True:
-            page = await self._client._fetch_page(query, cursor)
-            cursor = guard.advance(page.has_more, page.next_page, page.request_id)
-            yield page, cursor is None
-            if cursor is None:
-                return
-
-    async def _window_pages(self, window: Query) -> list[Page[R]]:
-        async with contextlib.aclosing(self._cursor_pages(window)) as pages:
-            return [page async for page, _ in pages]
-
-
 @functools.cache
 def _decoder_for(endpoint: str) -> BucketDecoder:
     return BucketDecoder(ENDPOINTS[endpoint].result_type)
-
-
-def _cursor_after(page: Page[Any]) -> str | None:
-    return page.next_page if page.has_more else None

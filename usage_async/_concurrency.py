@@ -1,9 +1,13 @@
 """Concurrency that cursor paging cannot give: time-window sharding and multi-stream fan-out.
 
-Sharding splits a range into windows of exactly one page each, aligned to the bucket width
-(and, for costs, to UTC midnight), fetches up to ``concurrency`` of them at once and hands the
-pages back in time order: the result is the sequential result, bucket for bucket. At most
-``concurrency`` windows are buffered. Closing the iterator cancels what is in flight.
+Sharding splits what is left of a range into windows of exactly one page each, starting at a
+seam the server itself reported (the end of the last bucket of the first page), fetches up to
+``concurrency`` of them at once and hands them back in time order. The stream checks every
+seam as it consumes the windows (``_streams``), so no alignment is assumed here. At most
+``concurrency`` windows are buffered; closing the iterator cancels what is in flight.
+
+``fan_out`` runs many streams at once and interleaves their items; ``FanOut`` is what it
+returns: iterate it, ``await fan.aclose()`` it, or use it as ``async with``.
 """
 
 from __future__ import annotations
@@ -15,90 +19,89 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
-    Awaitable,
     Callable,
+    Coroutine,
     Iterable,
     Mapping,
 )
+from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from ._exceptions import InvalidParameterError, UsageError
-from ._models import Page
 from ._protocol import Query
 
-__all__ = ["FanOutError", "fan_out", "plan_windows", "sharded_pages"]
+__all__ = ["FanOut", "FanOutError", "fan_out", "plan_windows", "sharded"]
 
 K = TypeVar("K")
 T = TypeVar("T")
+W = TypeVar("W")
+
+Spawn = Callable[[Coroutine[Any, Any, T]], "asyncio.Task[T]"]
 
 
-def plan_windows(query: Query, now: int) -> list[Query]:
-    """Split a query into one-page windows, in time order, up to ``end_time`` or ``now``.
+def plan_windows(query: Query, seam: int, upper: int, *, open_end: bool) -> list[Query]:
+    """One-page windows of ``query`` from ``seam`` up to ``upper``, in time order.
 
-    Returns ``[query]`` when it resumes from a cursor or fits one page. Windows start where
-    the API's buckets do (``Query.origin``: ``start_time``, or UTC midnight for costs; the
-    first window keeps the caller's start, which the API floors itself). A range without
-    ``end_time`` is planned up to ``now`` and its last window is left open, so the server's
-    own clock ends it exactly as it would end the sequential pull.
+    ``seam`` must be a bucket boundary the server reported (where its next bucket starts), so
+    each window starts on the server's own grid. With ``open_end`` the last window has no
+    ``end_time``: the server's clock ends it exactly as it would end the sequential walk.
     """
-    if query.page is not None:
-        return [query]
-    upper = query.end_time if query.end_time is not None else now
     step = query.page_size * query.width_seconds
-    if upper - query.origin <= step:
-        return [query]
     windows = []
-    for edge in range(query.origin, upper, step):
+    for edge in range(seam, upper, step):
         last = edge + step >= upper
         windows.append(
             attrs.evolve(
                 query,
-                start_time=max(edge, query.start_time),
-                end_time=None if last and query.end_time is None else min(edge + step, upper),
+                start_time=edge,
+                end_time=None if last and open_end else min(edge + step, upper),
+                page=None,
                 concurrency=None,
             )
         )
     return windows
 
 
-async def sharded_pages(
-    windows: list[Query],
-    fetch_window: Callable[[Query], Awaitable[list[Page[Any]]]],
+async def sharded(
+    windows: Iterable[W],
+    fetch_window: Callable[[W], Coroutine[Any, Any, T]],
     concurrency: int,
-) -> AsyncGenerator[tuple[Page[Any], bool]]:
-    """Yield every window's pages in window order, fetching up to ``concurrency`` at once.
+    spawn: Spawn[T] = asyncio.ensure_future,
+) -> AsyncGenerator[tuple[W, T]]:
+    """Yield ``(window, fetch_window(window))`` in window order, up to ``concurrency`` at once.
 
-    Each page comes with a flag: true for the last page of the last window.
+    ``spawn`` starts each fetch as a task (the client passes one that tracks its tasks, so
+    closing the client cancels them). Closing this iterator cancels and awaits what is in
+    flight; an error in a fetch is raised when its window's turn comes.
     """
     upcoming = iter(windows)
-    in_flight: deque[asyncio.Task[list[Page[Any]]]] = deque()
+    in_flight: deque[tuple[W, asyncio.Task[T]]] = deque()
 
     def launch_next() -> None:
         window = next(upcoming, None)
         if window is not None:
-            in_flight.append(asyncio.ensure_future(fetch_window(window)))
+            in_flight.append((window, spawn(fetch_window(window))))
 
     try:
         for _ in range(concurrency):
             launch_next()
         while in_flight:
-            pages = await in_flight[0]
+            window, task = in_flight[0]
+            result = await task
             in_flight.popleft()
             launch_next()
-            final_window = not in_flight
-            for i, page in enumerate(pages):
-                yield page, final_window and i == len(pages) - 1
+            yield window, result
     finally:
-        await _cancel_all(in_flight)
+        await _cancel_all(task for _, task in in_flight)
 
 
 async def _cancel_all(tasks: Iterable[asyncio.Future[Any]]) -> None:
     tasks = list(tasks)
-    pending = [t for t in tasks if not t.done()]
-    for task in pending:
-        task.cancel()
+    for task in tasks:
+        if not task.done():
+            task.cancel()
     # Wait for them to unwind so no connection or task outlives the iterator; their errors are
     # moot once the consumer has stopped or another window failed.
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -119,19 +122,63 @@ class FanOutError(UsageError, Generic[K]):
 _DONE = object()
 
 
-async def fan_out(
-    streams: Mapping[K, AsyncIterable[T]], *, concurrency: int = 8
-) -> AsyncIterator[tuple[K, T]]:
+@attrs.define(eq=False)
+class _Failure:
+    key: Any
+    error: BaseException
+
+
+class FanOut(Generic[K, T]):
+    """``(key, item)`` pairs from many streams at once (see ``fan_out``).
+
+    Iterate it once. ``await fan.aclose()`` (or leaving ``async with fan_out(...) as fan:``)
+    cancels every running stream, closes them, and returns when none of its tasks is left.
+    """
+
+    def __init__(self, streams: Mapping[K, AsyncIterable[T]], concurrency: int) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidParameterError(
+                f"concurrency must be a positive int, got {concurrency!r}", param="concurrency"
+            )
+        self._generator = _fan_out(dict(streams), concurrency)
+
+    def __aiter__(self) -> AsyncIterator[tuple[K, T]]:
+        return self
+
+    async def __anext__(self) -> tuple[K, T]:
+        return await anext(self._generator)
+
+    async def aclose(self) -> None:
+        """Stop every stream now; no request is sent after this returns."""
+        await self._generator.aclose()
+
+    async def __aenter__(self) -> FanOut[K, T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def fan_out(streams: Mapping[K, AsyncIterable[T]], *, concurrency: int = 8) -> FanOut[K, T]:
     """Yield ``(key, item)`` from many streams at once, at most ``concurrency`` running.
 
-    Items of one stream keep their order; streams interleave as their data arrives. A failing
-    stream cancels the others and raises ``FanOutError`` with its key. Closing the iterator
-    (``break`` out of ``async for``) cancels every running stream.
+    Items of one stream keep their order; streams interleave as their data arrives. Whatever a
+    stream raises (an error, or a cancellation that did not come from here) cancels the others
+    and raises ``FanOutError`` with its key; ``KeyboardInterrupt`` and ``SystemExit`` pass
+    through as they are. ``aclose()``, ``async with`` or ``break`` followed by closing stops
+    every running stream.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidParameterError(
-            f"concurrency must be a positive int, got {concurrency!r}", param="concurrency"
-        )
+    return FanOut(streams, concurrency)
+
+
+async def _fan_out(
+    streams: dict[K, AsyncIterable[T]], concurrency: int
+) -> AsyncGenerator[tuple[K, T]]:
     todo = iter(list(streams.items()))
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
 
@@ -142,8 +189,14 @@ async def fan_out(
                 iterator = aiter(stream)
                 async for item in iterator:
                     await queue.put((key, item))
-            except Exception as exc:
-                await queue.put(FanOutError(key, exc))
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # we are being stopped: not the stream's failure
+                await queue.put(_Failure(key, exc))  # a cancellation from elsewhere
+                return
+            except BaseException as exc:
+                await queue.put(_Failure(key, exc))
                 return
             finally:
                 aclose = getattr(iterator, "aclose", None)  # None if aiter() itself failed
@@ -159,8 +212,10 @@ async def fan_out(
             message = await queue.get()
             if message is _DONE:
                 running -= 1
-            elif isinstance(message, FanOutError):
-                raise message from message.error
+            elif isinstance(message, _Failure):
+                if isinstance(message.error, KeyboardInterrupt | SystemExit):
+                    raise message.error
+                raise FanOutError(message.key, message.error) from message.error
             else:
                 yield message
     finally:

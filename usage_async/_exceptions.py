@@ -14,7 +14,8 @@
     │   │   └── APITimeoutError                   an attempt took longer than ``timeout``
     │   ├── DecodeError                           a body that is not the documented shape
     │   └── PaginationError                       a cursor that repeats, or has_more without one
-    └── ClientClosedError                         the client was used after ``close()``
+    ├── ClientClosedError                         the client or stream is closed
+    └── FanOutError                               one stream of ``fan_out`` failed (``key``)
 
 Every ``APIError`` carries ``request_id`` (the ``x-request-id`` response header) when the
 server sent one. No exception from aiohttp, cattrs, tenacity or the JSON parser reaches a
@@ -56,7 +57,8 @@ class InvalidParameterError(UsageError, ValueError):
 
 
 class ClientClosedError(UsageError, RuntimeError):
-    """The client was used after ``close()`` (or outside its ``async with`` block)."""
+    """The client or stream was closed: used after ``close()``/``aclose()``, or closed while
+    a request was in flight or waiting (which then ends with this, never retried)."""
 
 
 class APIError(UsageError):
@@ -144,7 +146,17 @@ class InternalServerError(APIStatusError):
 
 
 class APIConnectionError(APIError):
-    """No usable response: the connection failed, was reset, or the body was cut short."""
+    """No usable response: the connection failed, was reset, or the body was cut short.
+
+    ``retryable`` is false for failures another attempt cannot clear (a TLS handshake that
+    failed, an invalid URL): those are raised at once.
+    """
+
+    def __init__(
+        self, message: str, *, request_id: str | None = None, retryable: bool = True
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.retryable = retryable
 
 
 class APITimeoutError(APIConnectionError):

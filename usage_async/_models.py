@@ -289,10 +289,12 @@ class Bucket(Generic[R]):
 class Page(Generic[R]):
     """One response page: its buckets, and the cursor to the next page (``None`` on the last).
 
-    ``request_id`` is the server's ``x-request-id`` for the response (not compared by ``==``).
+    ``request_id`` is the server's ``x-request-id`` for the response and ``server_time`` its
+    clock when it answered (the ``Date`` header, Unix seconds); neither is compared by ``==``.
     """
 
     data: tuple[Bucket[R], ...]
     has_more: bool
     next_page: str | None
     request_id: str | None = attrs.field(default=None, eq=False)
+    server_time: int | None = attrs.field(default=None, eq=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import email.utils
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -30,11 +30,14 @@ from ._exceptions import (
 
 __all__ = [
     "CursorGuard",
-    "effective_query",
     "Query",
+    "RangeGuard",
     "Response",
+    "effective_query",
     "error_from_response",
+    "page_budget",
     "retry_after_seconds",
+    "server_time",
     "should_retry_header",
     "to_unix",
     "validate",
@@ -52,6 +55,25 @@ class Response:
     @property
     def request_id(self) -> str | None:
         return self.headers.get("x-request-id")
+
+    @property
+    def server_time(self) -> int | None:
+        """The server's clock when it answered (its ``Date`` header), in Unix seconds."""
+        return server_time(self.headers)
+
+
+def server_time(headers: Mapping[str, str]) -> int | None:
+    """Unix seconds from an HTTP ``Date`` header; ``None`` when it is absent or unreadable."""
+    raw = headers.get("date")
+    if not raw:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.UTC)
+    return int(when.timestamp())
 
 
 @attrs.frozen
@@ -387,7 +409,69 @@ def _describe_body(response: Response) -> str:
     return f"a body that is not the API's error JSON ({kind}): {snippet!r}"
 
 
-# --- Cursors ------------------------------------------------------------------------------------
+# --- Cursors and the range contract -------------------------------------------------------------
+
+# An open range is planned to the server's clock; without one, to ours plus this much slack.
+OPEN_RANGE_SLACK = 86400
+
+
+def page_budget(start: int, end: int, width_seconds: int) -> int:
+    """The most requests a walk of ``[start, end)`` may take before the server is not trusted.
+
+    Every page but the last brings at least one new bucket, and the range holds at most
+    ``ceil((end - start) / width) + 1`` buckets (one more when the server floors the start to
+    its grid); one request more covers a last, empty page.
+    """
+    return max(0, -(-(end - start) // width_seconds)) + 3
+
+
+class RangeGuard:
+    """Holds the buckets a stream yields to its range: ``[start, end)``, in order, once.
+
+    ``admit(buckets)`` returns the buckets to yield and whether the range is complete. A
+    bucket that starts at or after ``end`` completes the range and is not yielded (a server
+    whose clock runs ahead, or an ``end_time`` left out of the request, can send such
+    buckets). A bucket that ends before it starts, ends at or before ``start``, or starts
+    before the previous one ended raises ``PaginationError``: the server broke the contract
+    and going on would yield overlapping or out-of-order data.
+    """
+
+    __slots__ = ("_end", "_last_end", "_start")
+
+    def __init__(self, start: int, end: int | None) -> None:
+        self._start = start
+        self._end = end
+        self._last_end: int | None = None
+
+    @property
+    def last_end(self) -> int | None:
+        """Where the last admitted bucket ended."""
+        return self._last_end
+
+    def admit(self, buckets: Sequence[Any], request_id: str | None) -> tuple[list[Any], bool]:
+        out: list[Any] = []
+        end = self._end
+        for bucket in buckets:
+            start_time, end_time = bucket.start_time, bucket.end_time
+            where = f"bucket [{start_time}, {end_time})"
+            if end_time <= start_time:
+                raise PaginationError(f"{where} ends before it starts", request_id=request_id)
+            if end is not None and start_time >= end:
+                return out, True
+            if end_time <= self._start:
+                raise PaginationError(
+                    f"{where} lies before the requested start_time {self._start}",
+                    request_id=request_id,
+                )
+            if self._last_end is not None and start_time < self._last_end:
+                raise PaginationError(
+                    f"{where} overlaps or precedes the previous bucket, which ended at "
+                    f"{self._last_end}; the server's buckets are out of order",
+                    request_id=request_id,
+                )
+            out.append(bucket)
+            self._last_end = end_time
+        return out, False
 
 
 class CursorGuard:

@@ -1,10 +1,11 @@
 """The retry policy as data, and the tenacity object that applies it to one request.
 
 Retried: 408, 409, 429, >= 500, connection errors and timeouts. Not retried: other 4xx,
-decode and pagination errors, cancellation, a 429 with ``code == "insufficient_quota"``, and
-any response whose server-requested wait exceeds ``max_retry_after``. ``x-should-retry``
-overrides the status rule either way. The wait is the server's ``retry-after-ms`` /
-``retry-after`` when it sends one, else exponential back-off with jitter, capped.
+decode and pagination errors, cancellation, a closed client, TLS failures, a 429 with
+``code == "insufficient_quota"``, and any response whose server-requested wait exceeds
+``max_retry_after``. ``x-should-retry`` overrides the status rule either way. The wait is
+the server's ``retry-after-ms`` / ``retry-after`` when it sends one, else exponential
+back-off with jitter, capped.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class RetryPolicy:
             if exc.code == "insufficient_quota":
                 return False
             return exc.status_code in _RETRY_STATUSES or exc.status_code >= 500
-        return isinstance(exc, APIConnectionError)
+        return isinstance(exc, APIConnectionError) and exc.retryable
 
     def wait_seconds(self, exc: BaseException | None, attempt: int, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""

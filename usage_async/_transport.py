@@ -3,16 +3,19 @@
 It never follows redirects (a redirect would carry the admin key to wherever it points), reads
 the whole body before releasing the connection (so an abandoned iterator pins nothing), caps
 the body size, and turns every aiohttp or socket failure into ``APIConnectionError`` or
-``APITimeoutError``.
+``APITimeoutError``. A TLS failure is an ``APIConnectionError`` that is not retried: a
+certificate or protocol mismatch does not clear on its own. Once closed, the transport
+refuses every request (``ClientClosedError``) and never opens a session again.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping, Sequence
 
 import aiohttp
 
-from ._exceptions import APIConnectionError, APITimeoutError, DecodeError
+from ._exceptions import APIConnectionError, APITimeoutError, ClientClosedError, DecodeError
 from ._protocol import Response
 
 __all__ = ["AiohttpTransport"]
@@ -28,8 +31,15 @@ class AiohttpTransport:
         self._owns_session = session is None
         self._max_body_size = max_body_size
         self._pool_size = pool_size
+        self._closed = False
 
     def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("this UsageClient is closed; create a new one")
+        if self._session is not None and self._session.closed:
+            raise ClientClosedError(
+                "the aiohttp session lent to this UsageClient was closed by its owner"
+            )
         if self._session is None:
             # TLS verification stays on (aiohttp's default); no cookies are kept between calls.
             self._session = aiohttp.ClientSession(
@@ -66,9 +76,21 @@ class AiohttpTransport:
         except aiohttp.ClientPayloadError as exc:
             raise APIConnectionError(f"the response body was cut short: {exc}") from exc
         except aiohttp.InvalidURL as exc:
-            raise APIConnectionError(f"invalid URL: {exc}") from exc
+            raise APIConnectionError(f"invalid URL: {exc}", retryable=False) from exc
+        except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
+            raise APIConnectionError(
+                f"TLS handshake with {url} failed ({exc}); check that base_url is https:// to "
+                "a TLS port and that the server's certificate is trusted",
+                retryable=False,
+            ) from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+        except RuntimeError as exc:  # aiohttp: "Session is closed", raised as it closes
+            if self._closed or session.closed:
+                raise ClientClosedError(
+                    f"the session was closed during the request ({exc})"
+                ) from exc
+            raise
 
     async def _read_body(self, resp: aiohttp.ClientResponse, request_id: str | None) -> bytes:
         limit = self._max_body_size
@@ -90,7 +112,9 @@ class AiohttpTransport:
         return bytes(chunks)
 
     async def close(self) -> None:
-        """Close the session if we created it; a borrowed one is left to its owner."""
+        """Refuse requests from now on; close the session if we created it (a borrowed one is
+        left to its owner)."""
+        self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()

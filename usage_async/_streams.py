@@ -1,0 +1,436 @@
+"""Streams: the lazy, closable, resumable iterators every endpoint method returns.
+
+``BucketStream`` walks the buckets of one usage or costs query. Its contract, enforced here
+whatever the server does: every bucket of ``[start_time, end_time)`` exactly once, in time
+order; nothing sent after the stream or its client is closed; a server that breaks the rules
+gets ``PaginationError`` after a bounded number of requests, never an endless loop.
+
+Two ways to walk:
+
+* **by cursor** (the default): one page at a time, following ``next_page``;
+* **by window** (``concurrency=k``): the first page is fetched alone; the rest of the range is
+  cut into one-page windows starting where the server's first page ended, and up to ``k``
+  windows are fetched at once. Each window must start where the previous one ended (or one
+  whole bucket width further on, an empty stretch the server left out); if a seam does not
+  check out, the windows are dropped and the walk goes on by cursor from the first page,
+  skipping what was already yielded. No alignment is assumed.
+
+Open ranges are planned to the server's clock (its ``Date`` header), never to ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+
+import attrs
+
+from ._checkpoint import Checkpoint, Mode, encode_checkpoint
+from ._concurrency import plan_windows, sharded
+from ._exceptions import ClientClosedError, PaginationError
+from ._models import Bucket, Page
+from ._protocol import (
+    OPEN_RANGE_SLACK,
+    CursorGuard,
+    Query,
+    RangeGuard,
+    effective_query,
+    page_budget,
+    validate,
+)
+
+if TYPE_CHECKING:
+    from ._client import UsageClient
+
+__all__ = ["BucketStream"]
+
+logger = logging.getLogger("usage_async")
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class _Lifecycle:
+    """What every stream shares: the generators it handed out, its tasks, and closing them."""
+
+    def __init__(self, client: UsageClient) -> None:
+        self._client = client
+        self._closed = False
+        # Weak: a generator that finished, or that its consumer dropped, is forgotten.
+        self._live: weakref.WeakSet[AsyncGenerator[Any]] = weakref.WeakSet()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("this stream is closed; create a new one to fetch again")
+        self._client._ensure_open()
+
+    def _track(self, generator: AsyncGenerator[T]) -> AsyncGenerator[T]:
+        self._check_open()
+        self._live.add(generator)
+        return generator
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """A task of this stream's, cancelled when the stream or its client closes."""
+        task = self._client._spawn(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def aclose(self) -> None:
+        """Stop the stream now: cancel what it has in flight and close its iterators.
+
+        After this returns no request of this stream is sent and no task of it is left;
+        iterating it again raises ``ClientClosedError``. Closing twice is harmless.
+        """
+        self._closed = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for generator in list(self._live):
+            # A generator running in another task stops at its next request instead.
+            if not getattr(generator, "ag_running", False):
+                await generator.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@attrs.frozen
+class _Step(Generic[R]):
+    """One page of a walk, with what a checkpoint needs to come back to it."""
+
+    page: Page[R]
+    cursor: str | None  # the cursor that fetched it (cursor walks)
+    next_cursor: str | None  # the cursor after it (cursor walks)
+    final: bool  # the last page of the range
+
+
+class BucketStream(_Lifecycle, Generic[R]):
+    """A lazy, re-iterable, closable stream of one endpoint's buckets.
+
+    ``async for bucket in stream`` walks every bucket of the range, fetching a page only when
+    the previous one is used up. ``stream.pages()`` walks pages; ``await stream.collect()``
+    returns every bucket. Each iteration starts again from the call's arguments (a resumed
+    stream, from its checkpoint). Use ``async with client.costs(...) as stream:`` or
+    ``await stream.aclose()`` to stop it deterministically.
+
+    ``checkpoint()`` gives a string from which ``client.resume(...)`` continues, in this or
+    another process, with no gap and no duplicate. ``server_time`` is the server's clock at
+    the first response of the current iteration; ``done`` says whether the range was
+    finished; ``next_page`` is the cursor after the last page whose buckets were all yielded
+    (by-cursor walks only).
+    """
+
+    def __init__(
+        self,
+        client: UsageClient,
+        query: Query,
+        *,
+        sent: Query | None = None,
+        mode: Mode = "cursor",
+        cursor: str | None = None,
+        after: int | None = None,
+        done: bool = False,
+    ) -> None:
+        super().__init__(client)
+        self.query = query
+        if sent is None and cursor is None:
+            cursor = query.page  # page=...: start from the caller's cursor
+        # A resumed stream's fixed start: the query as it was first sent, and the position.
+        self._resume_sent = sent
+        self._resume: tuple[Mode, str | None, int | None, bool] = (mode, cursor, after, done)
+        self._sent: Query | None = sent
+        self._mode: Mode = mode
+        self._cursor = cursor
+        self._after = after
+        self._next_page: str | None = cursor if mode == "cursor" else None
+        self._done = done
+        self.server_time: int | None = None
+
+    @property
+    def next_page(self) -> str | None:
+        return self._next_page
+
+    @property
+    def done(self) -> bool:
+        """True once every bucket of the range has been yielded."""
+        return self._done
+
+    @property
+    def endpoint(self) -> str:
+        return self.query.endpoint.name
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.query.kwargs().items())
+        return f"<BucketStream {self.endpoint}({args})>"
+
+    def __aiter__(self) -> AsyncIterator[Bucket[R]]:
+        return self._track(self._buckets())
+
+    def pages(self) -> AsyncIterator[Page[R]]:
+        """Every page of the range, in order, each fully decoded.
+
+        A page holds only buckets of the range not yielded before (a resumed stream skips
+        the rest). With ``concurrency`` > 1 these are the pages of each time window.
+        """
+        return self._track(self._pages())
+
+    async def collect(self) -> list[Bucket[R]]:
+        """Every bucket of the range, as a list (the whole range in memory: prefer iterating)."""
+        return [bucket async for bucket in self]
+
+    def checkpoint(self) -> str:
+        """Where this stream stands, as a string ``client.resume()`` continues from.
+
+        It records the query exactly as sent and the position after the last bucket
+        yielded. Take it at any moment: between buckets, after an error, after ``break``.
+        """
+        sent = self._sent
+        return encode_checkpoint(
+            Checkpoint(
+                kind="buckets",
+                endpoint=self.endpoint,
+                requested=self.query.kwargs(),
+                params=None if sent is None else sent.kwargs(),
+                mode=self._mode,
+                cursor=self._cursor,
+                after=self._after,
+                done=self._done,
+            )
+        )
+
+    # --- Walking -------------------------------------------------------------------------------
+
+    async def _buckets(self) -> AsyncGenerator[Bucket[R]]:
+        async with contextlib.aclosing(self._admitted()) as steps:
+            async for step, buckets in steps:
+                last = len(buckets) - 1
+                for i, bucket in enumerate(buckets):
+                    # Before the yield: a consumer that stops after this bucket has it
+                    # counted, so the checkpoint (and ``done``) already point past it.
+                    self._advance(step, bucket.end_time, whole_page=i == last)
+                    yield bucket
+                if not buckets:
+                    self._advance(step, None, whole_page=True)
+
+    async def _pages(self) -> AsyncGenerator[Page[R]]:
+        async with contextlib.aclosing(self._admitted()) as steps:
+            async for step, buckets in steps:
+                end = buckets[-1].end_time if buckets else None
+                self._advance(step, end, whole_page=True)
+                yield attrs.evolve(step.page, data=tuple(buckets))
+
+    def _advance(self, step: _Step[R], end: int | None, *, whole_page: bool) -> None:
+        """Move the position past a bucket ending at ``end`` (or past a whole page)."""
+        if end is not None:
+            self._after = end
+        if self._mode == "cursor":
+            if whole_page:
+                self._cursor = step.next_cursor
+                self._next_page = step.next_cursor
+            else:
+                self._cursor = step.cursor
+        if whole_page and step.final:
+            self._done = True
+
+    def _start(self) -> Query:
+        """Reset the position for a new iteration and decide the query to send."""
+        mode, cursor, after, done = self._resume
+        self._mode, self._cursor, self._after, self._done = mode, cursor, after, done
+        self._next_page = cursor if mode == "cursor" else None
+        self.server_time = None
+        if self._resume_sent is not None:
+            self._sent = self._resume_sent
+        else:
+            # A future end_time is left out of the request (the API ends the range at its own
+            # "now"); the range is still held to it, by the RangeGuard. The cursor is part of
+            # the position, not of the query.
+            sent = effective_query(self.query, int(time.time()))
+            self._sent = attrs.evolve(sent, page=None)
+        return self._sent
+
+    async def _admitted(self) -> AsyncGenerator[tuple[_Step[R], list[Bucket[R]]]]:
+        """Each step of the walk with the buckets of it the range admits, in order."""
+        sent = self._start()
+        if self._done:
+            return
+        guard = RangeGuard(sent.start_time, self.query.end_time)
+        # Windows are cut from the start of a range (or the time a resumed one reached), never
+        # from a cursor: a walk that starts from one goes on by cursor.
+        windowed = (
+            sent.concurrency is not None
+            and sent.concurrency > 1
+            and (self._mode == "time" or self._cursor is None)
+        )
+        if windowed:
+            self._mode = "time"
+            self._next_page = None
+            if self._after is not None:  # resuming by time: start where the last bucket ended
+                sent = attrs.evolve(sent, start_time=self._after)
+            steps = self._windowed_steps(sent)
+        else:
+            steps = self._cursor_steps(sent, self._cursor, self._after)
+        async with contextlib.aclosing(steps):
+            async for step in steps:
+                if self.server_time is None:
+                    self.server_time = step.page.server_time
+                buckets, complete = guard.admit(step.page.data, step.page.request_id)
+                if complete:
+                    step = attrs.evolve(step, final=True)
+                yield step, buckets
+                if complete:
+                    return
+
+    async def _fetch(self, query: Query, cursor: str | None) -> Page[R]:
+        self._check_open()
+        page: Page[R] = await self._client._fetch_page(query, cursor)
+        return page
+
+    async def _cursor_steps(
+        self, query: Query, cursor: str | None, drop_until: int | None = None
+    ) -> AsyncGenerator[_Step[R]]:
+        """Pages by cursor from ``cursor``, without buckets ending at or before ``drop_until``.
+
+        Gives up with ``PaginationError`` once the requests exceed what the range can hold.
+        """
+        guard = CursorGuard(cursor)
+        budget: int | None = None
+        requests = 0
+        while True:
+            requests += 1
+            if budget is not None and requests > budget:
+                raise PaginationError(
+                    f"the server kept paging: {requests - 1} requests for a range that holds "
+                    f"at most {budget - 3} buckets, without reaching its end"
+                )
+            page = await self._fetch(query, cursor)
+            if budget is None:
+                budget = _budget(query, page.server_time)
+            following = guard.advance(page.has_more, page.next_page, page.request_id)
+            if drop_until is not None:
+                page = attrs.evolve(page, data=_after(page.data, drop_until))
+            yield _Step(page, cursor, following, final=following is None)
+            if following is None:
+                return
+            cursor = following
+
+    async def _window(self, window: Query) -> list[Page[R]]:
+        async with contextlib.aclosing(self._cursor_steps(window, None)) as steps:
+            return [step.page async for step in steps]
+
+    async def _windowed_steps(self, sent: Query) -> AsyncGenerator[_Step[R]]:
+        """The first page alone, then one-page windows from where it ended, seams checked."""
+        first = await self._fetch(sent, None)
+        following = CursorGuard().advance(first.has_more, first.next_page, first.request_id)
+        yield _Step(first, None, following, final=following is None)
+        if following is None:
+            return
+        expected = first.data[-1].end_time if first.data else None
+        if expected is not None:
+            server_now = first.server_time if first.server_time is not None else int(time.time())
+            upper = sent.end_time if sent.end_time is not None else server_now
+            windows = plan_windows(sent, expected, upper, open_end=sent.end_time is None)
+            width = sent.width_seconds
+            concurrency = sent.concurrency or 1
+            if len(windows) > 1:
+                count = len(windows)
+                walk = sharded(windows, self._window, concurrency, self._spawn)
+                async with contextlib.aclosing(walk):
+                    async for index, (window, pages) in _numbered(walk):
+                        buckets = [b for p in pages for b in p.data]
+                        if buckets and not _seam_holds(buckets[0].start_time, expected, width):
+                            logger.warning(
+                                "%s: a window starting at %d began with a bucket at %d; going "
+                                "on page by page from the first page's cursor instead",
+                                sent.endpoint.name,
+                                window.start_time,
+                                buckets[0].start_time,
+                            )
+                            break
+                        for i, page in enumerate(pages):
+                            final = index == count - 1 and i == len(pages) - 1
+                            yield _Step(page, None, None, final=final)
+                        if buckets:
+                            expected = buckets[-1].end_time
+                    else:
+                        return
+        # Too little left to split, or a seam that does not hold: by cursor, skipping what
+        # was already yielded.
+        async with contextlib.aclosing(
+            self._cursor_steps(sent, following, drop_until=expected)
+        ) as steps:
+            async for step in steps:
+                yield _Step(step.page, None, None, final=step.final)
+
+
+async def _numbered(walk: AsyncIterator[T]) -> AsyncIterator[tuple[int, T]]:
+    index = 0
+    async for item in walk:
+        yield index, item
+        index += 1
+
+
+def _seam_holds(first_start: int, expected: int, width: int) -> bool:
+    """Whether a window's first bucket continues the walk: at the seam, or whole buckets on."""
+    return first_start >= expected and (first_start - expected) % width == 0
+
+
+def _after(buckets: tuple[Bucket[R], ...], t: int) -> tuple[Bucket[R], ...]:
+    if not buckets or buckets[0].end_time > t:
+        return buckets
+    return tuple(b for b in buckets if b.end_time > t)
+
+
+def _budget(query: Query, server_now: int | None) -> int:
+    if query.end_time is not None:
+        upper = query.end_time
+    else:
+        now = server_now if server_now is not None else int(time.time())
+        upper = now + OPEN_RANGE_SLACK
+    return page_budget(query.start_time, upper, query.width_seconds)
+
+
+def resume_buckets(client: UsageClient, checkpoint: Checkpoint) -> BucketStream[Any]:
+    """The stream a bucket checkpoint describes (parameters validated again)."""
+    from ._endpoints import ENDPOINTS
+
+    endpoint = ENDPOINTS.get(checkpoint.endpoint)
+    if endpoint is None:
+        from ._exceptions import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"the checkpoint names an unknown endpoint {checkpoint.endpoint!r}",
+            param="checkpoint",
+        )
+    requested = validate(endpoint, checkpoint.requested)
+    sent = None if checkpoint.params is None else validate(endpoint, checkpoint.params)
+    after = checkpoint.after if isinstance(checkpoint.after, int) else None
+    return BucketStream(
+        client,
+        requested,
+        sent=sent,
+        mode=checkpoint.mode,
+        cursor=checkpoint.cursor,
+        after=after,
+        done=checkpoint.done,
+    )
