@@ -194,24 +194,29 @@ def slow_grid(delay: float) -> Any:
     return handle
 
 
-async def test_breaking_out_of_a_windowed_stream_then_closing_leaves_nothing_behind(
+async def test_closing_the_client_under_a_windowed_stream_stops_its_windows_for_good(
     serve_app: Serve,
 ) -> None:
-    served = await serve_app(slow_grid(0.01))
+    """Windows queued behind the in-flight cap must not go on after close(), nor open a new
+    session to do it, even while the stream's iterator is still held (not yet finalized)."""
+    served = await serve_app(slow_grid(0.02))
     before = client_tasks()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         async with client_for(served, max_in_flight=2) as client:
-            async for _ in client.completions(
-                start_time=NOW - 60 * DAY, bucket_width="1d", concurrency=8
-            ):
-                break
+            iterator = aiter(
+                client.completions(start_time=NOW - 60 * DAY, bucket_width="1d", concurrency=8)
+            )
+            await anext(iterator)
         count = len(served.requests)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
+        assert len(served.requests) == count  # nothing was sent after close
+        assert client_tasks() <= before | {asyncio.current_task()}
+        with pytest.raises(ua.ClientClosedError):
+            await anext(iterator)
+        del iterator
         gc.collect()
         await asyncio.sleep(0.05)
-    assert len(served.requests) == count  # nothing was sent after close
-    assert client_tasks() <= before
     assert not [w for w in caught if "Unclosed" in str(w.message)]
 
 

@@ -225,7 +225,10 @@ class BucketStream(_Lifecycle, Generic[R]):
         async with contextlib.aclosing(self._admitted()) as steps:
             async for step, buckets in steps:
                 last = len(buckets) - 1
+                client = self._client
                 for i, bucket in enumerate(buckets):
+                    if self._closed or client._closed:  # closed while we held a page
+                        self._check_open()
                     # Before the yield: a consumer that stops after this bucket has it
                     # counted, so the checkpoint (and ``done``) already point past it.
                     self._advance(step, bucket.end_time, whole_page=i == last)
@@ -236,6 +239,7 @@ class BucketStream(_Lifecycle, Generic[R]):
     async def _pages(self) -> AsyncGenerator[Page[R]]:
         async with contextlib.aclosing(self._admitted()) as steps:
             async for step, buckets in steps:
+                self._check_open()
                 end = buckets[-1].end_time if buckets else None
                 self._advance(step, end, whole_page=True)
                 yield attrs.evolve(step.page, data=tuple(buckets))
