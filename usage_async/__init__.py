@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._client import UsageClient
     from ._concurrency import FanOut, FanOutError, fan_out
-    from ._endpoints import ENDPOINTS, Endpoint
+    from ._directory import Directory
+    from ._endpoints import ENDPOINTS, LIST_ENDPOINTS, Endpoint, ListEndpoint
     from ._exceptions import (
         APIConnectionError,
         APIError,
@@ -50,19 +51,25 @@ if TYPE_CHECKING:
         EmbeddingsResult,
         FileSearchesResult,
         ImagesResult,
+        KeyOwner,
         ModerationsResult,
         Page,
+        Project,
+        ProjectApiKey,
         Result,
+        ServiceAccount,
         UnknownResult,
+        User,
         VectorStoresResult,
         WebSearchesResult,
     )
-    from ._rows import Totals, bucket_rows, row_fields, rows, totals
-    from ._streams import BucketStream
+    from ._rows import Names, Totals, bucket_rows, row_fields, rows, totals
+    from ._streams import BucketStream, ListStream
     from ._version import __version__
 
 __all__ = [
     "ENDPOINTS",
+    "LIST_ENDPOINTS",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -80,6 +87,7 @@ __all__ = [
     "CostsResult",
     "DecisionsResult",
     "DecodeError",
+    "Directory",
     "EmbeddingsResult",
     "Endpoint",
     "FanOut",
@@ -88,17 +96,25 @@ __all__ = [
     "ImagesResult",
     "InternalServerError",
     "InvalidParameterError",
+    "KeyOwner",
+    "ListEndpoint",
+    "ListStream",
     "ModerationsResult",
+    "Names",
     "NotFoundError",
     "Page",
     "PaginationError",
     "PermissionDeniedError",
+    "Project",
+    "ProjectApiKey",
     "RateLimitError",
     "Result",
+    "ServiceAccount",
     "Totals",
     "UnknownResult",
     "UsageClient",
     "UsageError",
+    "User",
     "VectorStoresResult",
     "WebSearchesResult",
     "__version__",
@@ -112,6 +128,7 @@ __all__ = [
 # Where each public name lives.
 _MODULE_OF = {
     "ENDPOINTS": "._endpoints",
+    "LIST_ENDPOINTS": "._endpoints",
     "APIConnectionError": "._exceptions",
     "APIError": "._exceptions",
     "APIStatusError": "._exceptions",
@@ -129,6 +146,7 @@ _MODULE_OF = {
     "CostsResult": "._models",
     "DecisionsResult": "._models",
     "DecodeError": "._exceptions",
+    "Directory": "._directory",
     "EmbeddingsResult": "._models",
     "Endpoint": "._endpoints",
     "FanOut": "._concurrency",
@@ -137,17 +155,25 @@ _MODULE_OF = {
     "ImagesResult": "._models",
     "InternalServerError": "._exceptions",
     "InvalidParameterError": "._exceptions",
+    "KeyOwner": "._models",
+    "ListEndpoint": "._endpoints",
+    "ListStream": "._streams",
     "ModerationsResult": "._models",
+    "Names": "._rows",
     "NotFoundError": "._exceptions",
     "Page": "._models",
     "PaginationError": "._exceptions",
     "PermissionDeniedError": "._exceptions",
+    "Project": "._models",
+    "ProjectApiKey": "._models",
     "RateLimitError": "._exceptions",
     "Result": "._models",
+    "ServiceAccount": "._models",
     "Totals": "._rows",
     "UnknownResult": "._models",
     "UsageClient": "._client",
     "UsageError": "._exceptions",
+    "User": "._models",
     "VectorStoresResult": "._models",
     "WebSearchesResult": "._models",
     "__version__": "._version",

@@ -22,15 +22,22 @@ import os
 import random
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import attrs
 
-from ._checkpoint import decode_checkpoint
-from ._convert import BucketDecoder, read_envelope
+from ._convert import (
+    BucketDecoder,
+    ListDecoder,
+    parse_body,
+    read_envelope,
+    read_list_envelope,
+)
+from ._directory import Directory, load_directory
 from ._endpoints import (
     ENDPOINTS,
+    LIST_ENDPOINTS,
     CompletionsParams,
     CostsParams,
     FileSearchCallsParams,
@@ -59,12 +66,23 @@ from ._models import (
     ImagesResult,
     ModerationsResult,
     Page,
+    Project,
+    ProjectApiKey,
+    ServiceAccount,
+    User,
     VectorStoresResult,
     WebSearchesResult,
 )
-from ._protocol import Query, Response, error_from_response, validate
+from ._protocol import (
+    ListQuery,
+    Query,
+    Response,
+    error_from_response,
+    validate,
+    validate_list,
+)
 from ._retry import RetryPolicy
-from ._streams import BucketStream, resume_buckets
+from ._streams import BucketStream, ListPage, ListStream, resume
 from ._transport import AiohttpTransport
 from ._version import __version__
 
@@ -390,7 +408,7 @@ class UsageClient:
         """Web search calls per bucket."""
         return self._stream("web_search_calls", params)
 
-    def resume(self, checkpoint: str) -> BucketStream[Any]:
+    def resume(self, checkpoint: str) -> BucketStream[Any] | ListStream[Any]:
         """The stream a ``stream.checkpoint()`` string describes, continuing where it stood.
 
         Works in another process and after any amount of time: the query is sent exactly as
@@ -398,7 +416,47 @@ class UsageClient:
         ``InvalidParameterError`` for a string that is not a checkpoint this version reads.
         """
         self._ensure_open()
-        return resume_buckets(self, decode_checkpoint(checkpoint))
+        return resume(self, checkpoint)
+
+    # --- The organization directory -------------------------------------------------------------
+
+    def projects(
+        self, *, include_archived: bool | None = None, limit: int | None = None
+    ) -> ListStream[Project]:
+        """The organization's projects (archived ones too with ``include_archived=True``)."""
+        return self._list("projects", {"include_archived": include_archived, "limit": limit})
+
+    def users(
+        self, *, emails: Sequence[str] | str | None = None, limit: int | None = None
+    ) -> ListStream[User]:
+        """The organization's users, optionally only those with the given ``emails``."""
+        return self._list("users", {"emails": emails, "limit": limit})
+
+    def project_api_keys(
+        self, project_id: str, *, limit: int | None = None
+    ) -> ListStream[ProjectApiKey]:
+        """The API keys of one project, each with its owner (a user or a service account)."""
+        return self._list("project_api_keys", {"project_id": project_id, "limit": limit})
+
+    def project_service_accounts(
+        self, project_id: str, *, limit: int | None = None
+    ) -> ListStream[ServiceAccount]:
+        """The service accounts of one project."""
+        return self._list("project_service_accounts", {"project_id": project_id, "limit": limit})
+
+    def _list(self, name: str, params: Mapping[str, object]) -> ListStream[Any]:
+        self._ensure_open()
+        return ListStream(self, validate_list(LIST_ENDPOINTS[name], params))
+
+    async def directory(self) -> Directory:
+        """Every project (archived too), user, project API key and service account, as a
+        lookup from IDs to names.
+
+        Fetched concurrently, under the client's in-flight cap. A part the key may not read
+        (403) is left empty and named in ``Directory.warnings`` (and logged) instead of
+        failing the whole lookup; any other error is raised.
+        """
+        return await load_directory(self)
 
     def stream(self, endpoint: str, **params: Any) -> BucketStream[Any]:
         """The stream of an endpoint named at run time (``"completions"``, ``"costs"``...)."""
@@ -417,9 +475,10 @@ class UsageClient:
 
     async def _fetch_page(self, query: Query, cursor: str | None) -> Page[Any]:
         """Fetch, check and decode one page, retrying failed attempts with the same cursor."""
-        response = await self._get_with_retries(query, cursor)
+        path = query.endpoint.path
+        response = await self._get_with_retries(path, query.params(cursor), "page", cursor)
         request_id = response.request_id
-        try:
+        with self._redacted_decode_errors(request_id):
             decoder = _decoder_for(query.endpoint.name)
             doc = decoder.parse(response.body, request_id)
             data, has_more, next_page = read_envelope(doc, request_id)
@@ -428,19 +487,37 @@ class UsageClient:
                 await asyncio.sleep(0)  # a huge page must not stall the event loop
                 more, index = decoder.decode(data, index, _DECODE_SLICE, request_id)
                 buckets.extend(more)
+        return Page(tuple(buckets), has_more, next_page, request_id, response.server_time)
+
+    async def _fetch_list(self, query: ListQuery, after: str | None) -> ListPage[Any]:
+        """Fetch, check and decode one page of a directory list."""
+        response = await self._get_with_retries(query.path, query.params(after), "after", after)
+        request_id = response.request_id
+        with self._redacted_decode_errors(request_id):
+            doc = parse_body(response.body, request_id)
+            data, has_more, last_id = read_list_envelope(doc, request_id)
+            project_id = dict(query.path_params).get("project_id")
+            items = _list_decoder_for(query.endpoint.name).decode(data, request_id, project_id)
+        return ListPage(tuple(items), has_more, last_id, request_id, response.server_time)
+
+    @contextlib.contextmanager
+    def _redacted_decode_errors(self, request_id: str | None) -> Iterator[None]:
+        # A decode error's message quotes the body; a body that echoes the key must not
+        # carry it on.
+        try:
+            yield
         except DecodeError as exc:
-            # The message quotes the body; a body that echoes the key must not carry it on.
             key = self._api_key.reveal()
             if key in exc.message:
                 redacted = exc.message.replace(key, "<redacted>")
                 raise DecodeError(redacted, request_id=request_id) from None
             raise
-        return Page(tuple(buckets), has_more, next_page, request_id, response.server_time)
 
-    async def _get_with_retries(self, query: Query, cursor: str | None) -> Response:
-        url = self.base_url + query.endpoint.path
-        params = query.params(cursor)
-        describe = f"GET {query.endpoint.path}" + (f" page={cursor}" if cursor else "")
+    async def _get_with_retries(
+        self, path: str, params: list[tuple[str, str]], cursor_name: str, cursor: str | None
+    ) -> Response:
+        url = self.base_url + path
+        describe = f"GET {path}" + (f" {cursor_name}={cursor}" if cursor else "")
         retrying = self.retry_policy.retrying(describe=describe, sleep=self._sleep, rng=self._rng)
         deadline = (
             asyncio.timeout(self.retry_deadline)
@@ -512,6 +589,11 @@ class UsageClient:
             and 0 < wait <= self.retry_policy.max_retry_after
         ):
             self._backoff.hold(wait)
+
+
+@functools.cache
+def _list_decoder_for(endpoint: str) -> ListDecoder:
+    return ListDecoder(LIST_ENDPOINTS[endpoint].item_type)
 
 
 @functools.cache

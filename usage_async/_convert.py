@@ -32,10 +32,21 @@ from cattrs.preconf.orjson import make_converter
 from cattrs.strategies import configure_tagged_union
 
 from ._exceptions import DecodeError
-from ._models import Amount, Bucket, Result, UnknownResult
+from ._models import (
+    Amount,
+    Bucket,
+    KeyOwner,
+    Project,
+    ProjectApiKey,
+    Result,
+    ServiceAccount,
+    UnknownResult,
+    User,
+)
 
 __all__ = [
     "BucketDecoder",
+    "ListDecoder",
     "converter",
     "parse_body",
     "read_envelope",
@@ -123,6 +134,28 @@ def _as_amount(value: object, name: str = "amount") -> Amount:
     return Amount(_as_decimal(raw_value, "amount.value"), currency)
 
 
+def _as_owner(value: object, name: str = "owner") -> KeyOwner:
+    """A key's owner, flattened: ``{"type": "user", "user": {...}}`` or a service account."""
+    if not isinstance(value, dict):
+        raise _FieldError(f"field 'owner' should be an object, got {_describe(value)}")
+    kind = value.get("type")
+    if not isinstance(kind, str):
+        kind = "user" if isinstance(value.get("user"), dict) else "service_account"
+    who = value.get(kind)
+    if who is None:
+        return KeyOwner(kind)
+    if not isinstance(who, dict):
+        raise _FieldError(f"field 'owner.{kind}' should be an object, got {_describe(who)}")
+
+    def text(key: str) -> str | None:
+        item = who.get(key)
+        if item is not None and not isinstance(item, str):
+            raise _FieldError(f"field 'owner.{kind}.{key}' should be a string")
+        return item
+
+    return KeyOwner(kind, text("id"), text("name"), text("email"), text("role"))
+
+
 # Fields the model requires but the wire may leave out: such a result is kept untyped, with
 # this reason, rather than failing the page (the reference makes only ``object`` required
 # on costs results, yet a cost without an amount cannot be summed).
@@ -136,6 +169,7 @@ _READERS: Mapping[type, tuple[str, str]] = {
     bool: ("bool", "_as_bool"),
     decimal.Decimal: ("", "_as_decimal"),
     Amount: ("", "_as_amount"),
+    KeyOwner: ("", "_as_owner"),
 }
 
 
@@ -208,6 +242,7 @@ def _generate_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any]:
         "_as_bool": _as_bool,
         "_as_amount": _as_amount,
         "_as_decimal": _as_decimal,
+        "_as_owner": _as_owner,
     }
     source = "\n".join(lines)
     exec(compile(source, f"<usage_async structure {cls.__name__}>", "exec"), namespace)
@@ -276,6 +311,11 @@ _FRACTIONAL_MONEY = re.compile(rb'"(?:value|quantity)"\s*:\s*-?\d+[.eE]')
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+_LIST_ITEMS: Mapping[type, Callable[[Any, Any], Any]] = {
+    cls: _generate_structure_fn(cls) for cls in (Project, User, ProjectApiKey, ServiceAccount)
+}
 
 
 def parse_body(body: bytes, request_id: str | None, *, exact: bool = False) -> Any:
@@ -422,3 +462,57 @@ class BucketDecoder:
             except Exception as exc:  # a hook bug must still surface as a DecodeError
                 return f"{where}, result {i}: {type(exc).__name__}: {exc}"
         return f"{where} could not be decoded"
+
+
+def read_list_envelope(doc: Any, request_id: str | None) -> tuple[list[Any], bool, str | None]:
+    """Check a directory list page and return ``(data, has_more, last_id)``."""
+    if not isinstance(doc, dict):
+        raise DecodeError(f"expected a list object, got {_describe(doc)}", request_id=request_id)
+    data = doc.get("data")
+    if not isinstance(data, list):
+        raise DecodeError(
+            f"list field 'data' should be a list, got {_describe(data)}", request_id=request_id
+        )
+    has_more = doc.get("has_more", False)
+    if not isinstance(has_more, bool):
+        raise DecodeError(
+            f"list field 'has_more' should be true or false, got {_describe(has_more)}",
+            request_id=request_id,
+        )
+    last_id = doc.get("last_id")
+    if last_id is not None and not isinstance(last_id, str):
+        raise DecodeError(
+            f"list field 'last_id' should be a string or null, got {_describe(last_id)}",
+            request_id=request_id,
+        )
+    return data, has_more, last_id
+
+
+class ListDecoder:
+    """Decodes the items of one directory list; ``project_id`` is set from the path if given."""
+
+    __slots__ = ("_hook", "_item_type", "_tag")
+
+    def __init__(self, item_type: Any) -> None:
+        self._item_type = item_type
+        self._tag: str = item_type.object
+        self._hook = _LIST_ITEMS[item_type]
+
+    def decode(
+        self, raw: list[Any], request_id: str | None, project_id: str | None = None
+    ) -> list[Any]:
+        out = []
+        for index, item in enumerate(raw):
+            try:
+                decoded = self._hook(item, self._item_type)
+            except _FieldError as exc:
+                raise DecodeError(f"item {index}: {exc}", request_id=request_id) from None
+            except _Untyped as exc:
+                raise DecodeError(
+                    f"item {index} is a {exc.tag!r}, not a {self._tag!r}",
+                    request_id=request_id,
+                ) from None
+            if project_id is not None and decoded.project_id is None:
+                decoded.project_id = project_id
+            out.append(decoded)
+        return out

@@ -4,6 +4,7 @@
 parameter validation, query encoding, the emulator, the CLI and the row helpers. Adding an
 endpoint is one ``Endpoint(...)`` row here, one ``*Params`` TypedDict (for editors and type
 checkers; a test keeps the two in step) and a one-line method on the client.
+``LIST_ENDPOINTS`` does the same for the organization directory's lists.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from ._models import (
     FileSearchesResult,
     ImagesResult,
     ModerationsResult,
+    Project,
+    ProjectApiKey,
     Result,
+    ServiceAccount,
+    User,
     VectorStoresResult,
     WebSearchesResult,
 )
@@ -33,9 +38,11 @@ from ._models import (
 __all__ = [
     "BUCKET_SECONDS",
     "ENDPOINTS",
+    "LIST_ENDPOINTS",
     "BucketWidth",
     "Endpoint",
     "Filter",
+    "ListEndpoint",
     "PageLimit",
 ]
 
@@ -188,6 +195,44 @@ _ALL = (
 
 ENDPOINTS: Mapping[str, Endpoint] = {e.name: e for e in _ALL}
 """Every endpoint by its method name, in alphabetical order."""
+
+
+@attrs.frozen
+class ListEndpoint:
+    """One list of the organization directory: ``after``/``last_id`` cursor paging.
+
+    ``path`` may name a path parameter (``{project_id}``); ``filters`` are its query filters.
+    """
+
+    name: str
+    path: str
+    item_type: type
+    filters: tuple[Filter, ...] = ()
+    limit: PageLimit = PageLimit(default=20, maximum=100)
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(part[1:-1] for part in self.path.split("/") if part.startswith("{"))
+
+
+LIST_ENDPOINTS: Mapping[str, ListEndpoint] = {
+    e.name: e
+    for e in (
+        ListEndpoint(
+            "projects", "/organization/projects", Project, (Filter("include_archived", "bool"),)
+        ),
+        ListEndpoint("users", "/organization/users", User, (Filter("emails"),)),
+        ListEndpoint(
+            "project_api_keys", "/organization/projects/{project_id}/api_keys", ProjectApiKey
+        ),
+        ListEndpoint(
+            "project_service_accounts",
+            "/organization/projects/{project_id}/service_accounts",
+            ServiceAccount,
+        ),
+    )
+}
+"""The directory's lists by client method name: what turns IDs into names."""
 
 
 # --- Typed parameters, for editors and type checkers -----------------------------------------

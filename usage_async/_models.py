@@ -27,10 +27,15 @@ __all__ = [
     "EmbeddingsResult",
     "FileSearchesResult",
     "ImagesResult",
+    "KeyOwner",
     "ModerationsResult",
     "Page",
+    "Project",
+    "ProjectApiKey",
     "Result",
+    "ServiceAccount",
     "UnknownResult",
+    "User",
     "VectorStoresResult",
     "WebSearchesResult",
 ]
@@ -298,3 +303,69 @@ class Page(Generic[R]):
     next_page: str | None
     request_id: str | None = attrs.field(default=None, eq=False)
     server_time: int | None = attrs.field(default=None, eq=False)
+
+
+# --- The organization directory ---------------------------------------------------------------
+# The admin API's lists that turn IDs into names. Field names are the wire names (the official
+# SDK's ``openai.types.admin.organization`` types); fields the API may leave out are optional.
+
+
+@attrs.define
+class Project:
+    """A project of the organization (``status`` is ``active`` or ``archived``)."""
+
+    object: ClassVar[str] = "organization.project"
+    id: str
+    created_at: int
+    name: str | None = None
+    status: str | None = None
+    archived_at: int | None = None
+
+
+@attrs.define
+class User:
+    """A member of the organization (``role`` is ``owner`` or ``reader``)."""
+
+    object: ClassVar[str] = "organization.user"
+    id: str
+    added_at: int
+    email: str | None = None
+    name: str | None = None
+    role: str | None = None
+
+
+@attrs.define
+class KeyOwner:
+    """Who owns a project API key: a user (with an email) or a service account."""
+
+    type: str
+    id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    role: str | None = None
+
+
+@attrs.define
+class ProjectApiKey:
+    """An API key of a project; ``project_id`` is the project it was listed under."""
+
+    object: ClassVar[str] = "organization.project.api_key"
+    id: str
+    created_at: int
+    name: str | None = None
+    redacted_value: str | None = None
+    last_used_at: int | None = None
+    owner: KeyOwner | None = None
+    project_id: str | None = None
+
+
+@attrs.define
+class ServiceAccount:
+    """A project's service account; ``project_id`` is the project it was listed under."""
+
+    object: ClassVar[str] = "organization.project.service_account"
+    id: str
+    created_at: int
+    name: str | None = None
+    role: str | None = None
+    project_id: str | None = None

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import email.utils
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 import orjson
 
-from ._endpoints import BUCKET_SECONDS, Endpoint
+from ._endpoints import BUCKET_SECONDS, Endpoint, Filter, ListEndpoint
 from ._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -30,6 +31,7 @@ from ._exceptions import (
 
 __all__ = [
     "CursorGuard",
+    "ListQuery",
     "Query",
     "RangeGuard",
     "Response",
@@ -41,6 +43,7 @@ __all__ = [
     "should_retry_header",
     "to_unix",
     "validate",
+    "validate_list",
 ]
 
 
@@ -278,19 +281,7 @@ def validate(endpoint: Endpoint, params: Mapping[str, object]) -> Query:
     if "group_by" in given:
         group_by = _strings(given["group_by"], "group_by", endpoint.group_by, what="field")
 
-    filters: list[tuple[str, tuple[str, ...] | bool]] = []
-    for spec in endpoint.filters:
-        if spec.name not in given:
-            continue
-        value = given[spec.name]
-        if spec.kind == "bool":
-            if not isinstance(value, bool):
-                raise InvalidParameterError(
-                    f"{spec.name} must be True or False, got {value!r}", param=spec.name
-                )
-            filters.append((spec.name, value))
-        else:
-            filters.append((spec.name, _strings(value, spec.name, spec.choices)))
+    filters = _filters(endpoint.filters, given)
 
     return Query(
         endpoint=endpoint,
@@ -300,8 +291,108 @@ def validate(endpoint: Endpoint, params: Mapping[str, object]) -> Query:
         limit=limit,
         page=page,
         group_by=group_by,
-        filters=tuple(filters),
+        filters=filters,
         concurrency=concurrency,
+    )
+
+
+def _filters(
+    specs: tuple[Filter, ...], given: Mapping[str, object]
+) -> tuple[tuple[str, tuple[str, ...] | bool], ...]:
+    out: list[tuple[str, tuple[str, ...] | bool]] = []
+    for spec in specs:
+        if spec.name not in given:
+            continue
+        value = given[spec.name]
+        if spec.kind == "bool":
+            if not isinstance(value, bool):
+                raise InvalidParameterError(
+                    f"{spec.name} must be True or False, got {value!r}", param=spec.name
+                )
+            out.append((spec.name, value))
+        else:
+            out.append((spec.name, _strings(value, spec.name, spec.choices)))
+    return tuple(out)
+
+
+@attrs.frozen
+class ListQuery:
+    """A validated request for one list of the directory; ``params(after)`` gives the wire."""
+
+    endpoint: ListEndpoint
+    path_params: tuple[tuple[str, str], ...] = ()
+    limit: int | None = None
+    after: str | None = None
+    filters: tuple[tuple[str, tuple[str, ...] | bool], ...] = ()
+
+    @property
+    def path(self) -> str:
+        """The path with its parameters filled in (each quoted: an id cannot add a segment)."""
+        path = self.endpoint.path
+        for name, value in self.path_params:
+            path = path.replace("{" + name + "}", urllib.parse.quote(value, safe=""))
+        return path
+
+    def params(self, after: str | None = None) -> list[tuple[str, str]]:
+        out = [] if self.limit is None else [("limit", str(self.limit))]
+        for name, value in self.filters:
+            if isinstance(value, bool):
+                out.append((name, "true" if value else "false"))
+            else:
+                out.extend((f"{name}[]", v) for v in value)
+        if after is not None:
+            out.append(("after", after))
+        return out
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments that validate back into this query."""
+        out: dict[str, Any] = dict(self.path_params)
+        if self.limit is not None:
+            out["limit"] = self.limit
+        if self.after is not None:
+            out["after"] = self.after
+        for name, value in self.filters:
+            out[name] = value if isinstance(value, bool) else list(value)
+        return out
+
+
+def validate_list(endpoint: ListEndpoint, params: Mapping[str, object]) -> ListQuery:
+    """Check the keyword arguments of a directory list call and build its ``ListQuery``."""
+    allowed = {"limit", "after", *endpoint.path_params, *(f.name for f in endpoint.filters)}
+    for name in params:
+        if name not in allowed:
+            raise InvalidParameterError(
+                f"{endpoint.name}() got an unexpected parameter {name!r}; it takes "
+                f"{', '.join(sorted(allowed))}",
+                param=name,
+            )
+    given = {k: v for k, v in params.items() if v is not None}
+    path_params = []
+    for name in endpoint.path_params:
+        value = given.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidParameterError(
+                f"{endpoint.name}() needs {name} as a non-empty string, got {value!r}", param=name
+            )
+        path_params.append((name, value))
+    limit = given.get("limit")
+    if limit is not None:
+        limit = _positive_int(limit, "limit")
+        if limit > endpoint.limit.maximum:
+            raise InvalidParameterError(
+                f"limit must be between 1 and {endpoint.limit.maximum} for {endpoint.name}, "
+                f"got {limit}",
+                param="limit",
+            )
+    after = given.get("after")
+    if after is not None and (not isinstance(after, str) or not after):
+        raise InvalidParameterError("after must be a non-empty id string", param="after")
+    return ListQuery(
+        endpoint=endpoint,
+        path_params=tuple(path_params),
+        limit=limit,
+        after=after,
+        filters=_filters(endpoint.filters, given),
     )
 
 

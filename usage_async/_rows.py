@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Mapping, Sequence
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -22,7 +22,7 @@ from ._endpoints import ENDPOINTS
 from ._exceptions import InvalidParameterError
 from ._models import Bucket, CostsResult
 
-__all__ = ["Totals", "bucket_rows", "iso_utc", "row_fields", "rows", "totals"]
+__all__ = ["Names", "Totals", "bucket_rows", "iso_utc", "row_fields", "rows", "totals"]
 
 logger = logging.getLogger("usage_async")
 
@@ -52,13 +52,61 @@ def _fields_of(result_type: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(n for n in names if n in groups), metrics
 
 
-def row_fields(result_type: type, group_by: Sequence[str] | None = None) -> list[str]:
+class Names(Protocol):
+    """What turns IDs into names for rows: ``ua.Directory`` is one (``client.directory()``)."""
+
+    def project_name(self, project_id: str | None, /) -> str | None: ...
+
+    def user_email(self, user_id: str | None, /) -> str | None: ...
+
+    def api_key_name(self, api_key_id: str | None, /) -> str | None: ...
+
+
+# A grouping column, the column that names it (beside it), and how the names are looked up.
+NAME_COLUMNS: Mapping[str, str] = {
+    "project_id": "project_name",
+    "user_id": "user_email",
+    "api_key_id": "api_key_name",
+}
+
+
+def row_fields(
+    result_type: type, group_by: Sequence[str] | None = None, *, names: bool = False
+) -> list[str]:
     """Column names of the rows of ``result_type``: times, grouping fields, metrics.
 
     ``group_by`` narrows the grouping columns to the ones requested (and orders them so);
-    without it every grouping field of the result type is a column.
+    without it every grouping field of the result type is a column. With ``names``, each of
+    ``project_id``, ``user_id``, ``api_key_id`` among them is followed by its name column
+    (``project_name``, ``user_email``, ``api_key_name``).
     """
-    return list(_columns(result_type, tuple(group_by) if group_by is not None else None))
+    columns = _columns(result_type, tuple(group_by) if group_by is not None else None)
+    return list(_named(columns) if names else columns)
+
+
+@cache
+def _named(columns: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for column in columns:
+        out.append(column)
+        if column in NAME_COLUMNS:
+            out.append(NAME_COLUMNS[column])
+    return tuple(out)
+
+
+def _with_names(row: dict[str, Any], result: Any, names: Names | None) -> dict[str, Any]:
+    """``row`` with each named ID followed by its name: the result's own (costs rows may
+    carry ``project_name`` and ``user_email``), else the directory's."""
+    out: dict[str, Any] = {}
+    for column, value in row.items():
+        out[column] = value
+        name_column = NAME_COLUMNS.get(column)
+        if name_column is not None:
+            name = getattr(result, name_column, None)
+            if name is None and names is not None and value is not None:
+                name = getattr(names, name_column)(value)
+            out[name_column] = name
+    return out
 
 
 @cache
@@ -96,29 +144,45 @@ def _warn_untyped(bucket: Bucket[Any], start: str) -> None:
         )
 
 
-def bucket_rows(bucket: Bucket[Any], group_by: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The rows of one bucket, one per result; ``bucket.unknown`` gives none (logged)."""
+def bucket_rows(
+    bucket: Bucket[Any], group_by: Sequence[str] | None = None, *, names: Names | None = None
+) -> list[dict[str, Any]]:
+    """The rows of one bucket, one per result; ``bucket.unknown`` gives none (logged).
+
+    With ``names`` (a ``ua.Directory``), name columns follow the IDs they name.
+    """
     start, end = iso_utc(bucket.start_time), iso_utc(bucket.end_time)
     chosen = tuple(group_by) if group_by is not None else None
     if bucket.unknown:
         _warn_untyped(bucket, start)
-    return [_row(start, end, r, _columns(r.__class__, chosen)) for r in bucket.results]
+    if names is None:
+        return [_row(start, end, r, _columns(r.__class__, chosen)) for r in bucket.results]
+    return [
+        _with_names(_row(start, end, r, _columns(r.__class__, chosen)), r, names)
+        for r in bucket.results
+    ]
 
 
 async def rows(
-    stream: AsyncIterable[Bucket[Any]], *, group_by: Sequence[str] | None = None
+    stream: AsyncIterable[Bucket[Any]],
+    *,
+    group_by: Sequence[str] | None = None,
+    names: Names | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Flat dict rows, one per result, as the buckets arrive.
 
     The grouping columns are the stream's ``group_by`` when it is a ``BucketStream`` (or the
     ``group_by`` given here); otherwise every grouping field of the result type. Buckets with
-    no results give no rows.
+    no results give no rows. ``names=await client.directory()`` adds ``project_name``,
+    ``user_email`` and ``api_key_name`` beside ``project_id``, ``user_id`` and
+    ``api_key_id`` where those are columns (cost rows that carry a ``project_name`` from the
+    API keep it).
     """
     if group_by is None:
         query = getattr(stream, "query", None)
         group_by = query.group_by if query is not None else None
     async for bucket in stream:
-        for row in bucket_rows(bucket, group_by):
+        for row in bucket_rows(bucket, group_by, names=names):
             yield row
 
 

@@ -25,35 +25,63 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
-from ._checkpoint import Checkpoint, Mode, encode_checkpoint
+from ._checkpoint import Checkpoint, Mode, decode_checkpoint, encode_checkpoint
 from ._concurrency import plan_windows, sharded
-from ._exceptions import ClientClosedError, PaginationError
+from ._endpoints import ENDPOINTS, LIST_ENDPOINTS
+from ._exceptions import ClientClosedError, InvalidParameterError, PaginationError
 from ._models import Bucket, Page
 from ._protocol import (
     OPEN_RANGE_SLACK,
     CursorGuard,
+    ListQuery,
     Query,
     RangeGuard,
     effective_query,
     page_budget,
     validate,
+    validate_list,
 )
 
 if TYPE_CHECKING:
     from ._client import UsageClient
 
-__all__ = ["BucketStream"]
+__all__ = ["BucketStream", "ListPage", "ListStream", "resume"]
 
 logger = logging.getLogger("usage_async")
 
 R = TypeVar("R")
 T = TypeVar("T")
+P = TypeVar("P", bound="_Paged")
+
+
+class _Paged(Protocol):
+    """What the pager needs of a page, whatever its cursor style."""
+
+    @property
+    def has_more(self) -> bool: ...
+
+    @property
+    def next_page(self) -> str | None: ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
+
+@attrs.define
+class ListPage(Generic[T]):
+    """One page of a directory list; ``next_page`` is its ``last_id`` (the next ``after``)."""
+
+    data: tuple[T, ...]
+    has_more: bool
+    next_page: str | None
+    request_id: str | None = attrs.field(default=None, eq=False)
+    server_time: int | None = attrs.field(default=None, eq=False)
 
 
 class _Lifecycle:
@@ -86,6 +114,40 @@ class _Lifecycle:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    async def _walk(
+        self,
+        fetch: Callable[[str | None], Awaitable[P]],
+        cursor: str | None,
+        budget_of: Callable[[P], int] | None = None,
+    ) -> AsyncGenerator[tuple[P, str | None, str | None]]:
+        """Follow cursors from ``cursor``: each page with the cursor that fetched it and the
+        cursor after it (``None`` after the last page).
+
+        One pager for both cursor styles — usage pages (``page``/``next_page``) and directory
+        lists (``after``/``last_id``): ``fetch`` sends the cursor in its own parameter. A
+        repeated cursor, or ``has_more`` without one, raises ``PaginationError``; so does
+        going past ``budget_of(first page)`` requests.
+        """
+        guard = CursorGuard(cursor)
+        budget: int | None = None
+        requests = 0
+        while True:
+            requests += 1
+            if budget is not None and requests > budget:
+                raise PaginationError(
+                    f"the server kept paging: {requests - 1} requests for a range that holds "
+                    f"at most {budget - 3} buckets, without reaching its end"
+                )
+            self._check_open()
+            page = await fetch(cursor)
+            if budget is None and budget_of is not None:
+                budget = budget_of(page)
+            following = guard.advance(page.has_more, page.next_page, page.request_id)
+            yield page, cursor, following
+            if following is None:
+                return
+            cursor = following
 
     async def aclose(self) -> None:
         """Stop the stream now: cancel what it has in flight and close its iterators.
@@ -305,11 +367,6 @@ class BucketStream(_Lifecycle, Generic[R]):
                 if complete:
                     return
 
-    async def _fetch(self, query: Query, cursor: str | None) -> Page[R]:
-        self._check_open()
-        page: Page[R] = await self._client._fetch_page(query, cursor)
-        return page
-
     async def _cursor_steps(
         self, query: Query, cursor: str | None, drop_until: int | None = None
     ) -> AsyncGenerator[_Step[R]]:
@@ -317,26 +374,19 @@ class BucketStream(_Lifecycle, Generic[R]):
 
         Gives up with ``PaginationError`` once the requests exceed what the range can hold.
         """
-        guard = CursorGuard(cursor)
-        budget: int | None = None
-        requests = 0
-        while True:
-            requests += 1
-            if budget is not None and requests > budget:
-                raise PaginationError(
-                    f"the server kept paging: {requests - 1} requests for a range that holds "
-                    f"at most {budget - 3} buckets, without reaching its end"
-                )
-            page = await self._fetch(query, cursor)
-            if budget is None:
-                budget = _budget(query, page.server_time)
-            following = guard.advance(page.has_more, page.next_page, page.request_id)
-            if drop_until is not None:
-                page = attrs.evolve(page, data=_after(page.data, drop_until))
-            yield _Step(page, cursor, following, final=following is None)
-            if following is None:
-                return
-            cursor = following
+
+        async def fetch(at: str | None) -> Page[R]:
+            page: Page[R] = await self._client._fetch_page(query, at)
+            return page
+
+        def budget_of(page: Page[R]) -> int:
+            return _budget(query, page.server_time)
+
+        async with contextlib.aclosing(self._walk(fetch, cursor, budget_of)) as walk:
+            async for page, at, following in walk:
+                if drop_until is not None:
+                    page = attrs.evolve(page, data=_after(page.data, drop_until))
+                yield _Step(page, at, following, final=following is None)
 
     async def _window(self, window: Query) -> list[Page[R]]:
         async with contextlib.aclosing(self._cursor_steps(window, None)) as steps:
@@ -344,7 +394,8 @@ class BucketStream(_Lifecycle, Generic[R]):
 
     async def _windowed_steps(self, sent: Query) -> AsyncGenerator[_Step[R]]:
         """The first page alone, then one-page windows from where it ended, seams checked."""
-        first = await self._fetch(sent, None)
+        self._check_open()
+        first: Page[R] = await self._client._fetch_page(sent, None)
         following = CursorGuard().advance(first.has_more, first.next_page, first.request_id)
         yield _Step(first, None, following, final=following is None)
         if following is None:
@@ -414,27 +465,106 @@ def _budget(query: Query, server_now: int | None) -> int:
     return page_budget(query.start_time, upper, query.width_seconds)
 
 
-def resume_buckets(client: UsageClient, checkpoint: Checkpoint) -> BucketStream[Any]:
-    """The stream a bucket checkpoint describes (parameters validated again)."""
-    from ._endpoints import ENDPOINTS
+class ListStream(_Lifecycle, Generic[T]):
+    """A lazy, re-iterable, closable stream of one directory list's items.
 
+    ``async for item in stream`` follows ``after``/``last_id`` cursors a page at a time;
+    ``await stream.collect()`` returns every item. ``checkpoint()`` records the id of the last
+    item yielded, from which ``client.resume()`` continues.
+    """
+
+    def __init__(
+        self, client: UsageClient, query: ListQuery, *, after: str | None = None, done: bool = False
+    ) -> None:
+        super().__init__(client)
+        self.query = query
+        self._resume = (after if after is not None else query.after, done)
+        self._after, self._done = self._resume
+
+    @property
+    def endpoint(self) -> str:
+        return self.query.endpoint.name
+
+    @property
+    def done(self) -> bool:
+        """True once every item of the list has been yielded."""
+        return self._done
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.query.kwargs().items())
+        return f"<ListStream {self.endpoint}({args})>"
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._track(self._items())
+
+    async def collect(self) -> list[T]:
+        """Every item of the list."""
+        return [item async for item in self]
+
+    def checkpoint(self) -> str:
+        """Where this stream stands (the last item yielded), for ``client.resume()``."""
+        params = self.query.kwargs()
+        params.pop("after", None)
+        return encode_checkpoint(
+            Checkpoint(
+                kind="list",
+                endpoint=self.endpoint,
+                requested=params,
+                params=params,
+                cursor=self._after,
+                after=self._after,
+                done=self._done,
+            )
+        )
+
+    async def _items(self) -> AsyncGenerator[T]:
+        self._after, self._done = self._resume
+        if self._done:
+            return
+        query = self.query
+
+        async def fetch(after: str | None) -> ListPage[T]:
+            page: ListPage[T] = await self._client._fetch_list(query, after)
+            return page
+
+        async with contextlib.aclosing(self._walk(fetch, self._after)) as walk:
+            async for page, _, following in walk:
+                last = len(page.data) - 1
+                for i, item in enumerate(page.data):
+                    self._check_open()
+                    self._after = getattr(item, "id", self._after)
+                    self._done = following is None and i == last
+                    yield item
+                if following is None:
+                    self._done = True
+
+
+def resume(client: UsageClient, text: str) -> BucketStream[Any] | ListStream[Any]:
+    """The stream a checkpoint string describes (its parameters validated again)."""
+    checkpoint = decode_checkpoint(text)
+    if checkpoint.kind == "list":
+        list_endpoint = LIST_ENDPOINTS.get(checkpoint.endpoint)
+        if list_endpoint is None:
+            raise _unknown(checkpoint.endpoint)
+        query = validate_list(list_endpoint, checkpoint.requested)
+        return ListStream(client, query, after=checkpoint.cursor, done=checkpoint.done)
     endpoint = ENDPOINTS.get(checkpoint.endpoint)
     if endpoint is None:
-        from ._exceptions import InvalidParameterError
-
-        raise InvalidParameterError(
-            f"the checkpoint names an unknown endpoint {checkpoint.endpoint!r}",
-            param="checkpoint",
-        )
+        raise _unknown(checkpoint.endpoint)
     requested = validate(endpoint, checkpoint.requested)
     sent = None if checkpoint.params is None else validate(endpoint, checkpoint.params)
-    after = checkpoint.after if isinstance(checkpoint.after, int) else None
     return BucketStream(
         client,
         requested,
         sent=sent,
         mode=checkpoint.mode,
         cursor=checkpoint.cursor,
-        after=after,
+        after=checkpoint.after if isinstance(checkpoint.after, int) else None,
         done=checkpoint.done,
+    )
+
+
+def _unknown(endpoint: str) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"the checkpoint names an unknown endpoint {endpoint!r}", param="checkpoint"
     )

@@ -1,0 +1,133 @@
+"""The organization directory: names for the IDs that usage and costs are keyed by.
+
+``load_directory(client)`` reads every project (archived ones too), user, project API key and
+service account, concurrently under the client's in-flight cap, into an immutable
+``Directory``. A part the key may not read is left empty and named in ``warnings`` rather
+than failing the lookup: a report with some IDs unnamed beats no report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import types
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from ._exceptions import NotFoundError, PermissionDeniedError
+from ._models import KeyOwner, Project, ProjectApiKey, ServiceAccount, User
+
+if TYPE_CHECKING:
+    from ._client import UsageClient
+    from ._streams import ListStream
+
+__all__ = ["Directory", "load_directory"]
+
+logger = logging.getLogger("usage_async")
+
+T = TypeVar("T")
+PAGE = 100  # the lists' largest page: the fewest requests
+
+
+def _by_id(items: Iterable[Any]) -> Mapping[str, Any]:
+    if isinstance(items, Mapping):
+        return types.MappingProxyType(dict(items))
+    return types.MappingProxyType({item.id: item for item in items})
+
+
+@attrs.frozen
+class Directory:
+    """An immutable lookup from the organization's IDs to its names.
+
+    ``projects``, ``users``, ``api_keys`` and ``service_accounts`` map IDs to the directory's
+    records; ``warnings`` says which parts could not be read. The ``*_name``/``user_email``
+    lookups return ``None`` for an ID the directory does not know (or ``None`` itself).
+    """
+
+    projects: Mapping[str, Project] = attrs.field(factory=dict, converter=_by_id)
+    users: Mapping[str, User] = attrs.field(factory=dict, converter=_by_id)
+    api_keys: Mapping[str, ProjectApiKey] = attrs.field(factory=dict, converter=_by_id)
+    service_accounts: Mapping[str, ServiceAccount] = attrs.field(factory=dict, converter=_by_id)
+    warnings: tuple[str, ...] = ()
+
+    def project_name(self, project_id: str | None) -> str | None:
+        project = self.projects.get(project_id) if project_id is not None else None
+        return project.name if project is not None else None
+
+    def user_email(self, user_id: str | None) -> str | None:
+        user = self.users.get(user_id) if user_id is not None else None
+        return user.email if user is not None else None
+
+    def api_key_name(self, api_key_id: str | None) -> str | None:
+        key = self.api_keys.get(api_key_id) if api_key_id is not None else None
+        return key.name if key is not None else None
+
+    def api_key_owner(self, api_key_id: str | None) -> KeyOwner | None:
+        key = self.api_keys.get(api_key_id) if api_key_id is not None else None
+        return key.owner if key is not None else None
+
+
+@contextlib.asynccontextmanager
+async def _first_error_raised() -> AsyncIterator[None]:
+    """A failing part fails the lookup with its own error, not an ``ExceptionGroup``."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] from None
+
+
+async def load_directory(client: UsageClient) -> Directory:
+    """Read the whole directory through ``client`` (see the module docstring)."""
+    warnings: list[str] = []
+
+    async def read(
+        part: str, stream: ListStream[T], tolerate: tuple[type[Exception], ...]
+    ) -> list[T]:
+        try:
+            return await stream.collect()
+        except tolerate as exc:
+            warning = f"the directory has no {part}: {exc}"
+            logger.warning("%s", warning)
+            warnings.append(warning)
+            return []
+
+    readable = (PermissionDeniedError,)
+    async with _first_error_raised(), asyncio.TaskGroup() as group:
+        projects_read = group.create_task(
+            read("projects", client.projects(include_archived=True, limit=PAGE), readable)
+        )
+        users_read = group.create_task(read("users", client.users(limit=PAGE), readable))
+    projects = projects_read.result()
+    # A project archived or removed between the two reads answers 404: name it, go on.
+    per_project = (PermissionDeniedError, NotFoundError)
+    async with _first_error_raised(), asyncio.TaskGroup() as group:
+        keys_read = [
+            group.create_task(
+                read(
+                    f"API keys of project {p.id}",
+                    client.project_api_keys(p.id, limit=PAGE),
+                    per_project,
+                )
+            )
+            for p in projects
+        ]
+        accounts_read = [
+            group.create_task(
+                read(
+                    f"service accounts of project {p.id}",
+                    client.project_service_accounts(p.id, limit=PAGE),
+                    per_project,
+                )
+            )
+            for p in projects
+        ]
+    return Directory(
+        projects=projects,
+        users=users_read.result(),
+        api_keys=[key for task in keys_read for key in task.result()],
+        service_accounts=[account for task in accounts_read for account in task.result()],
+        warnings=tuple(warnings),
+    )
