@@ -50,9 +50,10 @@ def _probability(instance: Any, attribute: attrs.Attribute[float], value: float)
 class Faults:
     """Failures to inject, as probabilities per request (they must sum to at most 1).
 
-    ``rate_limit``: a 429 with ``retry-after-ms`` or ``retry-after`` (chosen per fault)
-    asking for ``retry_after_ms`` milliseconds. ``server_error``: a 500, 502 or 503 with the
-    error envelope. ``disconnect``: the connection is closed without a response. All draws
+    ``rate_limit``: a 429 asking for ``retry_after_ms`` milliseconds, in both headers the live
+    API sends: ``retry-after-ms`` exactly, and ``retry-after`` in whole seconds (HTTP allows
+    no fractions there), rounded up and at least 1. ``server_error``: a 500, 502 or 503 with
+    the error envelope. ``disconnect``: the connection is closed without a response. All draws
     come from ``random.Random(seed)``, so a sequential run can be replayed exactly.
     """
 
@@ -99,6 +100,11 @@ STATS_KEY = web.AppKey("usage_emulator_stats", Stats)
 
 class _Dropped(web.Response):
     """The "response" of a dropped connection: its transport is closed, nothing is sent."""
+
+
+def _retry_after_headers(ms: int) -> dict[str, str]:
+    """A 429's wait: exact in ``retry-after-ms``; whole seconds, rounded up, in ``retry-after``."""
+    return {"retry-after-ms": str(ms), "retry-after": str(max(1, -(-ms // 1000)))}
 
 
 def _error_body(error: WireError) -> bytes:
@@ -195,19 +201,13 @@ class _Emulator:
         draw = self._fault_rng.random()
         if draw < faults.rate_limit:
             self.stats.faults["rate_limit"] += 1
-            wait = faults.retry_after_ms
-            headers = (
-                {"retry-after-ms": str(wait)}
-                if self._fault_rng.random() < 0.5
-                else {"retry-after": f"{wait / 1000:g}"}
-            )
             return _error_response(
                 WireError(
                     "Rate limit reached for requests to the usage API. Please try again shortly.",
                     status=429,
                     type="requests",
                     code="rate_limit_exceeded",
-                    headers=headers,
+                    headers=_retry_after_headers(faults.retry_after_ms),
                 )
             )
         draw -= faults.rate_limit
