@@ -65,7 +65,8 @@ def create_app(
         latency: Seconds to wait before answering each authenticated request.
         faults: Failures to inject; ``None`` for none.
         now: The clock (Unix seconds) that ends open ranges and clamps future ``end_time``;
-            default ``time.time``. Pin it for reproducible tests.
+            default ``time.time``. A query's cursors carry the instant its first page was
+            answered at, so its later pages see the same range. Pin it for reproducible tests.
     """
     return build_app(api_key=api_key, seed=seed, latency=latency, faults=faults, now=now)
 

@@ -5,13 +5,16 @@ Bucket rules (the live API's, as far as it documents them):
 * Usage buckets start exactly at ``start_time``, even mid-hour; costs buckets are whole UTC
   days (``start_time`` floored to midnight).
 * The range ends at ``end_time``, clamped to "now"; without ``end_time`` it ends at "now".
+  "Now" is the clock when a query's first page is answered; its cursors carry that instant,
+  so every page of one walk sees the same range.
   The last bucket ends at ``min(start + k * width, end)``: a partial last bucket is returned,
   ending at the range's end (as the live API does for an open range).
 * A range that ends before it starts (``start_time`` in the future) has no buckets.
 * ``limit`` buckets per page; ``has_more`` and a ``next_page`` cursor when more remain.
 
 Rendered pages are kept in a bounded LRU keyed by the canonical query, the cursor offset and
-the effective end, so repeated identical requests return identical bytes without recomputing.
+the instant the query is answered as of, so repeated identical requests return identical bytes
+without recomputing.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import orjson
 
 from .._endpoints import ENDPOINTS, Endpoint
 from ._catalog import FILTER_DIMENSIONS, METRICS, NANO, WORKLOADS, CostLine, cost_lines
-from ._cursor import CursorCodec
+from ._cursor import CursorCodec, Position
 from ._data import DimValue, Plan, UsageSeries, flow_sums, levels, make_plan
 from ._query import PageRequest
 
@@ -171,12 +174,18 @@ class PageMaker:
         Raises ``WireError`` for a cursor that is invalid or belongs to another query.
         """
         digest = request.digest()
-        offset = 0 if request.page is None else self.cursors.decode(request.page, digest)
+        if request.page is None:
+            # A range that ended before now looks the same at any later instant: answering
+            # it "as of" its end keeps its cursors, and cached pages, the same over time.
+            as_of = int(now) if request.end_time is None else min(request.end_time, int(now))
+            offset = 0
+        else:
+            offset, as_of = self.cursors.decode(request.page, digest)
         origin = request.origin
-        end = int(now) if request.end_time is None else min(request.end_time, int(now))
+        end = as_of if request.end_time is None else min(request.end_time, as_of)
         width = request.width_seconds
         total = -(-(end - origin) // width) if end > origin else 0
-        key = (digest, offset, end)
+        key = (digest, offset, as_of)
         cached = self._cache.get(key)
         if cached is not None:
             return cached, True
@@ -190,7 +199,7 @@ class PageMaker:
             "object": "page",
             "data": self._buckets(request, edges),
             "has_more": has_more,
-            "next_page": self.cursors.encode(digest, last) if has_more else None,
+            "next_page": self.cursors.encode(digest, Position(last, as_of)) if has_more else None,
         }
         body = orjson.dumps(page)
         self._cache.put(key, body)
