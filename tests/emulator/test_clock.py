@@ -1,7 +1,8 @@
-"""The emulator's clock, as a client sees it: one "now" per walk."""
+"""The emulator's clock, as a client sees it: one "now" per walk, and the server's Date."""
 
 from __future__ import annotations
 
+import email.utils
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -96,3 +97,29 @@ async def test_a_new_walk_uses_the_clock_again(
     assert first[-1]["end_time"] == NOW
     assert second[-1]["end_time"] == NOW + HOUR
     assert second[: len(first) - 1] == first[:-1]
+
+
+FAR = 1_000_000_000  # 2001-09-09T01:46:40Z, far from any machine's clock
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "status"),
+    [
+        ("/organization/usage/completions?start_time=999000000", KEY, 200),
+        ("/organization/costs?start_time=999000000&limit=0", KEY, 400),
+        ("/organization/usage/completions?start_time=999000000", "sk-admin-wrong", 401),
+        ("/organization/usage/completions?start_time=999000000", "sk-proj-x", 403),
+        ("/nowhere", KEY, 404),
+    ],
+)
+async def test_every_response_is_dated_by_the_emulators_clock(
+    path: str, key: str, status: int
+) -> None:
+    async with (
+        serve(port=0, api_key=KEY, now=lambda: FAR + 0.75) as emu,
+        aiohttp.ClientSession() as session,
+        session.get(emu.base_url + path, headers={"Authorization": f"Bearer {key}"}) as reply,
+    ):
+        assert reply.status == status
+        assert reply.headers["Date"] == "Sun, 09 Sep 2001 01:46:40 GMT"
+        assert email.utils.parsedate_to_datetime(reply.headers["Date"]).timestamp() == FAR

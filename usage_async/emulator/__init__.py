@@ -64,9 +64,10 @@ def create_app(
         seed: Picks the organization's numbers; the same seed gives the same data and cursors.
         latency: Seconds to wait before answering each authenticated request.
         faults: Failures to inject; ``None`` for none.
-        now: The clock (Unix seconds) that ends open ranges and clamps future ``end_time``;
-            default ``time.time``. A query's cursors carry the instant its first page was
-            answered at, so its later pages see the same range. Pin it for reproducible tests.
+        now: The clock (Unix seconds) that ends open ranges, clamps future ``end_time`` and
+            dates every response (``Date``); default ``time.time``. A query's cursors carry
+            the instant its first page was answered at, so its later pages see the same
+            range. Pin it for reproducible tests.
     """
     return build_app(api_key=api_key, seed=seed, latency=latency, faults=faults, now=now)
 

@@ -10,13 +10,16 @@ Order of checks for every request (and so what a client sees first):
    as a rate limiter or a load balancer in front of the real API would.
 4. Parameters: 400 with the parameter named. 5. The page.
 
-Every response, error or not, carries ``x-request-id: req_<32 hex>``; every error body is
-the API's envelope ``{"error": {"message", "type", "param", "code"}}``.
+Every response, error or not, carries ``x-request-id: req_<32 hex>`` and a ``Date`` from the
+emulator's clock; every error body is the API's envelope
+``{"error": {"message", "type", "param", "code"}}``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
+import email.utils
 import hmac
 import logging
 import random
@@ -102,6 +105,12 @@ class _Dropped(web.Response):
     """The "response" of a dropped connection: its transport is closed, nothing is sent."""
 
 
+def _http_date(now: float) -> str:
+    """An HTTP date (RFC 9110 IMF-fixdate): ``Sun, 01 Mar 2026 12:34:56 GMT``."""
+    moment = _dt.datetime.fromtimestamp(int(now), _dt.UTC)
+    return email.utils.format_datetime(moment, usegmt=True)
+
+
 def _retry_after_headers(ms: int) -> dict[str, str]:
     """A 429's wait: exact in ``retry-after-ms``; whole seconds, rounded up, in ``retry-after``."""
     return {"retry-after-ms": str(ms), "retry-after": str(max(1, -(-ms // 1000)))}
@@ -165,6 +174,9 @@ class _Emulator:
             )
         if not isinstance(response, _Dropped):
             response.headers["x-request-id"] = request_id
+            # The emulator's clock, not the machine's: a client may learn the server's time
+            # from it. aiohttp adds its own Date only when the response has none.
+            response.headers["Date"] = _http_date(self._now())
             self.stats.by_status[response.status] += 1
         return response
 
