@@ -5,11 +5,15 @@ The data model that makes every invariant exact and cheap:
 * Each workload (an atomic combination of dimensions, ``_catalog.WORKLOADS``) has, for each
   measured quantity, one non-negative **integer per UTC hour**, drawn from a hash of
   ``(seed, endpoint, workload, hour)`` with a daily and weekly rhythm and idle hours.
-* Within an hour that integer ``V`` is spread evenly over its 3600 seconds: the amount in the
-  first ``s`` seconds is ``s * V // 3600``. The amount of a workload in ``[a, b)`` is then a
-  difference of one cumulative function, ``F(b) - F(a)``, so buckets of any width and any
-  start telescope: 24 ``1h`` buckets sum to the ``1d`` bucket, 60 ``1m`` to the ``1h``, for
-  aligned and unaligned starts alike.
+* Within an hour the requests ``V_r`` are spread evenly over its 3600 seconds: the first
+  ``s`` seconds hold ``R(s) = s * V_r // 3600`` of them. Every other quantity ``V_q`` follows
+  the requests, ``Q(s) = R(s) * V_q // V_r``, so no stretch of time has a token, image,
+  character or second without a request (an hour whose requests round to 0 is idle).
+  Endpoints without a request count (sessions, file searches) spread their one quantity the
+  same way, ``s * V // 3600``.
+* The amount of a workload in ``[a, b)`` is then a difference of one cumulative function,
+  ``F(b) - F(a)``, so buckets of any width and any start telescope: 24 ``1h`` buckets sum to
+  the ``1d`` bucket, 60 ``1m`` to the ``1h``, for aligned and unaligned starts alike.
 * A result row is the sum over the workloads of its group; no grouping can change a total.
 
 Gauges (vector store bytes) are levels, not flows: a bucket shows the level of the hour that
@@ -80,6 +84,15 @@ class UsageSeries:
             tuple(i for i, name in enumerate(self.measured) if w.mix.get(name, 0.0) > 0)
             for w in self.workloads
         )
+        # Where each workload's request count is among its values: the quantity the others
+        # follow within an hour. None for endpoints that count no requests.
+        requests = "num_model_requests"
+        self.pacers: tuple[int | None, ...] = tuple(
+            [self.measured[i] for i in active].index(requests)
+            if requests in self.measured
+            else None
+            for active in self.active
+        )
         self._means = tuple(
             tuple(w.mix[self.measured[i]] for i in active)
             for w, active in zip(self.workloads, self.active, strict=True)
@@ -114,8 +127,10 @@ class UsageSeries:
 
     def _compute_day(self, day: int) -> Day:
         columns = [
-            self._workload_day(w, salt, means, day)
-            for w, salt, means in zip(self.workloads, self._salts, self._means, strict=True)
+            self._workload_day(w, salt, means, pacer, day)
+            for w, salt, means, pacer in zip(
+                self.workloads, self._salts, self._means, self.pacers, strict=True
+            )
         ]
         hours = tuple(tuple(column[h] for column in columns) for h in range(24))
         total: list[Values | None] = []
@@ -125,7 +140,7 @@ class UsageSeries:
         return Day(hours, tuple(total))
 
     def _workload_day(
-        self, workload: Workload, salt: int, means: Sequence[float], day: int
+        self, workload: Workload, salt: int, means: Sequence[float], pacer: int | None, day: int
     ) -> list[Values | None]:
         out: list[Values | None] = [None] * 24
         first = day * 24
@@ -156,7 +171,8 @@ class UsageSeries:
                 continue
             activity = base * weight * (0.7 + 0.6 * _unit(bits >> 16))
             values = tuple([int(activity * m + 0.5) for m in per_unit])
-            if any(values):
+            # Less than half a request in the hour: nothing happened, tokens neither.
+            if any(values) and (pacer is None or values[pacer]):
                 out[hour_of_day] = values
         return out
 
@@ -206,28 +222,38 @@ def make_plan(
     return Plan(tuple(members), tuple(index))
 
 
-def _add_table(
-    into: list[int],
-    table: Table,
-    members: Sequence[tuple[int, int, tuple[int, ...]]],
-) -> None:
-    for workload, base, active in members:
+Member = tuple[int, int, tuple[int, ...], int | None]
+"""A workload of a plan: its index, its group's offset in the flat vector, its active
+quantities, and where its request count is among them."""
+
+
+def _add_table(into: list[int], table: Table, members: Sequence[Member]) -> None:
+    for workload, base, active, _ in members:
         values = table[workload]
         if values is not None:
             for i, v in zip(active, values, strict=True):
                 into[base + i] += v
 
 
-def _members(series: UsageSeries, plan: Plan) -> list[tuple[int, int, tuple[int, ...]]]:
+def _head(values: Values, pacer: int | None, seconds: int) -> list[int]:
+    """How much of an hour's ``values`` its first ``seconds`` hold (see the module docstring)."""
+    if pacer is None:
+        return [seconds * v // HOUR for v in values]
+    requests = values[pacer]
+    done = seconds * requests // HOUR
+    return [done * v // requests for v in values]
+
+
+def _members(series: UsageSeries, plan: Plan) -> list[Member]:
     width = series.width
-    return [(w, g * width, series.active[w]) for w, g in plan.members]
+    return [(w, g * width, series.active[w], series.pacers[w]) for w, g in plan.members]
 
 
 def flow_sums(series: UsageSeries, plan: Plan, edges: Sequence[int]) -> list[list[int]]:
     """Per bucket ``[edges[i], edges[i+1])``: the flat vector ``group * width + quantity``.
 
     Computes the cumulative amount at each edge once (whole days and hours from the cached
-    tables, the partial hour by the floor formula) and returns consecutive differences.
+    tables, the partial hour by ``_head``) and returns consecutive differences.
     """
     members = _members(series, plan)
     size = len(plan.groups) * series.width
@@ -249,11 +275,11 @@ def flow_sums(series: UsageSeries, plan: Plan, edges: Sequence[int]) -> list[lis
         seconds = edge - edge_hour * HOUR
         if seconds:
             table = series.hour(edge_hour)
-            for workload, base, active in members:
+            for workload, base, active, pacer in members:
                 values = table[workload]
                 if values is not None:
-                    for i, v in zip(active, values, strict=True):
-                        cumulative[base + i] += seconds * v // HOUR
+                    for i, v in zip(active, _head(values, pacer, seconds), strict=True):
+                        cumulative[base + i] += v
         if previous is not None:
             out.append(list(map(sub, cumulative, previous)))
         previous = cumulative
