@@ -144,7 +144,9 @@ class UsageSeries:
     ) -> list[Values | None]:
         out: list[Values | None] = [None] * 24
         first = day * 24
-        if (first + 24) * HOUR <= workload.since:
+        if (first + 24) * HOUR <= workload.since or (
+            workload.until is not None and first * HOUR >= workload.until
+        ):
             return out
         # Slow growth of the organization, and a seeded "how busy is this week" factor.
         trend = 1.0 + 0.0012 * max(0, day * DAY - ORG_CREATED) / DAY
@@ -161,6 +163,8 @@ class UsageSeries:
             hour = first + hour_of_day
             if hour * HOUR < workload.since:
                 continue
+            if workload.until is not None and hour * HOUR >= workload.until:
+                break
             bits = _mix(salt ^ (hour * 0x9FB21C651E98DF25 & _MASK))
             if self.gauge:
                 # A level that grows with the organization and during the working day.
