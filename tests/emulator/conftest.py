@@ -1,7 +1,7 @@
 """Fixtures for the emulator suite: an emulator with a pinned clock, in two flavours.
 
-* ``emu`` / ``emu_client``: an emulator on the test's event loop and a ``UsageClient`` for
-  it (async tests).
+* ``emu`` / ``emu_client`` / ``sdk``: an emulator on the test's event loop, and a
+  ``UsageClient`` and an official ``openai`` SDK client for it (async tests).
 * ``live``: one emulator for the whole session on a background thread, with a plain
   synchronous ``get``: hypothesis property tests and raw-wire checks use it, since hypothesis
   drives synchronous test functions.
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import re
 import threading
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import attrs
+import openai
 import orjson
 import pytest
 
@@ -49,6 +51,20 @@ async def emu_client(emu: Emulator) -> AsyncIterator[ua.UsageClient]:
         yield client
 
 
+@pytest.fixture
+async def sdk(emu: Emulator) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The official SDK against ``emu``, validating every response against its models."""
+    client = openai.AsyncOpenAI(
+        admin_api_key=emu.api_key,
+        api_key="sk-unused-by-admin-endpoints",
+        base_url=emu.base_url,
+        max_retries=0,
+        _strict_response_validation=True,
+    )
+    async with client:
+        yield client
+
+
 @attrs.frozen
 class Reply:
     status: int
@@ -57,6 +73,26 @@ class Reply:
 
     def json(self) -> Any:
         return orjson.loads(self.body)
+
+
+REQUEST_ID = re.compile(r"^req_[0-9a-f]{32}$")
+
+
+def assert_error(reply: Reply, status: int, param: str | None = None) -> dict[str, object]:
+    """Check that ``reply`` is the API's error envelope with ``status``; return the error."""
+    assert reply.status == status, reply.body[:300]
+    assert reply.headers["content-type"].startswith("application/json")
+    assert REQUEST_ID.match(reply.headers["x-request-id"])
+    body = reply.json()
+    assert set(body) == {"error"}
+    error: dict[str, object] = body["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    if status == 400:
+        assert error["type"] == "invalid_request_error"
+        assert error["param"] == param
+    return error
 
 
 @attrs.define

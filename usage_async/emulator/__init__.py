@@ -4,7 +4,8 @@ It serves all twelve endpoints of ``ENDPOINTS`` over HTTP with the live API's pa
 limits, bucket rules, cursors and error envelopes, for a made-up organization whose usage is
 drawn from ``seed`` (same seed, same data) and stays consistent the way the real data is:
 groupings, bucket widths and page sizes never change a total, and costs are priced from
-usage. Use it to test code offline::
+usage. The organization's directory (projects, users, project API keys and service
+accounts) is served too, so the IDs in the data have names. Use it to test code offline::
 
     from usage_async.emulator import serve
 
@@ -27,7 +28,15 @@ import attrs
 from aiohttp import web
 
 from ._app import STATS_KEY, Faults, Stats, build_app
-from ._catalog import ORGANIZATION, ApiKey, Organization, Project, User, VectorStore
+from ._catalog import (
+    ORGANIZATION,
+    ApiKey,
+    Organization,
+    Project,
+    ServiceAccount,
+    User,
+    VectorStore,
+)
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -38,6 +47,7 @@ __all__ = [
     "Faults",
     "Organization",
     "Project",
+    "ServiceAccount",
     "Stats",
     "User",
     "VectorStore",

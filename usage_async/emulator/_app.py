@@ -8,7 +8,8 @@ Order of checks for every request (and so what a client sees first):
 3. Latency (``asyncio.sleep``), then faults, drawn from ``random.Random(faults.seed)``:
    faults hit authenticated requests to real endpoints, before their parameters are checked,
    as a rate limiter or a load balancer in front of the real API would.
-4. Parameters: 400 with the parameter named. 5. The page.
+4. A directory path naming an unknown project: 404. Parameters: 400 with the parameter
+   named. 5. The page.
 
 Every response, error or not, carries ``x-request-id: req_<32 hex>`` and a ``Date`` from the
 emulator's clock; every error body is the API's envelope
@@ -34,6 +35,8 @@ import orjson
 from aiohttp import web
 
 from .._endpoints import ENDPOINTS, Endpoint
+from ._catalog import ORGANIZATION
+from ._directory import LISTINGS, Directory, Listing
 from ._pages import PageMaker
 from ._query import WireError, parse_query
 
@@ -42,6 +45,7 @@ __all__ = ["STATS_KEY", "Faults", "Stats", "build_app"]
 logger = logging.getLogger("usage_async.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Query = list[tuple[str, str]]
 
 
 def _probability(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -157,6 +161,7 @@ class _Emulator:
         self._fault_rng = random.Random(faults.seed if faults else 0)
         self._now = now
         self._pages = PageMaker(seed)
+        self._directory = Directory(ORGANIZATION)
         self.stats = stats
 
     @web.middleware
@@ -180,7 +185,7 @@ class _Emulator:
             self.stats.by_status[response.status] += 1
         return response
 
-    def _authenticate(self, request: web.Request) -> None:
+    def _authenticate(self, request: web.Request, scope: str) -> None:
         header = request.headers.get("Authorization", "")
         scheme, _, key = header.partition(" ")
         if not header or scheme.lower() != "bearer" or not key.strip():
@@ -195,8 +200,8 @@ class _Emulator:
             return
         if key.startswith("sk-proj-"):
             raise WireError(
-                "You have insufficient permissions for this operation. Missing scopes: "
-                "api.usage.read. Check that you are using an admin key.",
+                f"You have insufficient permissions for this operation. Missing scopes: "
+                f"{scope}. Check that you are using an admin key.",
                 status=403,
             )
         raise WireError(
@@ -242,16 +247,20 @@ class _Emulator:
             return _Dropped(status=204)
         return None
 
-    def endpoint_handler(self, endpoint: Endpoint) -> Handler:
+    def _handler(
+        self, name: str, path: str, scope: str, answer: Callable[[web.Request, Query], bytes]
+    ) -> Handler:
+        """A route's handler: the checks every endpoint shares, then ``answer``'s body."""
+
         async def handle(request: web.Request) -> web.StreamResponse:
             if request.method != "GET":
                 raise WireError(
-                    f"Method {request.method} is not allowed on {endpoint.path}; use GET.",
+                    f"Method {request.method} is not allowed on {path}; use GET.",
                     status=405,
                     headers={"Allow": "GET"},
                 )
-            self._authenticate(request)
-            self.stats.by_endpoint[endpoint.name] += 1
+            self._authenticate(request, scope)
+            self.stats.by_endpoint[name] += 1
             if self._latency > 0:
                 await asyncio.sleep(self._latency)
             fault = self._fault(request)
@@ -261,13 +270,24 @@ class _Emulator:
                 items = list(request.query.items())
             except (UnicodeDecodeError, ValueError) as exc:
                 raise WireError(f"The query string could not be decoded: {exc}") from None
-            page_request = parse_query(endpoint, items)
-            body, cached = self._pages.render(page_request, self._now())
-            if cached:
-                self.stats.cache_hits += 1
-            return web.Response(body=body, content_type="application/json")
+            return web.Response(body=answer(request, items), content_type="application/json")
 
         return handle
+
+    def endpoint_handler(self, endpoint: Endpoint) -> Handler:
+        def answer(request: web.Request, items: Query) -> bytes:
+            body, cached = self._pages.render(parse_query(endpoint, items), self._now())
+            if cached:
+                self.stats.cache_hits += 1
+            return body
+
+        return self._handler(endpoint.name, endpoint.path, "api.usage.read", answer)
+
+    def directory_handler(self, listing: Listing) -> Handler:
+        def answer(request: web.Request, items: Query) -> bytes:
+            return self._directory.render(listing, request.match_info.get("project_id", ""), items)
+
+        return self._handler(listing.name, listing.path, "api.organization.read", answer)
 
     async def not_found(self, request: web.Request) -> web.StreamResponse:
         raise WireError(
@@ -301,5 +321,7 @@ def build_app(
     app[STATS_KEY] = stats
     for endpoint in ENDPOINTS.values():
         app.router.add_route("*", "/v1" + endpoint.path, emulator.endpoint_handler(endpoint))
+    for listing in LISTINGS:
+        app.router.add_route("*", "/v1" + listing.path, emulator.directory_handler(listing))
     app.router.add_route("*", "/{tail:.*}", emulator.not_found)
     return app

@@ -27,7 +27,15 @@ import attrs
 import orjson
 
 from .._endpoints import ENDPOINTS, Endpoint
-from ._catalog import FILTER_DIMENSIONS, METRICS, NANO, WORKLOADS, CostLine, cost_lines
+from ._catalog import (
+    FILTER_DIMENSIONS,
+    METRICS,
+    NANO,
+    ORGANIZATION,
+    WORKLOADS,
+    CostLine,
+    cost_lines,
+)
 from ._cursor import CursorCodec, Position
 from ._data import DimValue, Plan, UsageSeries, flow_sums, levels, make_plan
 from ._query import PageRequest
@@ -308,6 +316,10 @@ class PageMaker:
                         "api_source": dims.get("api_source"),
                         "quantity": None if line is None else _quantity(quantity, line),
                         "quantity_unit": None if line is None else line.unit,
+                        # Extra fields the live API sends on cost rows (no spec lists them).
+                        # Project names are not among them here: they come from the directory.
+                        "organization_id": ORGANIZATION.id,
+                        "organization_name": ORGANIZATION.name,
                     }
                 )
             out.append(rows)
