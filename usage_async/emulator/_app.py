@@ -37,6 +37,7 @@ from aiohttp import web
 from .._endpoints import ENDPOINTS, Endpoint
 from ._catalog import ORGANIZATION
 from ._directory import LISTINGS, Directory, Listing
+from ._late import LateData
 from ._pages import PageMaker
 from ._query import WireError, parse_query
 
@@ -153,6 +154,7 @@ class _Emulator:
         latency: float,
         faults: Faults | None,
         now: Callable[[], float],
+        late: LateData | None,
         stats: Stats,
     ) -> None:
         self._key = api_key.encode()
@@ -160,7 +162,7 @@ class _Emulator:
         self._faults = faults
         self._fault_rng = random.Random(faults.seed if faults else 0)
         self._now = now
-        self._pages = PageMaker(seed)
+        self._pages = PageMaker(seed, late=late)
         self._directory = Directory(ORGANIZATION)
         self.stats = stats
 
@@ -302,6 +304,7 @@ def build_app(
     latency: float,
     faults: Faults | None,
     now: Callable[[], float] | None,
+    late: LateData | None,
 ) -> web.Application:
     """The application, its routes under ``/v1``; see ``create_app`` for the options."""
     if not api_key or api_key != api_key.strip():
@@ -315,6 +318,7 @@ def build_app(
         latency=float(latency),
         faults=faults,
         now=now or time.time,
+        late=late,
         stats=stats,
     )
     app = web.Application(middlewares=[emulator.middleware])

@@ -18,6 +18,9 @@ The data model that makes every invariant exact and cheap:
 
 Gauges (vector store bytes) are levels, not flows: a bucket shows the level of the hour that
 contains its last second, summed over the group's workloads.
+
+With late data (``_late``), an hour not yet settled counts only its first ``revealed``
+seconds: one cumulative function per hour still, so all of the above holds at any instant.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ import attrs
 
 from .._endpoints import ENDPOINTS
 from ._catalog import METRICS, ORG_CREATED, PROFILES, WORKLOADS, Profile, Workload
+from ._late import LateData
 
-__all__ = ["Day", "Plan", "UsageSeries", "flow_sums", "levels", "make_plan"]
+__all__ = ["Day", "Plan", "UsageSeries", "draw", "flow_sums", "levels", "make_plan"]
 
 HOUR = 3600
 DAY = 86400
@@ -57,6 +61,14 @@ def _unit(bits: int) -> float:
     return (bits & 0xFFFF) / 65536.0
 
 
+def draw(seed: int, *keys: int) -> float:
+    """A number in [0, 1) fixed by ``seed`` and ``keys``: the same on every platform."""
+    bits = _mix(seed & _MASK)
+    for key in keys:
+        bits = _mix(bits ^ (key & _MASK))
+    return _unit(bits >> 24)
+
+
 @attrs.frozen
 class Day:
     """The 24 hourly tables of one UTC day, and their per-workload total."""
@@ -73,9 +85,17 @@ class UsageSeries:
     in a bounded LRU.
     """
 
-    def __init__(self, endpoint: str, seed: int, *, cached_days: int = 192) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        seed: int,
+        *,
+        late: LateData | None = None,
+        cached_days: int = 192,
+    ) -> None:
         metrics = METRICS[endpoint]
         self.endpoint = endpoint
+        self.late = late
         self.measured: tuple[str, ...] = metrics.measured
         # Levels (vector store bytes) come from the endpoint table, like everything else.
         self.gauge = bool(ENDPOINTS[endpoint].level_metrics)
@@ -124,6 +144,12 @@ class UsageSeries:
     def hour(self, hour: int) -> Table:
         day, hour_of_day = divmod(hour, 24)
         return self.day(day).hours[hour_of_day]
+
+    def revealed(self, workload: int, hour: int, as_of: int) -> int:
+        """How many seconds of ``hour`` of ``workload`` have arrived at ``as_of`` (``_late``)."""
+        if self.late is None:
+            return HOUR
+        return self.late.revealed(hour, draw(self._salts[workload], hour), as_of)
 
     def _compute_day(self, day: int) -> Day:
         columns = [
@@ -253,14 +279,44 @@ def _members(series: UsageSeries, plan: Plan) -> list[Member]:
     return [(w, g * width, series.active[w], series.pacers[w]) for w, g in plan.members]
 
 
-def flow_sums(series: UsageSeries, plan: Plan, edges: Sequence[int]) -> list[list[int]]:
+def _add_head(
+    into: list[int],
+    series: UsageSeries,
+    members: Sequence[Member],
+    hour: int,
+    seconds: int,
+    as_of: int | None,
+) -> None:
+    """Add what the first ``seconds`` of ``hour`` hold, of what has arrived by ``as_of``
+    (``None``: everything)."""
+    table = series.hour(hour)
+    for workload, base, active, pacer in members:
+        values = table[workload]
+        if values is None:
+            continue
+        arrived = seconds if as_of is None else min(seconds, series.revealed(workload, hour, as_of))
+        if arrived:
+            for i, v in zip(active, _head(values, pacer, arrived), strict=True):
+                into[base + i] += v
+
+
+def flow_sums(
+    series: UsageSeries, plan: Plan, edges: Sequence[int], as_of: int | None = None
+) -> list[list[int]]:
     """Per bucket ``[edges[i], edges[i+1])``: the flat vector ``group * width + quantity``.
 
     Computes the cumulative amount at each edge once (whole days and hours from the cached
-    tables, the partial hour by ``_head``) and returns consecutive differences.
+    tables, the partial hour by ``_head``) and returns consecutive differences. With
+    ``as_of`` and a series that has late data, hours not yet settled at ``as_of`` count only
+    what has arrived by then (``_late``); ``None`` gives the final numbers.
     """
     members = _members(series, plan)
     size = len(plan.groups) * series.width
+    # Hours from ``unsettled`` on may be incomplete: added one by one, not from cached totals.
+    if series.late is None or as_of is None:
+        as_of, unsettled = None, edges[-1] // HOUR + 1
+    else:
+        unsettled = series.late.first_unsettled_hour(as_of)
     running = [0] * size  # whole hours from the hour of edges[0] up to ``hour``
     hour = edges[0] // HOUR
     previous: list[int] | None = None
@@ -269,7 +325,10 @@ def flow_sums(series: UsageSeries, plan: Plan, edges: Sequence[int]) -> list[lis
         edge_hour = edge // HOUR
         while hour < edge_hour:
             day, hour_of_day = divmod(hour, 24)
-            if hour_of_day == 0 and hour + 24 <= edge_hour:
+            if hour >= unsettled:
+                _add_head(running, series, members, hour, HOUR, as_of)
+                hour += 1
+            elif hour_of_day == 0 and hour + 24 <= min(edge_hour, unsettled):
                 _add_table(running, series.day(day).total, members)
                 hour += 24
             else:
@@ -278,12 +337,8 @@ def flow_sums(series: UsageSeries, plan: Plan, edges: Sequence[int]) -> list[lis
         cumulative = running.copy()
         seconds = edge - edge_hour * HOUR
         if seconds:
-            table = series.hour(edge_hour)
-            for workload, base, active, pacer in members:
-                values = table[workload]
-                if values is not None:
-                    for i, v in zip(active, _head(values, pacer, seconds), strict=True):
-                        cumulative[base + i] += v
+            revising = as_of if edge_hour >= unsettled else None
+            _add_head(cumulative, series, members, edge_hour, seconds, revising)
         if previous is not None:
             out.append(list(map(sub, cumulative, previous)))
         previous = cumulative
