@@ -10,6 +10,8 @@ from typing import Any
 import openai
 import pydantic
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openai.types.admin.organization import OrganizationUser
 from openai.types.admin.organization import Project as SDKProject
 from openai.types.admin.organization.projects import ProjectAPIKey, ProjectServiceAccount
@@ -20,7 +22,7 @@ from openai.types.admin.organization.projects.project_api_key import (
 
 from usage_async.emulator import ORGANIZATION, Emulator, Faults, Project, serve
 
-from .conftest import DAY, KEY, LiveEmulator, assert_error, pinned_clock
+from .conftest import DAY, KEY, REQUEST_ID, LiveEmulator, assert_error, pinned_clock
 
 PROJECTS = "/organization/projects"
 USERS = "/organization/users"
@@ -322,3 +324,38 @@ def test_every_id_in_usage_and_costs_has_a_name_in_the_directory(live: LiveEmula
     assert seen["api_key_id"] <= keys
     hackathon = ORGANIZATION.project("Hackathon 2024").id
     assert hackathon in seen["project_id"], "the archived project's old usage is still reported"
+
+
+# --- Fuzz: a client's mistake is never a 500 -------------------------------------------------
+
+_NAMES = st.sampled_from(
+    ["limit", "after", "include_archived", "emails", "emails[]", "owner_project_access"]
+) | st.text(min_size=1, max_size=12)
+_VALUES = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.sampled_from(["true", "false", "any", "active", "", "alice@example.com"]),
+    st.sampled_from([p.id for p in ORGANIZATION.projects] + [u.id for u in ORGANIZATION.users]),
+    st.text(max_size=30),
+)
+_PATHS = st.sampled_from([PROJECTS, USERS]) | st.builds(
+    lambda make, project: make(project),
+    st.sampled_from([keys_path, accounts_path]),
+    st.sampled_from([p.id for p in ORGANIZATION.projects]) | st.text(min_size=1, max_size=30),
+)
+
+
+@given(path=_PATHS, pairs=st.lists(st.tuples(_NAMES, _VALUES), max_size=6))
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_fuzzed_directory_requests_never_get_a_server_error(
+    live: LiveEmulator, path: str, pairs: list[tuple[str, str]]
+) -> None:
+    reply = live.get(path, urllib.parse.urlencode(pairs))
+    assert reply.status in (200, 400, 404), reply.body[:300]
+    body = reply.json()
+    assert REQUEST_ID.match(reply.headers["x-request-id"])
+    if reply.status == 200:
+        assert body["object"] == "list"
+    else:
+        assert body["error"]["type"] == "invalid_request_error"

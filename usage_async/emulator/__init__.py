@@ -15,8 +15,8 @@ accounts) is served too, so the IDs in the data have names. Use it to test code 
 
 ``create_app`` gives the ``aiohttp.web.Application`` to mount elsewhere, ``Faults`` injects
 429s, 5xxs and dropped connections, ``LateData`` makes usage settle and costs arrive late,
-and ``emu.stats`` counts what was served. The pytest
-fixtures ``usage_emulator`` and ``usage_client`` come from ``usage_async.pytest_plugin``.
+and ``emu.stats`` counts what was served. The pytest fixtures ``usage_emulator`` and
+``usage_client`` come from ``usage_async.pytest_plugin``.
 """
 
 from __future__ import annotations

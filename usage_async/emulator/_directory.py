@@ -29,10 +29,10 @@ from .._endpoints import PageLimit
 from ._catalog import ApiKey, Organization, Project, ServiceAccount, User
 from ._query import QueryPairs, WireError, choose, parse_boolean, parse_limit, shown
 
-__all__ = ["LIST_LIMIT", "Directory", "Listing"]
+__all__ = ["LISTINGS", "LIST_LIMIT", "Directory", "Listing"]
 
 LIST_LIMIT = PageLimit(default=20, maximum=100)
-OWNER_PROJECT_ACCESS = ("active", "inactive", "any")
+_OWNER_PROJECT_ACCESS = ("active", "inactive", "any")
 
 Item = Mapping[str, Any]
 Selection = tuple[Sequence[Item], Callable[[Item], bool]]
@@ -228,7 +228,7 @@ class Directory:
     def _select_api_keys(self, project_id: str, pairs: QueryPairs) -> Selection:
         raw = pairs.scalar("owner_project_access")
         access = "active" if raw is None else raw
-        choose("owner_project_access", [access], OWNER_PROJECT_ACCESS, "value")
+        choose("owner_project_access", [access], _OWNER_PROJECT_ACCESS, "value")
         keys = self._api_keys.get(project_id, ())
         if access == "any":
             return keys, _everything
