@@ -1,7 +1,8 @@
 """Fixtures for the emulator suite: an emulator with a pinned clock, in two flavours.
 
 * ``emu`` / ``emu_client`` / ``sdk``: an emulator on the test's event loop, and a
-  ``UsageClient`` and an official ``openai`` SDK client for it (async tests).
+  ``UsageClient`` and an official ``openai`` SDK client for it (async tests); ``clock`` (a
+  ``Clock`` to move by hand), ``http`` and ``walk`` for raw requests from async tests.
 * ``live``: one emulator for the whole session on a background thread, with a plain
   synchronous ``get``: hypothesis property tests and raw-wire checks use it, since hypothesis
   drives synchronous test functions.
@@ -16,9 +17,10 @@ import http.client
 import re
 import threading
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
+import aiohttp
 import attrs
 import openai
 import orjson
@@ -63,6 +65,51 @@ async def sdk(emu: Emulator) -> AsyncIterator[openai.AsyncOpenAI]:
     )
     async with client:
         yield client
+
+
+class Clock:
+    """A pinned clock a test moves by hand: pass it as ``now=``, then set ``clock.now``."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = float(now)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(name="http")  # a function named http would hide the http module here
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session that sends the tests' admin key."""
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {KEY}"}) as session:
+        yield session
+
+
+async def walk(
+    http: aiohttp.ClientSession,
+    emu: Emulator,
+    endpoint: str,
+    query: Query,
+    between_pages: Callable[[], None] = lambda: None,
+) -> list[dict[str, Any]]:
+    """Every bucket of an endpoint's query, following ``next_page`` to the end and calling
+    ``between_pages`` before each next page (to move a ``Clock``, say)."""
+    out: list[dict[str, Any]] = []
+    cursor: Query = []
+    while True:
+        url = emu.base_url + ua.ENDPOINTS[endpoint].path
+        async with http.get(url, params=[*query, *cursor]) as reply:
+            assert reply.status == 200, await reply.text()
+            page = await reply.json()
+        out.extend(page["data"])
+        if not page["has_more"]:
+            return out
+        cursor = [("page", page["next_page"])]
+        between_pages()
 
 
 @attrs.frozen

@@ -3,65 +3,22 @@
 from __future__ import annotations
 
 import email.utils
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
 from usage_async.emulator import Emulator, serve
 
-from .conftest import KEY, NOW
+from .conftest import KEY, NOW, Clock, walk
 
 HOUR = 3600
-
-
-class Clock:
-    """A pinned clock a test moves by hand."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
 
 
 @pytest.fixture
 async def moving(clock: Clock) -> AsyncIterator[Emulator]:
     async with serve(port=0, api_key=KEY, now=clock) as emulator:
         yield emulator
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {KEY}"}) as session:
-        yield session
-
-
-async def walk(
-    http: aiohttp.ClientSession,
-    emu: Emulator,
-    endpoint_path: str,
-    query: list[tuple[str, str]],
-    between_pages: Callable[[], None] = lambda: None,
-) -> list[dict[str, Any]]:
-    buckets: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params = [*query, *([("page", cursor)] if cursor else [])]
-        async with http.get(emu.base_url + endpoint_path, params=params) as reply:
-            assert reply.status == 200, await reply.text()
-            page = await reply.json()
-        buckets.extend(page["data"])
-        if not page["has_more"]:
-            return buckets
-        cursor = page["next_page"]
-        between_pages()
 
 
 @pytest.mark.parametrize("end_time", [None, NOW + 30 * 86400], ids=["open", "future-end"])
@@ -72,13 +29,12 @@ async def test_a_walk_sees_the_range_as_of_its_first_page_while_the_clock_moves_
     query = [("start_time", str(start)), ("bucket_width", "1h"), ("limit", "3")]
     if end_time is not None:
         query.append(("end_time", str(end_time)))
-    path = "/organization/usage/completions"
-    still = await walk(http, moving, path, query)
+    still = await walk(http, moving, "completions", query)
 
     def later() -> None:
         clock.now += 2 * HOUR + 17
 
-    moved = await walk(http, moving, path, query, between_pages=later)
+    moved = await walk(http, moving, "completions", query, between_pages=later)
     assert clock.now > NOW + 6 * HOUR, "the clock moved on between pages"
     assert moved == still
     assert len(moved) == 11
@@ -90,10 +46,9 @@ async def test_a_new_walk_uses_the_clock_again(
     moving: Emulator, clock: Clock, http: aiohttp.ClientSession
 ) -> None:
     query = [("start_time", str(NOW - 5 * HOUR)), ("bucket_width", "1h")]
-    path = "/organization/usage/embeddings"
-    first = await walk(http, moving, path, query)
+    first = await walk(http, moving, "embeddings", query)
     clock.now += HOUR
-    second = await walk(http, moving, path, query)
+    second = await walk(http, moving, "embeddings", query)
     assert first[-1]["end_time"] == NOW
     assert second[-1]["end_time"] == NOW + HOUR
     assert second[: len(first) - 1] == first[:-1]

@@ -19,7 +19,17 @@ from hypothesis import strategies as st
 import usage_async as ua
 from usage_async.emulator import Emulator, LateData, serve, serve_forever
 
-from .conftest import DAY, KEY, MIDNIGHT, NOW, LiveEmulator, pinned_clock, serve_in_thread
+from .conftest import (
+    DAY,
+    KEY,
+    MIDNIGHT,
+    NOW,
+    Clock,
+    LiveEmulator,
+    pinned_clock,
+    serve_in_thread,
+    walk,
+)
 from .test_invariants import (
     GPT_4O_MINI,
     MINI_PRICES,
@@ -36,19 +46,6 @@ LATE = LateData(usage_settles_after=2 * HOUR, costs_delay=3 * HOUR, costs_settle
 BUSY = MIDNIGHT - DAY + 14 * HOUR  # 2026-02-28T14:00Z, a busy afternoon hour
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = float(NOW)
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 async def late(clock: Clock) -> AsyncIterator[Emulator]:
     async with serve(port=0, api_key=KEY, now=clock, late=LATE) as emulator:
@@ -62,12 +59,6 @@ async def final(clock: Clock) -> AsyncIterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {KEY}"}) as session:
-        yield session
-
-
 async def buckets(
     http: aiohttp.ClientSession,
     emu: Emulator,
@@ -76,19 +67,12 @@ async def buckets(
     clock: Clock | None = None,
 ) -> list[dict[str, Any]]:
     """Every bucket of a query; with ``clock``, a day passes between pages."""
-    out: list[dict[str, Any]] = []
-    cursor: list[tuple[str, str]] = []
-    while True:
-        url = emu.base_url + ua.ENDPOINTS[endpoint].path
-        async with http.get(url, params=[*query, *cursor]) as reply:
-            assert reply.status == 200, await reply.text()
-            page = await reply.json()
-        out.extend(page["data"])
-        if not page["has_more"]:
-            return out
-        cursor = [("page", page["next_page"])]
+
+    def a_day_later() -> None:
         if clock is not None:
             clock.now += DAY
+
+    return await walk(http, emu, endpoint, query, a_day_later)
 
 
 def totals(rows: list[dict[str, Any]], endpoint: str, key: str | None = None) -> dict[Any, Any]:
