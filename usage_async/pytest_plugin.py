@@ -6,7 +6,8 @@ Installed with the package (entry point ``pytest11``), so any test can ask for:
 * ``usage_client``: a ``usage_async.UsageClient`` pointed at it, opened and closed for you.
 
 Options for one test or module: ``@pytest.mark.usage_emulator(seed=3, faults=Faults(...),
-now=lambda: 1767225600)``, the keyword arguments of ``usage_async.emulator.serve``.
+now=lambda: 1767225600, late=LateData())``, the keyword arguments of
+``usage_async.emulator.serve``.
 
 This module is imported by every pytest run in an environment that has the package, so it
 imports nothing heavy at module level: the emulator, aiohttp and the client are imported
@@ -34,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(**options): options for the usage_emulator fixture, as for "
-        "usage_async.emulator.serve (seed, faults, latency, now, api_key)",
+        "usage_async.emulator.serve (seed, faults, latency, now, late, api_key)",
     )
 
 

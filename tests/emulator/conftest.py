@@ -1,7 +1,8 @@
 """Fixtures for the emulator suite: an emulator with a pinned clock, in two flavours.
 
-* ``emu`` / ``emu_client``: an emulator on the test's event loop and a ``UsageClient`` for
-  it (async tests).
+* ``emu`` / ``emu_client`` / ``sdk``: an emulator on the test's event loop, and a
+  ``UsageClient`` and an official ``openai`` SDK client for it (async tests); ``clock`` (a
+  ``Clock`` to move by hand), ``http`` and ``walk`` for raw requests from async tests.
 * ``live``: one emulator for the whole session on a background thread, with a plain
   synchronous ``get``: hypothesis property tests and raw-wire checks use it, since hypothesis
   drives synchronous test functions.
@@ -13,12 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import re
 import threading
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
+import aiohttp
 import attrs
+import openai
 import orjson
 import pytest
 
@@ -49,6 +53,65 @@ async def emu_client(emu: Emulator) -> AsyncIterator[ua.UsageClient]:
         yield client
 
 
+@pytest.fixture
+async def sdk(emu: Emulator) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The official SDK against ``emu``, validating every response against its models."""
+    client = openai.AsyncOpenAI(
+        admin_api_key=emu.api_key,
+        api_key="sk-unused-by-admin-endpoints",
+        base_url=emu.base_url,
+        max_retries=0,
+        _strict_response_validation=True,
+    )
+    async with client:
+        yield client
+
+
+class Clock:
+    """A pinned clock a test moves by hand: pass it as ``now=``, then set ``clock.now``."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = float(now)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(name="http")  # a function named http would hide the http module here
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session that sends the tests' admin key."""
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {KEY}"}) as session:
+        yield session
+
+
+async def walk(
+    http: aiohttp.ClientSession,
+    emu: Emulator,
+    endpoint: str,
+    query: Query,
+    between_pages: Callable[[], None] = lambda: None,
+) -> list[dict[str, Any]]:
+    """Every bucket of an endpoint's query, following ``next_page`` to the end and calling
+    ``between_pages`` before each next page (to move a ``Clock``, say)."""
+    out: list[dict[str, Any]] = []
+    cursor: Query = []
+    while True:
+        url = emu.base_url + ua.ENDPOINTS[endpoint].path
+        async with http.get(url, params=[*query, *cursor]) as reply:
+            assert reply.status == 200, await reply.text()
+            page = await reply.json()
+        out.extend(page["data"])
+        if not page["has_more"]:
+            return out
+        cursor = [("page", page["next_page"])]
+        between_pages()
+
+
 @attrs.frozen
 class Reply:
     status: int
@@ -57,6 +120,26 @@ class Reply:
 
     def json(self) -> Any:
         return orjson.loads(self.body)
+
+
+REQUEST_ID = re.compile(r"^req_[0-9a-f]{32}$")
+
+
+def assert_error(reply: Reply, status: int, param: str | None = None) -> dict[str, object]:
+    """Check that ``reply`` is the API's error envelope with ``status``; return the error."""
+    assert reply.status == status, reply.body[:300]
+    assert reply.headers["content-type"].startswith("application/json")
+    assert REQUEST_ID.match(reply.headers["x-request-id"])
+    body = reply.json()
+    assert set(body) == {"error"}
+    error: dict[str, object] = body["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    if status == 400:
+        assert error["type"] == "invalid_request_error"
+        assert error["param"] == param
+    return error
 
 
 @attrs.define

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 import usage_async as ua
@@ -31,13 +32,30 @@ def test_rate_limit_fault_is_a_429_asking_for_the_configured_wait(flaky: LiveEmu
     assert limited
     for reply in limited:
         assert reply.json()["error"]["code"] == "rate_limit_exceeded"
-        assert (
-            reply.headers.get("retry-after-ms") == "25"
-            or reply.headers.get("retry-after") == "0.025"
-        )
+        assert reply.headers["retry-after-ms"] == "25"
+        assert reply.headers["retry-after"] == "1"  # whole seconds: 25 ms rounds up to 1 s
         assert re.match(r"^req_[0-9a-f]{32}$", reply.headers["x-request-id"])
-    styles = {"retry-after-ms" in r.headers for r in limited}
-    assert styles == {True, False}, "both header styles are exercised"
+
+
+@pytest.mark.parametrize(
+    ("retry_after_ms", "seconds"), [(0, "1"), (999, "1"), (1000, "1"), (1001, "2"), (2500, "3")]
+)
+async def test_retry_after_is_whole_seconds_rounded_up_and_ms_is_exact(
+    retry_after_ms: int, seconds: str
+) -> None:
+    faults = Faults(rate_limit=1.0, retry_after_ms=retry_after_ms)
+    async with (
+        serve(port=0, api_key=KEY, now=pinned_clock, faults=faults) as emu,
+        aiohttp.ClientSession() as http,
+        http.get(
+            emu.base_url + "/organization/usage/completions",
+            params=QUERY,
+            headers={"Authorization": f"Bearer {KEY}"},
+        ) as reply,
+    ):
+        assert reply.status == 429
+        assert reply.headers["retry-after-ms"] == str(retry_after_ms)
+        assert reply.headers["retry-after"] == seconds
 
 
 def test_server_error_fault_is_a_5xx_with_the_error_envelope(flaky: LiveEmulator) -> None:

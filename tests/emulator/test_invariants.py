@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -213,3 +214,32 @@ def test_costs_bill_exactly_the_tokens_that_usage_reports(live: LiveEmulator, da
         repr(total_cost[0]["amount"]["value"])
     )
     assert {r["amount"]["currency"] for r in costs} == {"usd"}
+
+
+# --- No metric without requests ---------------------------------------------------------------
+
+PACED = [
+    name
+    for name in FLOWS
+    if "num_model_requests" in attrs.fields_dict(ua.ENDPOINTS[name].result_type)
+]
+WIDE = {"1m": 1440, "1h": 168, "1d": 31}  # a day, a week, a month: one page each
+
+
+@given(
+    endpoint=st.sampled_from(PACED),
+    start=starts,
+    width=st.sampled_from(sorted(WIDE)),
+    data=st.data(),
+)
+@PROPERTY
+def test_no_bucket_of_any_width_and_start_has_a_metric_without_a_request(
+    live: LiveEmulator, endpoint: str, start: int, width: str, data: st.DataObject
+) -> None:
+    spec = ua.ENDPOINTS[endpoint]
+    group_by = data.draw(st.lists(st.sampled_from(spec.group_by), unique=True))
+    query = [*window(start, width, WIDE[width]), *(("group_by[]", g) for g in group_by)]
+    for bucket in live.buckets(endpoint, query):
+        for row in bucket["results"]:
+            # A row is only there when something was measured; it must count a request.
+            assert row["num_model_requests"] > 0, (bucket["start_time"], bucket["end_time"], row)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import usage_async as ua
-from usage_async.emulator import Emulator, Faults
+from usage_async.emulator import Emulator, Faults, LateData
 
 from .conftest import DAY, MIDNIGHT, pinned_clock
 
@@ -33,6 +33,12 @@ async def test_marker_options_reach_the_emulator(usage_emulator: Emulator) -> No
         with pytest.raises(ua.RateLimitError):
             await client.completions(start_time=MIDNIGHT - DAY).collect()
     assert usage_emulator.stats.faults["rate_limit"] == 1
+
+
+@pytest.mark.usage_emulator(now=pinned_clock, late=LateData(costs_delay=DAY))
+async def test_marker_late_data_holds_back_yesterdays_costs(usage_client: ua.UsageClient) -> None:
+    days = await usage_client.costs(start_time=MIDNIGHT - 3 * DAY, end_time=MIDNIGHT).collect()
+    assert [bool(day.results) for day in days] == [True, True, False]
 
 
 def test_loading_the_plugin_does_not_load_the_emulator() -> None:

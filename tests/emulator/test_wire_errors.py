@@ -3,7 +3,6 @@ request ids, array encodings, and a fuzz of query strings that must never produc
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 
 import pytest
@@ -12,26 +11,9 @@ from hypothesis import strategies as st
 
 import usage_async as ua
 
-from .conftest import DAY, KEY, MIDNIGHT, NOW, LiveEmulator, Reply
+from .conftest import DAY, KEY, MIDNIGHT, NOW, REQUEST_ID, LiveEmulator, assert_error
 
 START = str(MIDNIGHT - 3 * DAY)
-REQUEST_ID = re.compile(r"^req_[0-9a-f]{32}$")
-
-
-def assert_error(reply: Reply, status: int, param: str | None = None) -> dict[str, object]:
-    assert reply.status == status, reply.body[:300]
-    assert reply.headers["content-type"].startswith("application/json")
-    assert REQUEST_ID.match(reply.headers["x-request-id"])
-    body = reply.json()
-    assert set(body) == {"error"}
-    error: dict[str, object] = body["error"]
-    assert set(error) == {"message", "type", "param", "code"}
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    if status == 400:
-        assert error["type"] == "invalid_request_error"
-        assert error["param"] == param
-    return error
 
 
 BAD_QUERIES = [

@@ -4,7 +4,8 @@ It serves all twelve endpoints of ``ENDPOINTS`` over HTTP with the live API's pa
 limits, bucket rules, cursors and error envelopes, for a made-up organization whose usage is
 drawn from ``seed`` (same seed, same data) and stays consistent the way the real data is:
 groupings, bucket widths and page sizes never change a total, and costs are priced from
-usage. Use it to test code offline::
+usage. The organization's directory (projects, users, project API keys and service
+accounts) is served too, so the IDs in the data have names. Use it to test code offline::
 
     from usage_async.emulator import serve
 
@@ -13,8 +14,9 @@ usage. Use it to test code offline::
             ...
 
 ``create_app`` gives the ``aiohttp.web.Application`` to mount elsewhere, ``Faults`` injects
-429s, 5xxs and dropped connections, and ``emu.stats`` counts what was served. The pytest
-fixtures ``usage_emulator`` and ``usage_client`` come from ``usage_async.pytest_plugin``.
+429s, 5xxs and dropped connections, ``LateData`` makes usage settle and costs arrive late,
+and ``emu.stats`` counts what was served. The pytest fixtures ``usage_emulator`` and
+``usage_client`` come from ``usage_async.pytest_plugin``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,16 @@ import attrs
 from aiohttp import web
 
 from ._app import STATS_KEY, Faults, Stats, build_app
-from ._catalog import ORGANIZATION, ApiKey, Organization, Project, User, VectorStore
+from ._catalog import (
+    ORGANIZATION,
+    ApiKey,
+    Organization,
+    Project,
+    ServiceAccount,
+    User,
+    VectorStore,
+)
+from ._late import LateData
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -36,8 +47,10 @@ __all__ = [
     "ApiKey",
     "Emulator",
     "Faults",
+    "LateData",
     "Organization",
     "Project",
+    "ServiceAccount",
     "Stats",
     "User",
     "VectorStore",
@@ -56,6 +69,7 @@ def create_app(
     latency: float = 0.0,
     faults: Faults | None = None,
     now: Callable[[], float] | None = None,
+    late: LateData | None = None,
 ) -> web.Application:
     """The emulator as an ``aiohttp.web.Application`` (routes under ``/v1``).
 
@@ -64,10 +78,14 @@ def create_app(
         seed: Picks the organization's numbers; the same seed gives the same data and cursors.
         latency: Seconds to wait before answering each authenticated request.
         faults: Failures to inject; ``None`` for none.
-        now: The clock (Unix seconds) that ends open ranges and clamps future ``end_time``;
-            default ``time.time``. Pin it for reproducible tests.
+        now: The clock (Unix seconds) that ends open ranges, clamps future ``end_time`` and
+            dates every response (``Date``); default ``time.time``. A query's cursors carry
+            the instant its first page was answered at, so its later pages see the same
+            range. Pin it for reproducible tests.
+        late: How late data arrives and how long it is revised (``LateData``); ``None`` for
+            final data at once.
     """
-    return build_app(api_key=api_key, seed=seed, latency=latency, faults=faults, now=now)
+    return build_app(api_key=api_key, seed=seed, latency=latency, faults=faults, now=now, late=late)
 
 
 @attrs.define(eq=False)
@@ -93,13 +111,14 @@ async def serve(
     faults: Faults | None = None,
     host: str = "127.0.0.1",
     now: Callable[[], float] | None = None,
+    late: LateData | None = None,
 ) -> AsyncIterator[Emulator]:
     """Run the emulator on ``host:port`` (``port=0``: any free port) for the ``async with``.
 
     Yields an ``Emulator`` whose ``base_url`` (``http://127.0.0.1:<port>/v1``) and
     ``api_key`` are what a client needs. Other options as for ``create_app``.
     """
-    app = create_app(api_key=api_key, seed=seed, latency=latency, faults=faults, now=now)
+    app = create_app(api_key=api_key, seed=seed, latency=latency, faults=faults, now=now, late=late)
     # access_log=None: a test suite's output should not fill with one line per request.
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -122,10 +141,20 @@ async def serve_forever(
     faults: Faults | None = None,
     api_key: str = DEFAULT_API_KEY,
     ready: Callable[[str], None] | None = None,
+    late: LateData | None = None,
 ) -> None:
-    """Serve until cancelled (the CLI's ``usage-async emulator``); ``ready(base_url)`` once up."""
+    """Serve until cancelled (the CLI's ``usage-async emulator``); ``ready(base_url)`` once up.
+
+    Options as for ``create_app``.
+    """
     async with serve(
-        host=host, port=port, seed=seed, latency=latency, faults=faults, api_key=api_key
+        host=host,
+        port=port,
+        seed=seed,
+        latency=latency,
+        faults=faults,
+        api_key=api_key,
+        late=late,
     ) as emulator:
         if ready is not None:
             ready(emulator.base_url)

@@ -8,15 +8,19 @@ Order of checks for every request (and so what a client sees first):
 3. Latency (``asyncio.sleep``), then faults, drawn from ``random.Random(faults.seed)``:
    faults hit authenticated requests to real endpoints, before their parameters are checked,
    as a rate limiter or a load balancer in front of the real API would.
-4. Parameters: 400 with the parameter named. 5. The page.
+4. A directory path naming an unknown project: 404. Parameters: 400 with the parameter
+   named. 5. The page.
 
-Every response, error or not, carries ``x-request-id: req_<32 hex>``; every error body is
-the API's envelope ``{"error": {"message", "type", "param", "code"}}``.
+Every response, error or not, carries ``x-request-id: req_<32 hex>`` and a ``Date`` from the
+emulator's clock; every error body is the API's envelope
+``{"error": {"message", "type", "param", "code"}}``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
+import email.utils
 import hmac
 import logging
 import random
@@ -31,6 +35,9 @@ import orjson
 from aiohttp import web
 
 from .._endpoints import ENDPOINTS, Endpoint
+from ._catalog import ORGANIZATION
+from ._directory import LISTINGS, Directory, Listing
+from ._late import LateData
 from ._pages import PageMaker
 from ._query import WireError, parse_query
 
@@ -39,6 +46,7 @@ __all__ = ["STATS_KEY", "Faults", "Stats", "build_app"]
 logger = logging.getLogger("usage_async.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Query = list[tuple[str, str]]
 
 
 def _probability(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -50,9 +58,10 @@ def _probability(instance: Any, attribute: attrs.Attribute[float], value: float)
 class Faults:
     """Failures to inject, as probabilities per request (they must sum to at most 1).
 
-    ``rate_limit``: a 429 with ``retry-after-ms`` or ``retry-after`` (chosen per fault)
-    asking for ``retry_after_ms`` milliseconds. ``server_error``: a 500, 502 or 503 with the
-    error envelope. ``disconnect``: the connection is closed without a response. All draws
+    ``rate_limit``: a 429 asking for ``retry_after_ms`` milliseconds, in both headers the live
+    API sends: ``retry-after-ms`` exactly, and ``retry-after`` in whole seconds (HTTP allows
+    no fractions there), rounded up and at least 1. ``server_error``: a 500, 502 or 503 with
+    the error envelope. ``disconnect``: the connection is closed without a response. All draws
     come from ``random.Random(seed)``, so a sequential run can be replayed exactly.
     """
 
@@ -101,6 +110,17 @@ class _Dropped(web.Response):
     """The "response" of a dropped connection: its transport is closed, nothing is sent."""
 
 
+def _http_date(now: float) -> str:
+    """An HTTP date (RFC 9110 IMF-fixdate): ``Sun, 01 Mar 2026 12:34:56 GMT``."""
+    moment = _dt.datetime.fromtimestamp(int(now), _dt.UTC)
+    return email.utils.format_datetime(moment, usegmt=True)
+
+
+def _retry_after_headers(ms: int) -> dict[str, str]:
+    """A 429's wait: exact in ``retry-after-ms``; whole seconds, rounded up, in ``retry-after``."""
+    return {"retry-after-ms": str(ms), "retry-after": str(max(1, -(-ms // 1000)))}
+
+
 def _error_body(error: WireError) -> bytes:
     return orjson.dumps(
         {
@@ -134,6 +154,7 @@ class _Emulator:
         latency: float,
         faults: Faults | None,
         now: Callable[[], float],
+        late: LateData | None,
         stats: Stats,
     ) -> None:
         self._key = api_key.encode()
@@ -141,7 +162,8 @@ class _Emulator:
         self._faults = faults
         self._fault_rng = random.Random(faults.seed if faults else 0)
         self._now = now
-        self._pages = PageMaker(seed)
+        self._pages = PageMaker(seed, late=late)
+        self._directory = Directory(ORGANIZATION)
         self.stats = stats
 
     @web.middleware
@@ -159,10 +181,13 @@ class _Emulator:
             )
         if not isinstance(response, _Dropped):
             response.headers["x-request-id"] = request_id
+            # The emulator's clock, not the machine's: a client may learn the server's time
+            # from it. aiohttp adds its own Date only when the response has none.
+            response.headers["Date"] = _http_date(self._now())
             self.stats.by_status[response.status] += 1
         return response
 
-    def _authenticate(self, request: web.Request) -> None:
+    def _authenticate(self, request: web.Request, scope: str) -> None:
         header = request.headers.get("Authorization", "")
         scheme, _, key = header.partition(" ")
         if not header or scheme.lower() != "bearer" or not key.strip():
@@ -177,8 +202,8 @@ class _Emulator:
             return
         if key.startswith("sk-proj-"):
             raise WireError(
-                "You have insufficient permissions for this operation. Missing scopes: "
-                "api.usage.read. Check that you are using an admin key.",
+                f"You have insufficient permissions for this operation. Missing scopes: "
+                f"{scope}. Check that you are using an admin key.",
                 status=403,
             )
         raise WireError(
@@ -195,19 +220,13 @@ class _Emulator:
         draw = self._fault_rng.random()
         if draw < faults.rate_limit:
             self.stats.faults["rate_limit"] += 1
-            wait = faults.retry_after_ms
-            headers = (
-                {"retry-after-ms": str(wait)}
-                if self._fault_rng.random() < 0.5
-                else {"retry-after": f"{wait / 1000:g}"}
-            )
             return _error_response(
                 WireError(
                     "Rate limit reached for requests to the usage API. Please try again shortly.",
                     status=429,
                     type="requests",
                     code="rate_limit_exceeded",
-                    headers=headers,
+                    headers=_retry_after_headers(faults.retry_after_ms),
                 )
             )
         draw -= faults.rate_limit
@@ -230,16 +249,20 @@ class _Emulator:
             return _Dropped(status=204)
         return None
 
-    def endpoint_handler(self, endpoint: Endpoint) -> Handler:
+    def _handler(
+        self, name: str, path: str, scope: str, answer: Callable[[web.Request, Query], bytes]
+    ) -> Handler:
+        """A route's handler: the checks every endpoint shares, then ``answer``'s body."""
+
         async def handle(request: web.Request) -> web.StreamResponse:
             if request.method != "GET":
                 raise WireError(
-                    f"Method {request.method} is not allowed on {endpoint.path}; use GET.",
+                    f"Method {request.method} is not allowed on {path}; use GET.",
                     status=405,
                     headers={"Allow": "GET"},
                 )
-            self._authenticate(request)
-            self.stats.by_endpoint[endpoint.name] += 1
+            self._authenticate(request, scope)
+            self.stats.by_endpoint[name] += 1
             if self._latency > 0:
                 await asyncio.sleep(self._latency)
             fault = self._fault(request)
@@ -249,13 +272,24 @@ class _Emulator:
                 items = list(request.query.items())
             except (UnicodeDecodeError, ValueError) as exc:
                 raise WireError(f"The query string could not be decoded: {exc}") from None
-            page_request = parse_query(endpoint, items)
-            body, cached = self._pages.render(page_request, self._now())
-            if cached:
-                self.stats.cache_hits += 1
-            return web.Response(body=body, content_type="application/json")
+            return web.Response(body=answer(request, items), content_type="application/json")
 
         return handle
+
+    def endpoint_handler(self, endpoint: Endpoint) -> Handler:
+        def answer(request: web.Request, items: Query) -> bytes:
+            body, cached = self._pages.render(parse_query(endpoint, items), self._now())
+            if cached:
+                self.stats.cache_hits += 1
+            return body
+
+        return self._handler(endpoint.name, endpoint.path, "api.usage.read", answer)
+
+    def directory_handler(self, listing: Listing) -> Handler:
+        def answer(request: web.Request, items: Query) -> bytes:
+            return self._directory.render(listing, request.match_info.get("project_id", ""), items)
+
+        return self._handler(listing.name, listing.path, "api.organization.read", answer)
 
     async def not_found(self, request: web.Request) -> web.StreamResponse:
         raise WireError(
@@ -270,6 +304,7 @@ def build_app(
     latency: float,
     faults: Faults | None,
     now: Callable[[], float] | None,
+    late: LateData | None,
 ) -> web.Application:
     """The application, its routes under ``/v1``; see ``create_app`` for the options."""
     if not api_key or api_key != api_key.strip():
@@ -283,11 +318,14 @@ def build_app(
         latency=float(latency),
         faults=faults,
         now=now or time.time,
+        late=late,
         stats=stats,
     )
     app = web.Application(middlewares=[emulator.middleware])
     app[STATS_KEY] = stats
     for endpoint in ENDPOINTS.values():
         app.router.add_route("*", "/v1" + endpoint.path, emulator.endpoint_handler(endpoint))
+    for listing in LISTINGS:
+        app.router.add_route("*", "/v1" + listing.path, emulator.directory_handler(listing))
     app.router.add_route("*", "/{tail:.*}", emulator.not_found)
     return app

@@ -7,8 +7,9 @@ average request of it consumes), how each endpoint's result fields derive from t
 quantities, and the price list that turns usage into cost line items. The seed only decides
 the numbers drawn from this description (``_data``).
 
-IDs look like the live API's (``proj_…``, ``user-…``, ``key_…``, ``vs_…``) and never change,
-so tests can filter on them: ``ORGANIZATION.projects[0].id``.
+IDs look like the live API's (``org-…``, ``proj_…``, ``user-…``, ``svc_acct_…``, ``key_…``,
+``vs_…``) and never change, so tests can filter on them: ``ORGANIZATION.projects[0].id``.
+The directory endpoints (``_directory``) list the same people and resources with their names.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "Organization",
     "Profile",
     "Project",
+    "ServiceAccount",
     "User",
     "VectorStore",
     "Workload",
@@ -63,24 +65,67 @@ def _make_id(prefix: str, label: str, length: int) -> str:
 
 @attrs.frozen
 class Project:
+    """A project; an archived one keeps its ID, its name and its past usage."""
+
     id: str
     name: str
+    created_at: int
+    archived_at: int | None = None
+
+    @property
+    def status(self) -> str:
+        """``active`` or ``archived``, as the directory reports it."""
+        return "active" if self.archived_at is None else "archived"
 
 
 @attrs.frozen
 class User:
+    """A member of the organization; ``role`` is ``owner`` or ``reader``."""
+
     id: str
     email: str
+    name: str
+    role: str
+    added_at: int
 
 
 @attrs.frozen
-class ApiKey:
-    """A project API key, owned by a user: usage made with it is that user's."""
+class ServiceAccount:
+    """A project's service account: a bot member that owns API keys but is no person.
+
+    ``role`` is its project role: ``owner``, ``member`` or ``none``.
+    """
 
     id: str
     name: str
     project_id: str
-    user_id: str
+    role: str
+    created_at: int
+
+
+@attrs.frozen
+class ApiKey:
+    """A project API key, owned by a user or by a service account of its project.
+
+    Usage made with a user's key is that user's (``user_id``); a service account's key has
+    no ``user_id``. ``owner_role`` is the owner's project role, and ``owner_project_access``
+    says whether the owner still has access to the project (``active``) or not
+    (``inactive``). ``redacted_value`` is all the directory ever shows of the secret.
+    """
+
+    id: str
+    name: str
+    project_id: str
+    user_id: str | None
+    created_at: int
+    owner_role: str = "member"
+    service_account_id: str | None = None
+    owner_project_access: str = "active"
+    last_used_at: int | None = None
+
+    @property
+    def redacted_value(self) -> str:
+        return "sk-..." + _make_id("", "redacted " + self.id, 4)
 
 
 @attrs.frozen
@@ -92,43 +137,137 @@ class VectorStore:
 
 @attrs.frozen
 class Organization:
-    """The organization's people and resources; the IDs a test may filter on."""
+    """The organization's people and resources; the IDs a test may filter on.
 
+    Each tuple is in creation order (API keys and service accounts within their project):
+    the order the directory lists them in.
+    """
+
+    id: str
+    name: str
     projects: tuple[Project, ...]
     users: tuple[User, ...]
     api_keys: tuple[ApiKey, ...]
     vector_stores: tuple[VectorStore, ...]
+    service_accounts: tuple[ServiceAccount, ...]
 
     def project(self, name: str) -> Project:
         return next(p for p in self.projects if p.name == name)
 
 
 _PROJECTS = {
-    name: Project(_make_id("proj_", name, 24), name)
-    for name in ("Default project", "Support Copilot", "Docs Search", "Data Pipeline", "Voice")
+    name: Project(
+        _make_id("proj_", name, 24),
+        name,
+        created_at=_utc(created),
+        archived_at=_utc(archived) if archived else None,
+    )
+    for name, created, archived in (
+        ("Default project", "2023-12-01T09:12:44", None),
+        ("Support Copilot", "2023-12-04T14:03:10", None),
+        ("Docs Search", "2023-12-11T10:45:31", None),
+        ("Data Pipeline", "2023-12-18T16:20:05", None),
+        ("Voice", "2023-12-20T11:58:47", None),
+        # Archived: one that never ran, and one whose usage of spring 2024 is still reported.
+        ("Prototype", "2023-12-22T15:30:00", "2024-01-05T09:00:00"),
+        ("Hackathon 2024", "2024-02-26T08:00:00", "2024-07-15T17:45:00"),
+    )
 }
 _USERS = {
-    name: User(_make_id("user-", name, 24), f"{name}@example.com")
-    for name in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan")
+    name: User(
+        _make_id("user-", name, 24),
+        f"{name}@example.com",
+        full_name,
+        role="owner" if name in ("alice", "bob") else "reader",
+        added_at=_utc(added),
+    )
+    for name, full_name, added in (
+        ("alice", "Alice Moreau", "2023-12-01T09:10:02"),
+        ("bob", "Bob Okafor", "2023-12-01T09:31:40"),
+        ("carol", "Carol Lindqvist", "2023-12-04T13:55:12"),
+        ("dave", "Dave Nakamura", "2023-12-11T10:02:58"),
+        ("erin", "Erin Walsh", "2023-12-11T10:40:19"),
+        ("frank", "Frank Osei", "2023-12-18T15:47:33"),
+        ("grace", "Grace Haddad", "2023-12-18T16:11:09"),
+        ("heidi", "Heidi Novak", "2023-12-20T11:30:26"),
+        ("ivan", "Ivan Petrov", "2023-12-21T08:49:51"),
+    )
+}
+_SERVICE_ACCOUNTS = {
+    name: ServiceAccount(
+        _make_id("svc_acct_", name, 24),
+        name,
+        _PROJECTS[project].id,
+        role=role,
+        created_at=_utc(created),
+    )
+    for name, project, role, created in (
+        ("support-bot", "Support Copilot", "member", "2024-02-02T12:00:00"),
+        ("nightly-runner", "Data Pipeline", "member", "2024-03-18T07:30:00"),
+        ("deploy-bot", "Data Pipeline", "owner", "2025-06-09T10:15:00"),
+    )
 }
 
 
-def _key(name: str, project: str, user: str) -> ApiKey:
-    return ApiKey(_make_id("key_", name, 16), name, _PROJECTS[project].id, _USERS[user].id)
+def _key(
+    name: str,
+    project: str,
+    owner: str,
+    created: str,
+    last_used: str | None = None,
+    role: str = "member",
+    *,
+    access: str = "active",
+) -> ApiKey:
+    """A key owned by the user ``owner``, or by the service account of that name."""
+    account = _SERVICE_ACCOUNTS.get(owner)
+    return ApiKey(
+        _make_id("key_", name, 16),
+        name,
+        _PROJECTS[project].id,
+        user_id=None if account else _USERS[owner].id,
+        created_at=_utc(created),
+        owner_role=account.role if account else role,
+        service_account_id=account.id if account else None,
+        owner_project_access=access,
+        last_used_at=_utc(last_used) if last_used else None,
+    )
 
 
+# Keys with usage (the first nine, and the archived project's one) were last used recently
+# or when that project stopped; the rest are the spares a real project accumulates. In each
+# project, keys are in creation order. Columns: name, project, owner (a user or a service
+# account), created, last used, the owner's project role, the owner's access.
+_RECENT = "2026-02-27T18:00"
 _KEYS = {
     key.name: key
     for key in (
-        _key("alice-default", "Default project", "alice"),
-        _key("ivan-default", "Default project", "ivan"),
-        _key("support-prod", "Support Copilot", "bob"),
-        _key("carol-support", "Support Copilot", "carol"),
-        _key("search-prod", "Docs Search", "dave"),
-        _key("erin-search", "Docs Search", "erin"),
-        _key("pipeline-batch", "Data Pipeline", "frank"),
-        _key("grace-pipeline", "Data Pipeline", "grace"),
-        _key("voice-prod", "Voice", "heidi"),
+        _key("alice-default", "Default project", "alice", "2023-12-01T09:20", _RECENT, "owner"),
+        _key("ivan-default", "Default project", "ivan", "2023-12-21T09:02", _RECENT),
+        _key("support-prod", "Support Copilot", "bob", "2023-12-04T14:10", _RECENT, "owner"),
+        _key("carol-support", "Support Copilot", "carol", "2023-12-04T14:12", _RECENT),
+        _key("search-prod", "Docs Search", "dave", "2023-12-11T10:50", _RECENT, "owner"),
+        _key("erin-search", "Docs Search", "erin", "2023-12-11T10:52", _RECENT),
+        _key("pipeline-batch", "Data Pipeline", "frank", "2023-12-18T16:25", _RECENT, "owner"),
+        _key("grace-pipeline", "Data Pipeline", "grace", "2023-12-18T16:28", _RECENT),
+        _key("voice-prod", "Voice", "heidi", "2023-12-20T12:05", _RECENT, "owner"),
+        _key("hackathon-demo", "Hackathon 2024", "ivan", "2024-02-26T08:30", "2024-06-30T22:10"),
+        _key("support-staging", "Support Copilot", "bob", "2024-01-15T09:00", None, "owner"),
+        _key("support-bot-key", "Support Copilot", "support-bot", "2024-02-02T12:05", _RECENT),
+        _key("carol-notebook", "Support Copilot", "carol", "2024-05-21T16:40", "2024-08-01T09:12"),
+        _key("bob-laptop", "Support Copilot", "bob", "2025-01-08T08:00", None, "owner"),
+        _key("support-eval", "Support Copilot", "carol", "2025-09-30T13:00"),
+        _key("nightly-runner-key", "Data Pipeline", "nightly-runner", "2024-03-18T07:35", _RECENT),
+        _key("deploy-bot-key", "Data Pipeline", "deploy-bot", "2025-06-09T10:20"),
+        # Frank's trial key in Voice, from before he left the project: he has no access now.
+        _key(
+            "frank-voice-trial",
+            "Voice",
+            "frank",
+            "2024-01-10T10:00",
+            "2024-03-02T17:20",
+            access="inactive",
+        ),
     )
 }
 _STORES = {
@@ -142,10 +281,13 @@ _STORES = {
 }
 
 ORGANIZATION = Organization(
+    id=_make_id("org-", "organization", 24),
+    name="Example Research Ltd",
     projects=tuple(_PROJECTS.values()),
     users=tuple(_USERS.values()),
     api_keys=tuple(_KEYS.values()),
     vector_stores=tuple(_STORES.values()),
+    service_accounts=tuple(_SERVICE_ACCOUNTS.values()),
 )
 
 
@@ -293,7 +435,8 @@ class Workload:
 
     ``scale`` is the activity at peak, per hour (requests; bytes stored for a gauge), and
     ``mix`` the mean of each measured quantity per unit of activity. ``since`` is when the
-    workload started (a model's release, say); it has no usage before.
+    workload started (a model's release, say); it has no usage before. ``until``, if set, is
+    when it stopped (its project was wound down); it has no usage from then on.
     """
 
     dims: Mapping[str, str | bool]
@@ -301,6 +444,7 @@ class Workload:
     scale: float
     mix: Mapping[str, float]
     since: int = ORG_CREATED
+    until: int | None = None
 
 
 def _workload(
@@ -310,9 +454,12 @@ def _workload(
     scale: float,
     mix: Mapping[str, float],
     since: str | None = None,
+    until: str | None = None,
     **extra: str | bool,
 ) -> Workload:
     api_key = _KEYS[key]
+    if api_key.user_id is None:  # pragma: no cover - a mistake in the table below
+        raise ValueError(f"{endpoint} workload on {key}: usage needs a user's key")
     known: dict[str, str | bool] = {
         "project_id": api_key.project_id,
         "user_id": api_key.user_id,
@@ -331,6 +478,7 @@ def _workload(
         scale=scale,
         mix=mix,
         since=_utc(since) if since else ORG_CREATED,
+        until=_utc(until) if until else None,
     )
 
 
@@ -385,6 +533,7 @@ def _chat(
     mix: Mapping[str, float],
     *,
     since: str | None = None,
+    until: str | None = None,
     batch: bool = False,
     tier: str = "default",
     source: str = "unlabeled",
@@ -397,6 +546,7 @@ def _chat(
         scale,
         mix,
         since,
+        until,
         model=model,
         batch=batch,
         service_tier=tier,
@@ -439,6 +589,17 @@ WORKLOADS: Mapping[str, tuple[Workload, ...]] = {
         _chat("voice-prod", "steady", 90, GPT_4O_AUDIO, _VOICE, since="2024-12-17"),
         _chat("voice-prod", "steady", 150, GPT_4O_MINI, _CHAT, source="agents_api"),
         _chat("carol-support", "office", 12, GPT_4O_AUDIO, _VOICE, since="2024-12-17"),
+        # The archived "Hackathon 2024" project: spring 2024 only. Appended last, so it
+        # changes no other workload's numbers, and no total after June 2024.
+        _chat(
+            "hackathon-demo",
+            "office",
+            25,
+            GPT_4O_MINI,
+            _CHAT,
+            since="2024-03-01",
+            until="2024-07-01",
+        ),
     ),
     "decisions": (
         _chat("support-prod", "steady", 60, GPT_4O_MINI, _CHAT, endpoint="decisions"),

@@ -2,12 +2,16 @@
 
 A cursor is ``page_`` + base64url (no padding) of::
 
-    version (1 byte) | query digest (16 bytes) | bucket offset (4 bytes) | tag (12 bytes)
+    version (1 byte) | query digest (16 bytes) | bucket offset (4 bytes) | as of (8 bytes)
+    | tag (12 bytes)
 
 where the tag is an HMAC-SHA256 of the rest under a key derived from the emulator's seed.
-So cursors are deterministic (same seed and query, same cursor: identical requests get
-identical bytes), a tampered cursor fails the tag, and a genuine cursor replayed with other
-parameters fails the digest. Both are a 400 naming ``page``.
+"As of" is the instant (Unix seconds) the query's first page was answered at: later pages
+of the query are answered as of that instant too, as the live API's cursor does, so a walk
+of an open range never grows between pages. So cursors are deterministic (same seed, query
+and instant, same cursor: identical requests get identical bytes), a tampered cursor fails
+the tag, and a genuine cursor replayed with other parameters fails the digest. Both are a
+400 naming ``page``.
 """
 
 from __future__ import annotations
@@ -17,15 +21,23 @@ import binascii
 import hashlib
 import hmac
 import struct
+from typing import NamedTuple
 
 from ._query import WireError
 
-__all__ = ["CursorCodec"]
+__all__ = ["CursorCodec", "Position"]
 
 _PREFIX = "page_"
-_VERSION = 1
-_BODY = struct.Struct(">B16sI")
+_VERSION = 2
+_BODY = struct.Struct(">B16sIq")
 _TAG = 12
+
+
+class Position(NamedTuple):
+    """Where a cursor points: the first bucket of the next page, and the query's instant."""
+
+    offset: int
+    as_of: int
 
 
 class CursorCodec:
@@ -37,13 +49,13 @@ class CursorCodec:
     def _tag(self, body: bytes) -> bytes:
         return hmac.new(self._key, body, hashlib.sha256).digest()[:_TAG]
 
-    def encode(self, digest: bytes, offset: int) -> str:
-        body = _BODY.pack(_VERSION, digest, offset)
+    def encode(self, digest: bytes, position: Position) -> str:
+        body = _BODY.pack(_VERSION, digest, position.offset, position.as_of)
         token = base64.urlsafe_b64encode(body + self._tag(body)).rstrip(b"=")
         return _PREFIX + token.decode("ascii")
 
-    def decode(self, cursor: str, digest: bytes) -> int:
-        """The bucket offset a cursor points at, if it is genuine and belongs to ``digest``."""
+    def decode(self, cursor: str, digest: bytes) -> Position:
+        """Where a cursor points, if it is genuine and belongs to ``digest``."""
         invalid = WireError(
             "Invalid page cursor: pass the next_page value of a previous response, unchanged.",
             param="page",
@@ -65,7 +77,7 @@ class CursorCodec:
         body, tag = raw[: _BODY.size], raw[_BODY.size :]
         if not hmac.compare_digest(tag, self._tag(body)):
             raise invalid
-        version, bound_to, offset = _BODY.unpack(body)
+        version, bound_to, offset, as_of = _BODY.unpack(body)
         if version != _VERSION:
             raise invalid
         if not hmac.compare_digest(bound_to, digest):
@@ -75,4 +87,4 @@ class CursorCodec:
                 param="page",
                 code="invalid_cursor",
             )
-        return int(offset)
+        return Position(offset, as_of)

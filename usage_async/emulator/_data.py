@@ -5,15 +5,22 @@ The data model that makes every invariant exact and cheap:
 * Each workload (an atomic combination of dimensions, ``_catalog.WORKLOADS``) has, for each
   measured quantity, one non-negative **integer per UTC hour**, drawn from a hash of
   ``(seed, endpoint, workload, hour)`` with a daily and weekly rhythm and idle hours.
-* Within an hour that integer ``V`` is spread evenly over its 3600 seconds: the amount in the
-  first ``s`` seconds is ``s * V // 3600``. The amount of a workload in ``[a, b)`` is then a
-  difference of one cumulative function, ``F(b) - F(a)``, so buckets of any width and any
-  start telescope: 24 ``1h`` buckets sum to the ``1d`` bucket, 60 ``1m`` to the ``1h``, for
-  aligned and unaligned starts alike.
+* Within an hour the requests ``V_r`` are spread evenly over its 3600 seconds: the first
+  ``s`` seconds hold ``R(s) = s * V_r // 3600`` of them. Every other quantity ``V_q`` follows
+  the requests, ``Q(s) = R(s) * V_q // V_r``, so no stretch of time has a token, image,
+  character or second without a request (an hour whose requests round to 0 is idle).
+  Endpoints without a request count (sessions, file searches) spread their one quantity the
+  same way, ``s * V // 3600``.
+* The amount of a workload in ``[a, b)`` is then a difference of one cumulative function,
+  ``F(b) - F(a)``, so buckets of any width and any start telescope: 24 ``1h`` buckets sum to
+  the ``1d`` bucket, 60 ``1m`` to the ``1h``, for aligned and unaligned starts alike.
 * A result row is the sum over the workloads of its group; no grouping can change a total.
 
 Gauges (vector store bytes) are levels, not flows: a bucket shows the level of the hour that
 contains its last second, summed over the group's workloads.
+
+With late data (``_late``), an hour not yet settled counts only its first ``revealed``
+seconds: one cumulative function per hour still, so all of the above holds at any instant.
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ import attrs
 
 from .._endpoints import ENDPOINTS
 from ._catalog import METRICS, ORG_CREATED, PROFILES, WORKLOADS, Profile, Workload
+from ._late import LateData
 
-__all__ = ["Day", "Plan", "UsageSeries", "flow_sums", "levels", "make_plan"]
+__all__ = ["Day", "Plan", "UsageSeries", "draw", "flow_sums", "levels", "make_plan"]
 
 HOUR = 3600
 DAY = 86400
@@ -53,6 +61,14 @@ def _unit(bits: int) -> float:
     return (bits & 0xFFFF) / 65536.0
 
 
+def draw(seed: int, *keys: int) -> float:
+    """A number in [0, 1) fixed by ``seed`` and ``keys``: the same on every platform."""
+    bits = _mix(seed & _MASK)
+    for key in keys:
+        bits = _mix(bits ^ (key & _MASK))
+    return _unit(bits >> 24)
+
+
 @attrs.frozen
 class Day:
     """The 24 hourly tables of one UTC day, and their per-workload total."""
@@ -69,9 +85,17 @@ class UsageSeries:
     in a bounded LRU.
     """
 
-    def __init__(self, endpoint: str, seed: int, *, cached_days: int = 192) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        seed: int,
+        *,
+        late: LateData | None = None,
+        cached_days: int = 192,
+    ) -> None:
         metrics = METRICS[endpoint]
         self.endpoint = endpoint
+        self.late = late
         self.measured: tuple[str, ...] = metrics.measured
         # Levels (vector store bytes) come from the endpoint table, like everything else.
         self.gauge = bool(ENDPOINTS[endpoint].level_metrics)
@@ -79,6 +103,15 @@ class UsageSeries:
         self.active: tuple[tuple[int, ...], ...] = tuple(
             tuple(i for i, name in enumerate(self.measured) if w.mix.get(name, 0.0) > 0)
             for w in self.workloads
+        )
+        # Where each workload's request count is among its values: the quantity the others
+        # follow within an hour. None for endpoints that count no requests.
+        requests = "num_model_requests"
+        self.pacers: tuple[int | None, ...] = tuple(
+            [self.measured[i] for i in active].index(requests)
+            if requests in self.measured
+            else None
+            for active in self.active
         )
         self._means = tuple(
             tuple(w.mix[self.measured[i]] for i in active)
@@ -112,10 +145,18 @@ class UsageSeries:
         day, hour_of_day = divmod(hour, 24)
         return self.day(day).hours[hour_of_day]
 
+    def revealed(self, workload: int, hour: int, as_of: int) -> int:
+        """How many seconds of ``hour`` of ``workload`` have arrived at ``as_of`` (``_late``)."""
+        if self.late is None:
+            return HOUR
+        return self.late.revealed(hour, draw(self._salts[workload], hour), as_of)
+
     def _compute_day(self, day: int) -> Day:
         columns = [
-            self._workload_day(w, salt, means, day)
-            for w, salt, means in zip(self.workloads, self._salts, self._means, strict=True)
+            self._workload_day(w, salt, means, pacer, day)
+            for w, salt, means, pacer in zip(
+                self.workloads, self._salts, self._means, self.pacers, strict=True
+            )
         ]
         hours = tuple(tuple(column[h] for column in columns) for h in range(24))
         total: list[Values | None] = []
@@ -125,11 +166,13 @@ class UsageSeries:
         return Day(hours, tuple(total))
 
     def _workload_day(
-        self, workload: Workload, salt: int, means: Sequence[float], day: int
+        self, workload: Workload, salt: int, means: Sequence[float], pacer: int | None, day: int
     ) -> list[Values | None]:
         out: list[Values | None] = [None] * 24
         first = day * 24
-        if (first + 24) * HOUR <= workload.since:
+        if (first + 24) * HOUR <= workload.since or (
+            workload.until is not None and first * HOUR >= workload.until
+        ):
             return out
         # Slow growth of the organization, and a seeded "how busy is this week" factor.
         trend = 1.0 + 0.0012 * max(0, day * DAY - ORG_CREATED) / DAY
@@ -146,6 +189,8 @@ class UsageSeries:
             hour = first + hour_of_day
             if hour * HOUR < workload.since:
                 continue
+            if workload.until is not None and hour * HOUR >= workload.until:
+                break
             bits = _mix(salt ^ (hour * 0x9FB21C651E98DF25 & _MASK))
             if self.gauge:
                 # A level that grows with the organization and during the working day.
@@ -156,7 +201,8 @@ class UsageSeries:
                 continue
             activity = base * weight * (0.7 + 0.6 * _unit(bits >> 16))
             values = tuple([int(activity * m + 0.5) for m in per_unit])
-            if any(values):
+            # Less than half a request in the hour: nothing happened, tokens neither.
+            if any(values) and (pacer is None or values[pacer]):
                 out[hour_of_day] = values
         return out
 
@@ -206,31 +252,71 @@ def make_plan(
     return Plan(tuple(members), tuple(index))
 
 
-def _add_table(
-    into: list[int],
-    table: Table,
-    members: Sequence[tuple[int, int, tuple[int, ...]]],
-) -> None:
-    for workload, base, active in members:
+Member = tuple[int, int, tuple[int, ...], int | None]
+"""A workload of a plan: its index, its group's offset in the flat vector, its active
+quantities, and where its request count is among them."""
+
+
+def _add_table(into: list[int], table: Table, members: Sequence[Member]) -> None:
+    for workload, base, active, _ in members:
         values = table[workload]
         if values is not None:
             for i, v in zip(active, values, strict=True):
                 into[base + i] += v
 
 
-def _members(series: UsageSeries, plan: Plan) -> list[tuple[int, int, tuple[int, ...]]]:
+def _head(values: Values, pacer: int | None, seconds: int) -> list[int]:
+    """How much of an hour's ``values`` its first ``seconds`` hold (see the module docstring)."""
+    if pacer is None:
+        return [seconds * v // HOUR for v in values]
+    requests = values[pacer]
+    done = seconds * requests // HOUR
+    return [done * v // requests for v in values]
+
+
+def _members(series: UsageSeries, plan: Plan) -> list[Member]:
     width = series.width
-    return [(w, g * width, series.active[w]) for w, g in plan.members]
+    return [(w, g * width, series.active[w], series.pacers[w]) for w, g in plan.members]
 
 
-def flow_sums(series: UsageSeries, plan: Plan, edges: Sequence[int]) -> list[list[int]]:
+def _add_head(
+    into: list[int],
+    series: UsageSeries,
+    members: Sequence[Member],
+    hour: int,
+    seconds: int,
+    as_of: int | None,
+) -> None:
+    """Add what the first ``seconds`` of ``hour`` hold, of what has arrived by ``as_of``
+    (``None``: everything)."""
+    table = series.hour(hour)
+    for workload, base, active, pacer in members:
+        values = table[workload]
+        if values is None:
+            continue
+        arrived = seconds if as_of is None else min(seconds, series.revealed(workload, hour, as_of))
+        if arrived:
+            for i, v in zip(active, _head(values, pacer, arrived), strict=True):
+                into[base + i] += v
+
+
+def flow_sums(
+    series: UsageSeries, plan: Plan, edges: Sequence[int], as_of: int | None = None
+) -> list[list[int]]:
     """Per bucket ``[edges[i], edges[i+1])``: the flat vector ``group * width + quantity``.
 
     Computes the cumulative amount at each edge once (whole days and hours from the cached
-    tables, the partial hour by the floor formula) and returns consecutive differences.
+    tables, the partial hour by ``_head``) and returns consecutive differences. With
+    ``as_of`` and a series that has late data, hours not yet settled at ``as_of`` count only
+    what has arrived by then (``_late``); ``None`` gives the final numbers.
     """
     members = _members(series, plan)
     size = len(plan.groups) * series.width
+    # Hours from ``unsettled`` on may be incomplete: added one by one, not from cached totals.
+    if series.late is None or as_of is None:
+        as_of, unsettled = None, edges[-1] // HOUR + 1
+    else:
+        unsettled = series.late.first_unsettled_hour(as_of)
     running = [0] * size  # whole hours from the hour of edges[0] up to ``hour``
     hour = edges[0] // HOUR
     previous: list[int] | None = None
@@ -239,7 +325,10 @@ def flow_sums(series: UsageSeries, plan: Plan, edges: Sequence[int]) -> list[lis
         edge_hour = edge // HOUR
         while hour < edge_hour:
             day, hour_of_day = divmod(hour, 24)
-            if hour_of_day == 0 and hour + 24 <= edge_hour:
+            if hour >= unsettled:
+                _add_head(running, series, members, hour, HOUR, as_of)
+                hour += 1
+            elif hour_of_day == 0 and hour + 24 <= min(edge_hour, unsettled):
                 _add_table(running, series.day(day).total, members)
                 hour += 24
             else:
@@ -248,12 +337,8 @@ def flow_sums(series: UsageSeries, plan: Plan, edges: Sequence[int]) -> list[lis
         cumulative = running.copy()
         seconds = edge - edge_hour * HOUR
         if seconds:
-            table = series.hour(edge_hour)
-            for workload, base, active in members:
-                values = table[workload]
-                if values is not None:
-                    for i, v in zip(active, values, strict=True):
-                        cumulative[base + i] += seconds * v // HOUR
+            revising = as_of if edge_hour >= unsettled else None
+            _add_head(cumulative, series, members, edge_hour, seconds, revising)
         if previous is not None:
             out.append(list(map(sub, cumulative, previous)))
         previous = cumulative

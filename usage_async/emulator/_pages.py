@@ -5,13 +5,18 @@ Bucket rules (the live API's, as far as it documents them):
 * Usage buckets start exactly at ``start_time``, even mid-hour; costs buckets are whole UTC
   days (``start_time`` floored to midnight).
 * The range ends at ``end_time``, clamped to "now"; without ``end_time`` it ends at "now".
+  "Now" is the clock when a query's first page is answered; its cursors carry that instant,
+  so every page of one walk sees the same range.
   The last bucket ends at ``min(start + k * width, end)``: a partial last bucket is returned,
   ending at the range's end (as the live API does for an open range).
 * A range that ends before it starts (``start_time`` in the future) has no buckets.
 * ``limit`` buckets per page; ``has_more`` and a ``next_page`` cursor when more remain.
 
-Rendered pages are kept in a bounded LRU keyed by the canonical query, the cursor offset and
-the effective end, so repeated identical requests return identical bytes without recomputing.
+With late data (``_late``) a page also depends on the instant it is answered as of, even for
+a closed range, until that range's data is final. Rendered pages are kept in a bounded LRU
+keyed by the canonical query, the cursor offset and that instant (for a closed range, never
+later than when its data became final), so repeated identical requests return identical bytes
+without recomputing, and a page still being revised is never served stale.
 """
 
 from __future__ import annotations
@@ -24,14 +29,24 @@ import attrs
 import orjson
 
 from .._endpoints import ENDPOINTS, Endpoint
-from ._catalog import FILTER_DIMENSIONS, METRICS, NANO, WORKLOADS, CostLine, cost_lines
-from ._cursor import CursorCodec
-from ._data import DimValue, Plan, UsageSeries, flow_sums, levels, make_plan
+from ._catalog import (
+    FILTER_DIMENSIONS,
+    METRICS,
+    NANO,
+    ORGANIZATION,
+    WORKLOADS,
+    CostLine,
+    cost_lines,
+)
+from ._cursor import CursorCodec, Position
+from ._data import DimValue, Plan, UsageSeries, draw, flow_sums, levels, make_plan
+from ._late import PPM, LateData
 from ._query import PageRequest
 
 __all__ = ["PageMaker"]
 
 Row = dict[str, Any]
+DAY = 86400
 
 
 @attrs.frozen
@@ -133,9 +148,13 @@ class _PageCache:
 class PageMaker:
     """Everything one emulator computes from its seed: series, cursors, cached pages."""
 
-    def __init__(self, seed: int, *, cache_bytes: int = 64 * 2**20) -> None:
-        self.series = {name: UsageSeries(name, seed) for name in WORKLOADS}
+    def __init__(
+        self, seed: int, *, late: LateData | None = None, cache_bytes: int = 64 * 2**20
+    ) -> None:
+        self.series = {name: UsageSeries(name, seed, late=late) for name in WORKLOADS}
         self.cursors = CursorCodec(seed)
+        self._late = late
+        self._seed = seed
         self._layouts = {
             name: _UsageLayout(ENDPOINTS[name], series) for name, series in self.series.items()
         }
@@ -171,12 +190,16 @@ class PageMaker:
         Raises ``WireError`` for a cursor that is invalid or belongs to another query.
         """
         digest = request.digest()
-        offset = 0 if request.page is None else self.cursors.decode(request.page, digest)
+        if request.page is None:
+            as_of = self._as_of(request, int(now))
+            offset = 0
+        else:
+            offset, as_of = self.cursors.decode(request.page, digest)
         origin = request.origin
-        end = int(now) if request.end_time is None else min(request.end_time, int(now))
+        end = as_of if request.end_time is None else min(request.end_time, as_of)
         width = request.width_seconds
         total = -(-(end - origin) // width) if end > origin else 0
-        key = (digest, offset, end)
+        key = (digest, offset, as_of)
         cached = self._cache.get(key)
         if cached is not None:
             return cached, True
@@ -188,15 +211,26 @@ class PageMaker:
         has_more = last < total
         page = {
             "object": "page",
-            "data": self._buckets(request, edges),
+            "data": self._buckets(request, edges, as_of),
             "has_more": has_more,
-            "next_page": self.cursors.encode(digest, last) if has_more else None,
+            "next_page": self.cursors.encode(digest, Position(last, as_of)) if has_more else None,
         }
         body = orjson.dumps(page)
         self._cache.put(key, body)
         return body, False
 
-    def _buckets(self, request: PageRequest, edges: list[int]) -> list[Row]:
+    def _as_of(self, request: PageRequest, now: int) -> int:
+        """The instant a query is answered as of: ``now``, or the moment its range reads the
+        same at any later instant if that is earlier. So a closed range's cursors, and its
+        cached pages, stay the same over time once its data is final."""
+        end = request.end_time
+        if end is None:
+            return now
+        if self._late is not None:
+            end = self._late.settled_at(end, whole_days=request.endpoint.whole_days)
+        return min(end, now)
+
+    def _buckets(self, request: PageRequest, edges: list[int], as_of: int) -> list[Row]:
         if not edges:
             return []
         filters: dict[str, tuple[DimValue, ...]] = {
@@ -204,9 +238,9 @@ class PageMaker:
             for name, value in request.filters
         }
         if request.endpoint.whole_days:
-            results = self._cost_rows(request.group_by, filters, edges)
+            results = self._cost_rows(request.group_by, filters, edges, as_of)
         else:
-            results = self._usage_rows(request.endpoint, request.group_by, filters, edges)
+            results = self._usage_rows(request.endpoint, request.group_by, filters, edges, as_of)
         return [
             {"object": "bucket", "start_time": start, "end_time": end, "results": rows}
             for start, end, rows in zip(edges, edges[1:], results, strict=False)  # n+1 edges
@@ -218,10 +252,14 @@ class PageMaker:
         group_by: tuple[str, ...],
         filters: Mapping[str, Sequence[DimValue]],
         edges: list[int],
+        as_of: int,
     ) -> list[list[Row]]:
         series = self.series[endpoint.name]
         plan = make_plan([w.dims for w in series.workloads], group_by, filters)
-        vectors = (levels if series.gauge else flow_sums)(series, plan, edges)
+        if series.gauge:
+            vectors = levels(series, plan, edges)  # a level is measured, never revised
+        else:
+            vectors = flow_sums(series, plan, edges, as_of)
         layout = self._layouts[endpoint.name]
         # Each row carries every dimension: the grouped ones' values, null for the rest.
         position = {dim: i for i, dim in enumerate(group_by)}
@@ -236,6 +274,7 @@ class PageMaker:
         group_by: tuple[str, ...],
         filters: Mapping[str, Sequence[DimValue]],
         edges: list[int],
+        as_of: int,
     ) -> list[list[Row]]:
         atoms = self._cost_atoms
         plan = make_plan([a.dims for a in atoms], group_by, filters)
@@ -244,27 +283,48 @@ class PageMaker:
         quantities = [[0] * len(plan.groups) for _ in range(buckets)]
         # Usage of each workload a kept line bills, per bucket, then priced line by line:
         # exact integers (nano-dollars), so grouping never changes a total.
-        by_endpoint: dict[str, list[tuple[_CostAtom, int]]] = {}
+        # Late costs: the share of each line's final quantity shown, per atom and bucket.
+        shares = self._costs_shares(edges, as_of)
+        by_endpoint: dict[str, list[tuple[int, _CostAtom, int]]] = {}
         for number, group in plan.members:
-            by_endpoint.setdefault(atoms[number].endpoint, []).append((atoms[number], group))
+            atom = atoms[number]
+            by_endpoint.setdefault(atom.endpoint, []).append((number, atom, group))
         for name, members in by_endpoint.items():
             series = self.series[name]
-            needed = sorted({atom.workload for atom, _ in members})
+            needed = sorted({atom.workload for _, atom, _ in members})
             slot = {w: i for i, w in enumerate(needed)}
             identity = Plan(tuple((w, i) for i, w in enumerate(needed)), ((),) * len(needed))
+            # Costs are priced from the final usage, on their own revision schedule.
             vectors = flow_sums(series, identity, edges)
             parts = {
-                id(atom): [series.measured.index(p) for p in atom.line.parts] for atom, _ in members
+                number: [series.measured.index(p) for p in atom.line.parts]
+                for number, atom, _ in members
             }
             for b, vector in enumerate(vectors):
-                for atom, group in members:
+                for number, atom, group in members:
                     base = slot[atom.workload] * series.width
-                    quantity = sum(vector[base + p] for p in parts[id(atom)])
+                    quantity = sum(vector[base + p] for p in parts[number])
+                    if quantity and shares is not None:
+                        quantity = quantity * shares(number, b) // PPM
                     if quantity:
                         line = atom.line
                         amounts[b][group] += quantity * line.price // line.price_per
                         quantities[b][group] += quantity
         return self._render_costs(group_by, plan, amounts, quantities)
+
+    def _costs_shares(self, edges: Sequence[int], as_of: int) -> Callable[[int, int], int] | None:
+        """``(atom, bucket) -> share`` (of ``PPM``) of the final quantity shown, with late
+        data; ``None`` without."""
+        late = self._late
+        if late is None:
+            return None
+        days = [start // DAY for start in edges[:-1]]
+
+        def share(atom: int, bucket: int) -> int:
+            day = days[bucket]
+            return late.costs_share(day, draw(self._seed, atom, day), as_of)
+
+        return share
 
     def _render_costs(
         self,
@@ -299,6 +359,10 @@ class PageMaker:
                         "api_source": dims.get("api_source"),
                         "quantity": None if line is None else _quantity(quantity, line),
                         "quantity_unit": None if line is None else line.unit,
+                        # Extra fields the live API sends on cost rows (no spec lists them).
+                        # Project names are not among them here: they come from the directory.
+                        "organization_id": ORGANIZATION.id,
+                        "organization_name": ORGANIZATION.name,
                     }
                 )
             out.append(rows)

@@ -17,10 +17,19 @@ from collections.abc import Iterable
 import attrs
 import orjson
 
-from .._endpoints import BUCKET_SECONDS, Endpoint
+from .._endpoints import BUCKET_SECONDS, Endpoint, PageLimit
 from ._catalog import COSTS_API_KEY_GROUPING_SINCE
 
-__all__ = ["PageRequest", "WireError", "parse_query"]
+__all__ = [
+    "PageRequest",
+    "QueryPairs",
+    "WireError",
+    "choose",
+    "parse_boolean",
+    "parse_limit",
+    "parse_query",
+    "shown",
+]
 
 _SCALARS = ("start_time", "end_time", "bucket_width", "limit", "page")
 _MAX_ITEMS = 1000
@@ -51,7 +60,7 @@ class WireError(Exception):
         self.headers = headers or {}
 
 
-def _shown(value: str) -> str:
+def shown(value: str) -> str:
     """A client-supplied value, shortened for an error message."""
     return value if len(value) <= 64 else value[:61] + "..."
 
@@ -98,21 +107,21 @@ class PageRequest:
 def _integer(name: str, raw: str) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) >= _MAX_TIME:
         raise WireError(
-            f"Invalid value for '{name}': {_shown(raw)!r}. Expected a Unix timestamp in seconds "
+            f"Invalid value for '{name}': {shown(raw)!r}. Expected a Unix timestamp in seconds "
             f"(a non-negative integer).",
             param=name,
         )
     return int(raw)
 
 
-def _limit(endpoint: Endpoint, width: str, raw: str | None) -> int:
-    page_limit = endpoint.page_limit(width)
+def parse_limit(raw: str | None, page_limit: PageLimit) -> int:
+    """A page size: ``1..page_limit.maximum``, ``page_limit.default`` when not given."""
     if raw is None:
         return page_limit.default
     stripped = raw[1:] if raw.startswith("-") else raw
     if not stripped.isascii() or not stripped.isdigit() or len(stripped) > 12:
         raise WireError(
-            f"Invalid limit provided: {_shown(raw)!r}. Limit must be an integer.", param="limit"
+            f"Invalid limit provided: {shown(raw)!r}. Limit must be an integer.", param="limit"
         )
     limit = int(raw)
     if limit < 1:
@@ -129,12 +138,12 @@ def _limit(endpoint: Endpoint, width: str, raw: str | None) -> int:
     return limit
 
 
-def _choose(name: str, values: list[str], choices: tuple[str, ...], what: str) -> tuple[str, ...]:
+def choose(name: str, values: list[str], choices: tuple[str, ...], what: str) -> tuple[str, ...]:
     """Unique values in a canonical order: ``choices`` order if there are choices, else sorted."""
     for value in values:
         if choices and value not in choices:
             raise WireError(
-                f"Invalid {what} {_shown(value)!r} for '{name}'. Supported values: "
+                f"Invalid {what} {shown(value)!r} for '{name}'. Supported values: "
                 f"{', '.join(choices)}.",
                 param=name,
             )
@@ -143,41 +152,76 @@ def _choose(name: str, values: list[str], choices: tuple[str, ...], what: str) -
     return tuple(sorted(set(values)))
 
 
-def parse_query(endpoint: Endpoint, items: Iterable[tuple[str, str]]) -> PageRequest:
-    """Check the query pairs of a request to ``endpoint``; raises ``WireError``."""
-    arrays = {"group_by"} | {f.name for f in endpoint.filters if f.kind == "strings"}
-    scalars = set(_SCALARS) | {f.name for f in endpoint.filters if f.kind == "bool"}
-    given: dict[str, list[str]] = {}
-    elements: dict[str, list[str]] = {}
-    for count, (raw_name, value) in enumerate(items):
-        if count >= _MAX_ITEMS:
-            raise WireError(f"Too many query parameters (more than {_MAX_ITEMS}).")
-        name = raw_name.removesuffix("[]")
-        if name not in arrays and name not in scalars:
-            raise WireError(
-                f"Unrecognized query parameter: {_shown(raw_name)!r}. {endpoint.path} accepts "
-                f"{', '.join(sorted(arrays | scalars))}.",
-                param=_shown(raw_name),
-            )
-        given.setdefault(name, []).append(value)
-        if raw_name.endswith("[]") or name in _WHOLE_VALUES:
-            elements.setdefault(name, []).append(value)
-        else:
-            elements.setdefault(name, []).extend(value.split(","))
+def parse_boolean(name: str, raw: str) -> bool:
+    """``true`` or ``false``, in any case."""
+    if raw.lower() not in ("true", "false"):
+        raise WireError(
+            f"Invalid value for '{name}': {shown(raw)!r}. Expected true or false.", param=name
+        )
+    return raw.lower() == "true"
 
-    def scalar(name: str) -> str | None:
-        values = given.get(name)
+
+class QueryPairs:
+    """The pairs of one query string, checked against the parameters a path accepts.
+
+    Unknown names are refused at once; ``scalar`` and ``array`` read the rest, each raising
+    ``WireError`` for a scalar given twice or an empty array element.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        items: Iterable[tuple[str, str]],
+        *,
+        arrays: Iterable[str],
+        scalars: Iterable[str],
+    ) -> None:
+        arrays, scalars = set(arrays), set(scalars)
+        self._given: dict[str, list[str]] = {}
+        self._elements: dict[str, list[str]] = {}
+        for count, (raw_name, value) in enumerate(items):
+            if count >= _MAX_ITEMS:
+                raise WireError(f"Too many query parameters (more than {_MAX_ITEMS}).")
+            name = raw_name.removesuffix("[]")
+            if name not in arrays and name not in scalars:
+                raise WireError(
+                    f"Unrecognized query parameter: {shown(raw_name)!r}. {path} accepts "
+                    f"{', '.join(sorted(arrays | scalars))}.",
+                    param=shown(raw_name),
+                )
+            self._given.setdefault(name, []).append(value)
+            if raw_name.endswith("[]") or name in _WHOLE_VALUES:
+                self._elements.setdefault(name, []).append(value)
+            else:
+                self._elements.setdefault(name, []).extend(value.split(","))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._given
+
+    def scalar(self, name: str) -> str | None:
+        values = self._given.get(name)
         if values is None:
             return None
         if len(values) > 1:
             raise WireError(f"Parameter '{name}' was given more than once.", param=name)
         return values[0]
 
-    def array(name: str) -> list[str]:
-        out = [item.strip() for item in elements.get(name, [])]
+    def array(self, name: str) -> list[str]:
+        out = [item.strip() for item in self._elements.get(name, [])]
         if "" in out:
             raise WireError(f"Empty value in '{name}'.", param=name)
         return out
+
+
+def parse_query(endpoint: Endpoint, items: Iterable[tuple[str, str]]) -> PageRequest:
+    """Check the query pairs of a request to ``endpoint``; raises ``WireError``."""
+    pairs = QueryPairs(
+        endpoint.path,
+        items,
+        arrays={"group_by"} | {f.name for f in endpoint.filters if f.kind == "strings"},
+        scalars=set(_SCALARS) | {f.name for f in endpoint.filters if f.kind == "bool"},
+    )
+    scalar, array = pairs.scalar, pairs.array
 
     raw_start = scalar("start_time")
     if raw_start is None:
@@ -194,12 +238,12 @@ def parse_query(endpoint: Endpoint, items: Iterable[tuple[str, str]]) -> PageReq
     width = endpoint.default_width if raw_width is None else raw_width
     if width not in endpoint.bucket_widths:
         raise WireError(
-            f"Invalid bucket_width {_shown(width)!r}. Supported values: "
+            f"Invalid bucket_width {shown(width)!r}. Supported values: "
             f"{', '.join(endpoint.bucket_widths)}.",
             param="bucket_width",
         )
-    limit = _limit(endpoint, width, scalar("limit"))
-    group_by = _choose("group_by", array("group_by"), endpoint.group_by, "field")
+    limit = parse_limit(scalar("limit"), endpoint.page_limit(width))
+    group_by = choose("group_by", array("group_by"), endpoint.group_by, "field")
     if (
         endpoint.whole_days
         and "api_key_id" in group_by
@@ -214,16 +258,10 @@ def parse_query(endpoint: Endpoint, items: Iterable[tuple[str, str]]) -> PageReq
     for spec in endpoint.filters:
         if spec.kind == "bool":
             raw = scalar(spec.name)
-            if raw is None:
-                continue
-            if raw.lower() not in ("true", "false"):
-                raise WireError(
-                    f"Invalid value for '{spec.name}': {_shown(raw)!r}. Expected true or false.",
-                    param=spec.name,
-                )
-            filters.append((spec.name, raw.lower() == "true"))
-        elif spec.name in given:
-            filters.append((spec.name, _choose(spec.name, array(spec.name), spec.choices, "value")))
+            if raw is not None:
+                filters.append((spec.name, parse_boolean(spec.name, raw)))
+        elif spec.name in pairs:
+            filters.append((spec.name, choose(spec.name, array(spec.name), spec.choices, "value")))
     page = scalar("page")
     return PageRequest(
         endpoint=endpoint,
