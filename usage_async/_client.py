@@ -23,7 +23,7 @@ import random
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 
 import attrs
 
@@ -433,10 +433,19 @@ class UsageClient:
         return self._list("users", {"emails": emails, "limit": limit})
 
     def project_api_keys(
-        self, project_id: str, *, limit: int | None = None
+        self,
+        project_id: str,
+        *,
+        owner_project_access: Literal["active", "inactive", "any"] | None = None,
+        limit: int | None = None,
     ) -> ListStream[ProjectApiKey]:
-        """The API keys of one project, each with its owner (a user or a service account)."""
-        return self._list("project_api_keys", {"project_id": project_id, "limit": limit})
+        """The API keys of one project, each with its owner (a user or a service account).
+
+        Without ``owner_project_access`` the API applies its membership rules, which may leave
+        out keys whose owner lost access to the project; ``"any"`` lists every enabled key.
+        """
+        params = {"project_id": project_id, "owner_project_access": owner_project_access}
+        return self._list("project_api_keys", {**params, "limit": limit})
 
     def project_service_accounts(
         self, project_id: str, *, limit: int | None = None

@@ -108,7 +108,8 @@ async def load_directory(client: UsageClient) -> Directory:
             group.create_task(
                 read(
                     f"API keys of project {p.id}",
-                    client.project_api_keys(p.id, limit=PAGE),
+                    # "any": keys whose owner lost access still carry usage to name.
+                    client.project_api_keys(p.id, owner_project_access="any", limit=PAGE),
                     per_project,
                 )
             )

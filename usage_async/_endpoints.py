@@ -223,7 +223,10 @@ LIST_ENDPOINTS: Mapping[str, ListEndpoint] = {
         ),
         ListEndpoint("users", "/organization/users", User, (Filter("emails"),)),
         ListEndpoint(
-            "project_api_keys", "/organization/projects/{project_id}/api_keys", ProjectApiKey
+            "project_api_keys",
+            "/organization/projects/{project_id}/api_keys",
+            ProjectApiKey,
+            (Filter("owner_project_access", choices=("active", "inactive", "any")),),
         ),
         ListEndpoint(
             "project_service_accounts",

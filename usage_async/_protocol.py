@@ -315,6 +315,10 @@ def _filters(
     return tuple(out)
 
 
+# List filters that take one value, not an array.
+_SCALAR_FILTERS = frozenset({"owner_project_access"})
+
+
 @attrs.frozen
 class ListQuery:
     """A validated request for one list of the directory; ``params(after)`` gives the wire."""
@@ -338,6 +342,8 @@ class ListQuery:
         for name, value in self.filters:
             if isinstance(value, bool):
                 out.append((name, "true" if value else "false"))
+            elif name in _SCALAR_FILTERS:
+                out.append((name, value[0]))
             else:
                 out.extend((f"{name}[]", v) for v in value)
         if after is not None:
@@ -387,12 +393,16 @@ def validate_list(endpoint: ListEndpoint, params: Mapping[str, object]) -> ListQ
     after = given.get("after")
     if after is not None and (not isinstance(after, str) or not after):
         raise InvalidParameterError("after must be a non-empty id string", param="after")
+    filters = _filters(endpoint.filters, given)
+    for name, value in filters:
+        if name in _SCALAR_FILTERS and (isinstance(value, bool) or len(value) != 1):
+            raise InvalidParameterError(f"{name} takes one value", param=name)
     return ListQuery(
         endpoint=endpoint,
         path_params=tuple(path_params),
         limit=limit,
         after=after,
-        filters=_filters(endpoint.filters, given),
+        filters=filters,
     )
 
 

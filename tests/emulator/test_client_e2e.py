@@ -194,3 +194,44 @@ async def test_open_range_ends_at_the_emulators_now(emu_client: ua.UsageClient) 
     buckets = await emu_client.moderations(start_time=NOW - 3 * 3600, bucket_width="1h").collect()
     assert [b.end_time for b in buckets][-1] == NOW
     assert len(buckets) == 3
+
+
+# --- The directory, the server's clock and checkpoints against the emulator -------------------
+
+
+async def test_the_directory_names_every_id_the_usage_carries(emu_client: ua.UsageClient) -> None:
+    directory = await emu_client.directory()
+    assert directory.warnings == ()
+    assert set(directory.projects) == {p.id for p in ORGANIZATION.projects}  # archived too
+    assert {p.status for p in directory.projects.values()} == {"active", "archived"}
+    assert set(directory.users) == {u.id for u in ORGANIZATION.users}
+    assert set(directory.api_keys) == {k.id for k in ORGANIZATION.api_keys}
+    assert {k.owner.type for k in directory.api_keys.values() if k.owner} == {
+        "user",
+        "service_account",
+    }
+    costs = emu_client.costs(
+        start_time=START, end_time=MIDNIGHT, group_by=["project_id", "line_item"]
+    )
+    rows = [row async for row in ua.rows(costs, names=directory)]
+    names = {p.id: p.name for p in ORGANIZATION.projects}
+    assert rows
+    for row in rows:
+        assert row["project_name"] == names[row["project_id"]]
+
+
+async def test_an_open_windowed_range_costs_about_the_sequential_requests(
+    emu: Emulator, emu_client: ua.UsageClient
+) -> None:
+    """The emulator's clock is pinned months before this machine's: windows are planned to
+    the server's clock (its Date header), so sharding adds no requests past the server's now."""
+    params: dict[str, Any] = {"start_time": NOW - 7 * DAY, "bucket_width": "1h"}
+    before = emu.stats.requests
+    sequential = await emu_client.completions(**params).collect()
+    sequential_requests = emu.stats.requests - before
+    before = emu.stats.requests
+    windowed = await emu_client.completions(**params, concurrency=4).collect()
+    assert windowed == sequential
+    assert sequential_requests == 7
+    assert emu.stats.requests - before <= sequential_requests + 1
+    assert sequential[-1].end_time == NOW
