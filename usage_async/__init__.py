@@ -59,9 +59,20 @@ if TYPE_CHECKING:
     )
     from ._rows import Totals, bucket_rows, row_fields, rows, totals
     from ._version import __version__
+    from .focus import (
+        FOCUS_COLUMNS,
+        FocusColumn,
+        FocusExportError,
+        FocusRows,
+        FocusSummary,
+        ProjectDirectory,
+        focus_rows,
+        write_focus,
+    )
 
 __all__ = [
     "ENDPOINTS",
+    "FOCUS_COLUMNS",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -83,6 +94,10 @@ __all__ = [
     "Endpoint",
     "FanOutError",
     "FileSearchesResult",
+    "FocusColumn",
+    "FocusExportError",
+    "FocusRows",
+    "FocusSummary",
     "ImagesResult",
     "InternalServerError",
     "InvalidParameterError",
@@ -91,6 +106,7 @@ __all__ = [
     "Page",
     "PaginationError",
     "PermissionDeniedError",
+    "ProjectDirectory",
     "RateLimitError",
     "Result",
     "Totals",
@@ -102,14 +118,17 @@ __all__ = [
     "__version__",
     "bucket_rows",
     "fan_out",
+    "focus_rows",
     "row_fields",
     "rows",
     "totals",
+    "write_focus",
 ]
 
 # Where each public name lives.
 _MODULE_OF = {
     "ENDPOINTS": "._endpoints",
+    "FOCUS_COLUMNS": ".focus",
     "APIConnectionError": "._exceptions",
     "APIError": "._exceptions",
     "APIStatusError": "._exceptions",
@@ -131,6 +150,10 @@ _MODULE_OF = {
     "Endpoint": "._endpoints",
     "FanOutError": "._concurrency",
     "FileSearchesResult": "._models",
+    "FocusColumn": ".focus",
+    "FocusExportError": ".focus",
+    "FocusRows": ".focus",
+    "FocusSummary": ".focus",
     "ImagesResult": "._models",
     "InternalServerError": "._exceptions",
     "InvalidParameterError": "._exceptions",
@@ -139,6 +162,7 @@ _MODULE_OF = {
     "Page": "._models",
     "PaginationError": "._exceptions",
     "PermissionDeniedError": "._exceptions",
+    "ProjectDirectory": ".focus",
     "RateLimitError": "._exceptions",
     "Result": "._models",
     "Totals": "._rows",
@@ -150,9 +174,11 @@ _MODULE_OF = {
     "__version__": "._version",
     "bucket_rows": "._rows",
     "fan_out": "._concurrency",
+    "focus_rows": ".focus",
     "row_fields": "._rows",
     "rows": "._rows",
     "totals": "._rows",
+    "write_focus": ".focus",
 }
 
 
