@@ -291,5 +291,10 @@ async def write_focus(
 
 
 def _committed(sink: _Sink) -> list[Path]:
-    path = sink.commit()
+    """Finish ``sink``; if finishing fails (the last row group, say), leave nothing behind."""
+    try:
+        path = sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
     return [path] if path is not None else []
