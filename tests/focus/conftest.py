@@ -23,6 +23,9 @@ import usage_async as ua
 from usage_async.emulator import ORGANIZATION, serve
 from usage_async.focus import focus_rows, write_focus
 
+# The command-line tests' emulator (in a thread) and in-process runner.
+from ..cli.conftest import cli, emulator, environment  # noqa: F401
+
 NOW = 1_772_368_496  # 2026-03-01T12:34:56Z
 END = NOW - NOW % 86400  # 2026-03-01T00:00:00Z
 START = END - 60 * 86400  # 2025-12-31T00:00:00Z: 60 whole days over three billing months
@@ -64,8 +67,8 @@ def read_csv(text: str) -> tuple[list[str], list[dict[str, str]]]:
 
 async def export_emulator_csv() -> Export:
     async with (
-        serve(port=0, now=lambda: NOW) as emulator,
-        ua.UsageClient(emulator.api_key, base_url=emulator.base_url) as client,
+        serve(port=0, now=lambda: NOW) as pinned,
+        ua.UsageClient(pinned.api_key, base_url=pinned.base_url) as client,
     ):
         params: dict[str, Any] = {"start_time": START, "end_time": END, "group_by": GROUP_BY}
         rows = focus_rows(

@@ -155,17 +155,24 @@ class _Target:
 
 
 class _CsvSink:
+    """CSV under a header written with the first rows (or at the end): a pull that fails
+    before its first page writes nothing, not even to stdout."""
+
     def __init__(self, where: Path | IO[Any]) -> None:
         self._target = _Target(where, binary=False)
         self._writer = csv.writer(self._target.file, lineterminator="\n")
         self._names = [column.name for column in FOCUS_COLUMNS]
-        self._writer.writerow(self._names)
+        self._started = False
 
     def write(self, rows: Sequence[FocusRow]) -> None:
+        if not self._started:
+            self._writer.writerow(self._names)
+            self._started = True
         self._writer.writerows([_cell(row[name]) for name in self._names] for row in rows)
         self._target.file.flush()
 
     def commit(self) -> Path | None:
+        self.write(())
         return self._target.commit()
 
     def abort(self) -> None:
