@@ -31,6 +31,14 @@ def test_the_export_list_is_sorted_complete_and_importable() -> None:
         "FileSearchesResult",
         "WebSearchesResult",
         "CostsResult",
+        "focus_rows",
+        "write_focus",
+        "FocusRows",
+        "FocusSummary",
+        "FocusColumn",
+        "FOCUS_COLUMNS",
+        "ProjectDirectory",
+        "FocusExportError",
     ):
         assert name in ua.__all__, name
 
