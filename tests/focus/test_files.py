@@ -180,3 +180,14 @@ async def test_bad_writer_arguments_are_refused_before_fetching(costs_server: St
     with pytest.raises(ua.InvalidParameterError, match="directory"):
         await _server_export(server, io.StringIO(), partitioned=True)
     assert server.requests == 0
+
+
+async def test_parquet_streams_to_an_open_binary_file_like_a_pipe(costs_server: Start) -> None:
+    server = await costs_server([[cost("1.5", line_item="a")], [cost("2", line_item="b")]])
+    pipe = io.BytesIO()
+    assert await _server_export(server, pipe, format="parquet") == []
+    table = pq.read_table(io.BytesIO(pipe.getvalue())).to_pylist()
+    assert [(row["SkuId"], row["BilledCost"]) for row in table] == [
+        ("a", Decimal("1.5")),
+        ("b", Decimal(2)),
+    ]
