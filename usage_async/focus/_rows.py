@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol
 
 import attrs
 
-from .._client import BucketStream
+from .. import BucketStream  # by its public name: the module it lives in is moving
 from .._exceptions import InvalidParameterError
 from .._models import Bucket, CostsResult, UnknownResult
 from ._columns import (
