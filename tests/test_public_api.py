@@ -31,6 +31,23 @@ def test_the_export_list_is_sorted_complete_and_importable() -> None:
         "FileSearchesResult",
         "WebSearchesResult",
         "CostsResult",
+        "focus_rows",
+        "write_focus",
+        "FocusRows",
+        "FocusSummary",
+        "FocusColumn",
+        "FOCUS_COLUMNS",
+        "ProjectDirectory",
+        "FocusExportError",
+        "Directory",
+        "ListStream",
+        "Project",
+        "User",
+        "ProjectApiKey",
+        "KeyOwner",
+        "ServiceAccount",
+        "LIST_ENDPOINTS",
+        "FanOut",
     ):
         assert name in ua.__all__, name
 

@@ -66,9 +66,20 @@ if TYPE_CHECKING:
     from ._rows import Names, Totals, bucket_rows, row_fields, rows, totals
     from ._streams import BucketStream, ListStream
     from ._version import __version__
+    from .focus import (
+        FOCUS_COLUMNS,
+        FocusColumn,
+        FocusExportError,
+        FocusRows,
+        FocusSummary,
+        ProjectDirectory,
+        focus_rows,
+        write_focus,
+    )
 
 __all__ = [
     "ENDPOINTS",
+    "FOCUS_COLUMNS",
     "LIST_ENDPOINTS",
     "APIConnectionError",
     "APIError",
@@ -93,6 +104,10 @@ __all__ = [
     "FanOut",
     "FanOutError",
     "FileSearchesResult",
+    "FocusColumn",
+    "FocusExportError",
+    "FocusRows",
+    "FocusSummary",
     "ImagesResult",
     "InternalServerError",
     "InvalidParameterError",
@@ -107,6 +122,7 @@ __all__ = [
     "PermissionDeniedError",
     "Project",
     "ProjectApiKey",
+    "ProjectDirectory",
     "RateLimitError",
     "Result",
     "ServiceAccount",
@@ -120,14 +136,17 @@ __all__ = [
     "__version__",
     "bucket_rows",
     "fan_out",
+    "focus_rows",
     "row_fields",
     "rows",
     "totals",
+    "write_focus",
 ]
 
 # Where each public name lives.
 _MODULE_OF = {
     "ENDPOINTS": "._endpoints",
+    "FOCUS_COLUMNS": ".focus",
     "LIST_ENDPOINTS": "._endpoints",
     "APIConnectionError": "._exceptions",
     "APIError": "._exceptions",
@@ -152,6 +171,10 @@ _MODULE_OF = {
     "FanOut": "._concurrency",
     "FanOutError": "._concurrency",
     "FileSearchesResult": "._models",
+    "FocusColumn": ".focus",
+    "FocusExportError": ".focus",
+    "FocusRows": ".focus",
+    "FocusSummary": ".focus",
     "ImagesResult": "._models",
     "InternalServerError": "._exceptions",
     "InvalidParameterError": "._exceptions",
@@ -166,6 +189,7 @@ _MODULE_OF = {
     "PermissionDeniedError": "._exceptions",
     "Project": "._models",
     "ProjectApiKey": "._models",
+    "ProjectDirectory": ".focus",
     "RateLimitError": "._exceptions",
     "Result": "._models",
     "ServiceAccount": "._models",
@@ -179,9 +203,11 @@ _MODULE_OF = {
     "__version__": "._version",
     "bucket_rows": "._rows",
     "fan_out": "._concurrency",
+    "focus_rows": ".focus",
     "row_fields": "._rows",
     "rows": "._rows",
     "totals": "._rows",
+    "write_focus": ".focus",
 }
 
 

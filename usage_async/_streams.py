@@ -98,6 +98,11 @@ class _Lifecycle:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def client(self) -> UsageClient:
+        """The client this stream sends its requests through."""
+        return self._client
+
     def _check_open(self) -> None:
         if self._closed:
             raise ClientClosedError("this stream is closed; create a new one to fetch again")

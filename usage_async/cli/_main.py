@@ -281,6 +281,10 @@ def build_parser(now: int) -> argparse.ArgumentParser:
     )
     report.set_defaults(run=_run_report, parser=report)
 
+    from ..focus._cli import add_focus_command  # usage-async focus: its code lives there
+
+    add_focus_command(commands, [connection, period])
+
     demo = commands.add_parser(
         "demo",
         allow_abbrev=False,

@@ -1,0 +1,193 @@
+"""FOCUS files: Parquet with typed columns, one file per billing month, never half a file."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import usage_async as ua
+from usage_async.emulator import serve
+from usage_async.focus import DECIMAL_SCALE, parquet_schema
+
+from .conftest import (
+    ACCOUNT,
+    END,
+    GROUP_BY,
+    JAN_30,
+    NOW,
+    START,
+    CostsServer,
+    Export,
+    Names,
+    cost,
+    read_csv,
+)
+
+Start = Callable[[Sequence[Sequence[dict[str, Any]]]], Any]
+
+
+def files(directory: Path) -> list[str]:
+    """Every file under ``directory`` (hidden ones too), relative, sorted."""
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
+
+
+async def _emulator_export(output: Path, **options: Any) -> list[Path]:
+    async with (
+        serve(port=0, now=lambda: NOW) as emulator,
+        ua.UsageClient(emulator.api_key, base_url=emulator.base_url) as client,
+    ):
+        costs = client.costs(start_time=START, end_time=END, group_by=GROUP_BY, concurrency=4)
+        rows = ua.focus_rows(costs, directory=Names(), billing_account_id=ACCOUNT)
+        return await ua.write_focus(rows, output, **options)
+
+
+@pytest.fixture(scope="module")
+def parquet_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("parquet") / "focus.parquet"
+    assert asyncio.run(_emulator_export(path, format="parquet")) == [path]
+    return path
+
+
+def test_parquet_columns_are_typed_decimal_utc_timestamp_and_string(parquet_file: Path) -> None:
+    schema = pq.read_schema(parquet_file)
+    assert schema.names == list(ua.FocusRows.columns)
+    assert schema.field("BilledCost").type == pa.decimal128(38, DECIMAL_SCALE)
+    assert not schema.field("BilledCost").nullable
+    assert schema.field("ConsumedQuantity").type == pa.decimal128(38, DECIMAL_SCALE)
+    assert schema.field("ChargePeriodStart").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("SubAccountName").type == pa.string()
+    assert schema.field("SubAccountName").nullable
+    assert schema.metadata[b"FocusVersion"] == b"1.2"
+
+
+def test_parquet_holds_exactly_the_csv_values(parquet_file: Path, emulator_export: Export) -> None:
+    table = pq.read_table(parquet_file).to_pylist()
+    assert len(table) == len(emulator_export.rows)
+    for typed, text in zip(table, emulator_export.rows, strict=True):
+        assert typed["BilledCost"] == Decimal(text["BilledCost"])
+        assert typed["ConsumedQuantity"] == Decimal(text["ConsumedQuantity"])
+        start = typed["ChargePeriodStart"]
+        assert start.utcoffset() == dt.timedelta(0)
+        assert start.strftime("%Y-%m-%dT%H:%M:%SZ") == text["ChargePeriodStart"]
+        assert typed["ChargeClass"] is None
+        assert typed["SubAccountName"] == text["SubAccountName"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+async def test_a_directory_gets_one_hive_partition_per_billing_month(
+    tmp_path: Path, fmt: str, emulator_export: Export
+) -> None:
+    written = await _emulator_export(tmp_path, format=fmt, partitioned=True)
+    months = ["2025-12-01", "2026-01-01", "2026-02-01"]
+    assert written == [tmp_path / f"BillingPeriodStart={m}" / f"focus.{fmt}" for m in months]
+    assert files(tmp_path) == [f"BillingPeriodStart={m}/focus.{fmt}" for m in months]
+    total = 0
+    for month, path in zip(months, written, strict=True):
+        if fmt == "csv":
+            _, rows = read_csv(path.read_text())
+            starts = {row["BillingPeriodStart"] for row in rows}
+        else:
+            rows = pq.read_table(path).to_pylist()
+            starts = {row["BillingPeriodStart"].strftime("%Y-%m-%d") + "T00:00:00Z" for row in rows}
+        assert starts == {f"{month}T00:00:00Z"}
+        total += len(rows)
+    assert total == len(emulator_export.rows)
+
+
+async def test_a_partitioned_export_replaces_the_months_it_covers(
+    tmp_path: Path, costs_server: Start
+) -> None:
+    month = tmp_path / "BillingPeriodStart=2026-01-01" / "focus.csv"
+    month.parent.mkdir()
+    month.write_text("stale\n")
+    server = await costs_server([[cost("1", line_item="a")], [cost("2", line_item="a")]])
+    await _server_export(server, tmp_path, partitioned=True)
+    _, rows = read_csv(month.read_text())
+    assert [row["BilledCost"] for row in rows] == ["1", "2"]
+
+
+async def _server_export(server: CostsServer, output: Any, **options: Any) -> list[Path]:
+    async with ua.UsageClient(server.key, base_url=server.base_url) as client:
+        rows = ua.focus_rows(client.costs(start_time=JAN_30), billing_account_id="org-1")
+        return await ua.write_focus(rows, output, **options)
+
+
+async def test_a_failed_export_leaves_no_file_behind(tmp_path: Path, costs_server: Start) -> None:
+    # The pull fails after the first day was written.
+    server = await costs_server([[cost("1", line_item="a")], [cost("2", line_item="a")]])
+    target = tmp_path / "focus.csv"
+    async with ua.UsageClient(server.key, base_url=server.base_url) as client:
+
+        async def first_day_then_a_failure() -> AsyncIterator[ua.Bucket[ua.CostsResult]]:
+            async for bucket in client.costs(start_time=JAN_30):
+                yield bucket
+                raise ua.APIConnectionError("the network went away")
+
+        rows = ua.focus_rows(first_day_then_a_failure(), billing_account_id="org-1")
+        with pytest.raises(ua.APIConnectionError):
+            await ua.write_focus(rows, target)
+    assert files(tmp_path) == []
+
+
+async def test_a_value_parquet_cannot_hold_exactly_stops_the_export_with_a_clear_error(
+    tmp_path: Path, costs_server: Start
+) -> None:
+    server = await costs_server([[cost("1E-30", line_item="a")]])
+    with pytest.raises(ua.FocusExportError, match=r"BilledCost .*export CSV"):
+        await _server_export(server, tmp_path / "focus.parquet", format="parquet")
+    assert files(tmp_path) == []
+    await _server_export(server, tmp_path / "focus.csv")
+    _, rows = read_csv((tmp_path / "focus.csv").read_text())
+    assert rows[0]["BilledCost"] == "0." + "0" * 29 + "1"
+
+
+async def test_an_empty_range_gives_a_header_only_file(tmp_path: Path, costs_server: Start) -> None:
+    server = await costs_server([[]])
+    assert await _server_export(server, tmp_path / "focus.csv") == [tmp_path / "focus.csv"]
+    assert next(csv.reader(io.StringIO((tmp_path / "focus.csv").read_text()))) == list(
+        ua.FocusRows.columns
+    )
+    assert await _server_export(server, tmp_path / "parts", partitioned=True) == []
+
+
+async def test_parquet_without_pyarrow_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, costs_server: Start, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    server = await costs_server([[cost("1", line_item="a")]])
+    with pytest.raises(ModuleNotFoundError, match=r"usage-async\[parquet\]"):
+        await _server_export(server, tmp_path / "focus.parquet", format="parquet")
+    assert server.requests == 0
+    with pytest.raises(ModuleNotFoundError, match=r"usage-async\[parquet\]"):
+        parquet_schema()
+
+
+async def test_bad_writer_arguments_are_refused_before_fetching(costs_server: Start) -> None:
+    server = await costs_server([[cost("1", line_item="a")]])
+    with pytest.raises(ua.InvalidParameterError, match="format"):
+        await _server_export(server, io.StringIO(), format="xlsx")
+    with pytest.raises(ua.InvalidParameterError, match="directory"):
+        await _server_export(server, io.StringIO(), partitioned=True)
+    assert server.requests == 0
+
+
+async def test_parquet_streams_to_an_open_binary_file_like_a_pipe(costs_server: Start) -> None:
+    server = await costs_server([[cost("1.5", line_item="a")], [cost("2", line_item="b")]])
+    pipe = io.BytesIO()
+    assert await _server_export(server, pipe, format="parquet") == []
+    table = pq.read_table(io.BytesIO(pipe.getvalue())).to_pylist()
+    assert [(row["SkuId"], row["BilledCost"]) for row in table] == [
+        ("a", Decimal("1.5")),
+        ("b", Decimal(2)),
+    ]
