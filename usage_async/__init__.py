@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     )
     from ._rows import Totals, bucket_rows, row_fields, rows, totals
     from ._version import __version__
+    from .sync import SyncError, SyncReport, sync
 
 __all__ = [
     "ENDPOINTS",
@@ -93,6 +94,8 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "Result",
+    "SyncError",
+    "SyncReport",
     "Totals",
     "UnknownResult",
     "UsageClient",
@@ -104,6 +107,7 @@ __all__ = [
     "fan_out",
     "row_fields",
     "rows",
+    "sync",
     "totals",
 ]
 
@@ -141,6 +145,8 @@ _MODULE_OF = {
     "PermissionDeniedError": "._exceptions",
     "RateLimitError": "._exceptions",
     "Result": "._models",
+    "SyncError": ".sync",
+    "SyncReport": ".sync",
     "Totals": "._rows",
     "UnknownResult": "._models",
     "UsageClient": "._client",
@@ -152,6 +158,7 @@ _MODULE_OF = {
     "fan_out": "._concurrency",
     "row_fields": "._rows",
     "rows": "._rows",
+    "sync": ".sync",
     "totals": "._rows",
 }
 
