@@ -148,19 +148,24 @@ async def _admin(server: str, statement: str) -> None:
         await conn.close()
 
 
+@pytest.fixture
+def postgresql_database(postgres_server: str) -> Iterator[str]:
+    """A new, empty database on the session's PostgreSQL server."""
+    name = "t" + uuid.uuid4().hex[:16]
+    run_in_thread(lambda: _admin(postgres_server, f"CREATE DATABASE {name}"))
+    try:
+        yield f"{postgres_server}/{name}"
+    finally:
+        run_in_thread(lambda: _admin(postgres_server, f"DROP DATABASE {name} WITH (FORCE)"))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A new, empty database's URL, as a user would write it: SQLite, then PostgreSQL."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'usage.db'}"
-        return
-    server: str = request.getfixturevalue("postgres_server")
-    name = "t" + uuid.uuid4().hex[:16]
-    run_in_thread(lambda: _admin(server, f"CREATE DATABASE {name}"))
-    try:
-        yield f"{server}/{name}"
-    finally:
-        run_in_thread(lambda: _admin(server, f"DROP DATABASE {name} WITH (FORCE)"))
+        return f"sqlite:///{tmp_path / 'usage.db'}"
+    url: str = request.getfixturevalue("postgresql_database")
+    return url
 
 
 @pytest.fixture

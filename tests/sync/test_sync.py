@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +33,7 @@ from .conftest import (
 )
 
 HOUR = 3600
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 SINCE = NOW - 5 * DAY
 FIRST_HOUR = SINCE - SINCE % HOUR
 FIRST_DAY = SINCE - SINCE % DAY
@@ -294,3 +297,26 @@ def test_ua_sync_is_the_function_even_after_the_package_is_imported() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+async def test_the_readmes_cost_per_project_query_runs_on_postgresql(
+    emulator: ua.emulator.Emulator, postgresql_database: str
+) -> None:
+    from usage_async.emulator import ORGANIZATION
+
+    database = postgresql_database
+    section = README.split("## Keep a database current")[1]
+    query = re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)[0]
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+    await write_directory(database, projects=ORGANIZATION.projects)
+    engine = open_engine(database)
+    async with engine.connect() as conn:
+        result = [tuple(row) for row in await conn.execute(sa.text(query))]
+    await engine.dispose()
+    names = {p.name for p in ORGANIZATION.projects}
+    assert {project for _, project, _ in result} & names
+    total = sum((usd for _, _, usd in result), Decimal(0))
+    rows = await table_rows(database, "costs")
+    assert total == sum(Decimal(str(r["amount"])) for r in rows)
+    assert len({day for day, _, _ in result}) == 6
