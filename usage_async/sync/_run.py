@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .._client import UsageClient
 from .._endpoints import ENDPOINTS
 from .._exceptions import BadRequestError, InvalidParameterError, UsageError
-from .._models import Bucket, Page
+from .._models import Bucket
 from .._protocol import to_unix
-from .._rows import bucket_rows, iso_utc
+from .._rows import iso_utc
 from ._plan import (
     DAY,
     DEFAULT_SETTLE,
@@ -37,7 +37,6 @@ from ._plan import (
     settled_target,
 )
 from ._progress import Progress
-from ._schema import column_name
 from ._store import State, Store, open_engine
 
 __all__ = [
@@ -462,10 +461,7 @@ class _Run:
                 limit=job.endpoint.page_limit(job.width).maximum,
                 concurrency=self.concurrency,
             )
-            # Grouping fields this part cannot ask for (costs by key before 2025-12-06).
-            fill = {
-                column_name(job.endpoint, f): None for f in job.group_by if f not in part.group_by
-            }
+            shape = self.store.shaper(job, self.source, part.group_by)
             async for page in stream.pages():
                 final = number == len(parts) - 1 and stream.done
                 covered = page.data[-1].end_time if page.data else cursor
@@ -473,7 +469,7 @@ class _Run:
                 if not page.data and not final:
                     tally.report = attrs.evolve(report, pages=report.pages + 1)
                     continue
-                rows = self._rows(job, part.group_by, page, fill)
+                rows = [row for bucket in page.data for row in shape(bucket)]
                 # Never past the data written: the state is in the same transaction.
                 settled = target if final else max(start, min(target, covered))
                 synced = self.now if final else max(synced, covered)
@@ -498,25 +494,3 @@ class _Run:
                     settled_until=_moment(settled),
                 )
                 self.bars.advance(label, len(page.data), len(rows))
-
-    def _rows(
-        self, job: Job, group_by: Sequence[str], page: Page[Any], fill: Mapping[str, None]
-    ) -> list[dict[str, Any]]:
-        renamed = [
-            (f, column_name(job.endpoint, f)) for f in group_by if column_name(job.endpoint, f) != f
-        ]
-        out = []
-        for bucket in page.data:
-            base = {
-                "source": self.source,
-                "bucket_width": job.width,
-                "start_time": _moment(bucket.start_time),
-                "end_time": _moment(bucket.end_time),
-                **fill,
-            }
-            for row in bucket_rows(bucket, group_by):
-                for field, column in renamed:
-                    row[column] = row.pop(field)
-                row.update(base)
-                out.append(row)
-        return out

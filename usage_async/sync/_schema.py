@@ -53,7 +53,7 @@ class UtcDateTime(sa.types.TypeDecorator[_dt.datetime]):
 
     impl = sa.types.String
     cache_ok = True
-    _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+    FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -69,14 +69,14 @@ class UtcDateTime(sa.types.TypeDecorator[_dt.datetime]):
             raise ValueError(f"a naive datetime cannot be stored as UTC: {value!r}")
         value = value.astimezone(_dt.UTC)
         if dialect.name == "sqlite":
-            return value.strftime(self._FORMAT)
+            return value.strftime(self.FORMAT)
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> _dt.datetime | None:
         if value is None:
             return None
         if isinstance(value, str):
-            return _dt.datetime.strptime(value, self._FORMAT).replace(tzinfo=_dt.UTC)
+            return _dt.datetime.strptime(value, self.FORMAT).replace(tzinfo=_dt.UTC)
         moment: _dt.datetime = value
         return moment.astimezone(_dt.UTC)
 

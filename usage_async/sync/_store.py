@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import functools
+import logging
+import operator
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -23,8 +27,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .._exceptions import InvalidParameterError, UsageError
+from .._models import Bucket, CostsResult, UnknownResult
 from ._plan import Job
-from ._schema import Schema, grouping_columns, grouping_of
+from ._schema import (
+    Schema,
+    UtcDateTime,
+    column_name,
+    decimal_text,
+    grouping_columns,
+    grouping_of,
+)
+
+logger = logging.getLogger("usage_async")
 
 __all__ = [
     "GroupingChangedError",
@@ -140,6 +154,7 @@ class Store:
         self.schema = Schema(prefix)
         self._lock = _lock_of(engine)
         self._serial = engine.dialect.name == "sqlite"
+        self._inserts: dict[str, str] = {}
 
     def _upsert(self, table: sa.Table) -> Any:
         """INSERT ... ON CONFLICT (primary key) DO UPDATE, in this database's dialect."""
@@ -223,12 +238,13 @@ class Store:
         source: str,
         start: int,
         end: int | None,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[tuple[Any, ...]],
         settled_until: int,
         synced_until: int,
     ) -> None:
         """In one transaction: replace the rows of ``[start, end)`` (``end=None``: everything
-        from ``start`` on) of this source and width by ``rows``, and move the state."""
+        from ``start`` on) of this source and width by ``rows`` (made by ``shaper``), and
+        move the state."""
         table = self.schema.usage[job.endpoint.name]
         c = table.c
         where = (c.source == source) & (c.bucket_width == job.width) & (c.start_time >= start)
@@ -245,8 +261,89 @@ class Store:
         async with self._write() as conn:
             await conn.execute(table.delete().where(where))
             if rows:
-                await conn.execute(table.insert(), list(rows))
+                await self._insert(conn, table, rows)
             await conn.execute(self._upsert(self.schema.state), [state])
+
+    async def _insert(
+        self, conn: AsyncConnection, table: sa.Table, rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Insert shaped rows with the driver's bulk path: SQLAlchemy's per-value processing
+        tripled the time of a backfill (benchmarks/RESULTS.md), and shaper() did that work.
+        PostgreSQL takes them by COPY, in the same transaction."""
+        if self.engine.dialect.name == "postgresql":
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.copy_records_to_table(
+                table.name, records=rows, columns=[c.name for c in table.columns]
+            )
+            return
+        await conn.exec_driver_sql(self._insert_sql(table), list(rows))
+
+    def _insert_sql(self, table: sa.Table) -> str:
+        sql = self._inserts.get(table.name)
+        if sql is None:
+            compiled = table.insert().compile(dialect=self.engine.dialect)
+            assert compiled.positiontup == [c.name for c in table.columns]
+            sql = self._inserts[table.name] = str(compiled)
+        return sql
+
+    def shaper(
+        self, job: Job, source: str, group_by: Sequence[str]
+    ) -> Callable[[Bucket[Any]], list[tuple[Any, ...]]]:
+        """A function from a bucket to its rows as tuples in the table's column order, with
+        values as this database's driver takes them (the work of the column types, done
+        once per bucket for times and only on money for the rest).
+
+        ``group_by`` is what the bucket was read with; the table's other grouping columns
+        are null (costs by key before 2025-12-06).
+        """
+        table = self.schema.usage[job.endpoint.name]
+        columns = [c.name for c in table.columns][4:]
+        fields = {column_name(job.endpoint, f): f for f in job.endpoint.group_by}
+        asked = {column_name(job.endpoint, f) for f in group_by}
+        costs = job.endpoint.result_type is CostsResult
+        sqlite_side = self.engine.dialect.name == "sqlite"
+        exact = _exact_text if sqlite_side else _exact_decimal
+        width = job.width
+
+        moment = _sqlite_moment if sqlite_side else _moment
+        getters: list[Callable[[Any], Any]] = []
+        for column in columns:
+            field = fields.get(column, column)
+            if column in fields and column not in asked:
+                getters.append(_none)
+            elif costs and column == "amount":
+                getters.append(_amount_value(exact))
+            elif costs and column == "currency":
+                getters.append(_amount_currency)
+            elif costs and column == "quantity":
+                getters.append(_exact_of(field, exact))
+            else:
+                getters.append(operator.attrgetter(field))
+
+        plain = all(type(get) is operator.attrgetter for get in getters)
+        # Usage rows are plain attributes: one C-level getter for the whole row.
+        every = operator.attrgetter(*[fields.get(c, c) for c in columns]) if plain else None
+
+        def values(result: Any) -> tuple[Any, ...]:
+            if every is not None:
+                got = every(result)
+                return got if len(columns) > 1 else (got,)
+            return tuple([get(result) for get in getters])
+
+        def shape(bucket: Bucket[Any]) -> list[tuple[Any, ...]]:
+            head = (source, width, moment(bucket.start_time), moment(bucket.end_time))
+            out = []
+            for result in bucket.results:
+                if isinstance(result, UnknownResult):
+                    logger.warning(
+                        "skipping a result of unknown type %r in %s", result.object, table.name
+                    )
+                    continue
+                out.append(head + values(result))
+            return out
+
+        return shape
 
     async def write_directory(
         self,
@@ -278,6 +375,54 @@ class Store:
 
     def _write(self) -> _Transaction:
         return _Transaction(self.engine, self._lock if self._serial else None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _moment(seconds: int) -> _dt.datetime:
+    # Cached: every table has the same bucket edges.
+    return _dt.datetime.fromtimestamp(seconds, _dt.UTC)
+
+
+@functools.lru_cache(maxsize=8192)
+def _sqlite_moment(seconds: int) -> str:
+    return _moment(seconds).strftime(UtcDateTime.FORMAT)
+
+
+def _none(result: Any) -> None:
+    return None
+
+
+def _exact_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    return decimal_text(value if isinstance(value, Decimal) else Decimal(value))
+
+
+def _exact_decimal(value: Any) -> Decimal | None:
+    text = _exact_text(value)
+    return None if text is None else Decimal(text)
+
+
+def _amount_value(exact: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def value(result: Any) -> Any:
+        return None if result.amount is None else exact(result.amount.value)
+
+    return value
+
+
+def _amount_currency(result: Any) -> str | None:
+    return None if result.amount is None else result.amount.currency
+
+
+def _exact_of(field: str, exact: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    get = operator.attrgetter(field)
+
+    def value(result: Any) -> Any:
+        return exact(get(result))
+
+    return value
 
 
 class _Transaction:
