@@ -320,3 +320,34 @@ async def test_the_readmes_cost_per_project_query_runs_on_postgresql(
     rows = await table_rows(database, "costs")
     assert total == sum(Decimal(str(r["amount"])) for r in rows)
     assert len({day for day, _, _ in result}) == 6
+
+
+async def test_a_directory_given_to_sync_is_written_with_the_run(
+    emulator: ua.emulator.Emulator, sqlite_database: str
+) -> None:
+    import types
+
+    from usage_async.emulator import ORGANIZATION
+
+    directory = types.SimpleNamespace(
+        projects={p.id: p for p in ORGANIZATION.projects},
+        users={u.id: u for u in ORGANIZATION.users},
+        api_keys={
+            k.id: {"id": k.id, "name": k.name, "project_id": k.project_id, "owner_id": k.user_id}
+            for k in ORGANIZATION.api_keys
+        },
+    )
+    async with client_for(emulator) as client:
+        await ua.sync(
+            client,
+            sqlite_database,
+            since=SINCE,
+            endpoints=["completions"],
+            directory=directory,
+            progress=True,
+        )
+    keys = await table_rows(sqlite_database, "api_keys")
+    assert {k["name"] for k in keys} == {k.name for k in ORGANIZATION.api_keys}
+    assert {k["source"] for k in keys} == {"default"}
+    users = await table_rows(sqlite_database, "users")
+    assert {u["email"] for u in users} == {u.email for u in ORGANIZATION.users}
