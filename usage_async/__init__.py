@@ -76,6 +76,7 @@ if TYPE_CHECKING:
         focus_rows,
         write_focus,
     )
+    from .sync import SyncError, SyncReport, sync
 
 __all__ = [
     "ENDPOINTS",
@@ -126,6 +127,8 @@ __all__ = [
     "RateLimitError",
     "Result",
     "ServiceAccount",
+    "SyncError",
+    "SyncReport",
     "Totals",
     "UnknownResult",
     "UsageClient",
@@ -139,6 +142,7 @@ __all__ = [
     "focus_rows",
     "row_fields",
     "rows",
+    "sync",
     "totals",
     "write_focus",
 ]
@@ -193,6 +197,8 @@ _MODULE_OF = {
     "RateLimitError": "._exceptions",
     "Result": "._models",
     "ServiceAccount": "._models",
+    "SyncError": ".sync",
+    "SyncReport": ".sync",
     "Totals": "._rows",
     "UnknownResult": "._models",
     "UsageClient": "._client",
@@ -206,6 +212,7 @@ _MODULE_OF = {
     "focus_rows": ".focus",
     "row_fields": "._rows",
     "rows": "._rows",
+    "sync": ".sync",
     "totals": "._rows",
     "write_focus": ".focus",
 }

@@ -322,6 +322,10 @@ def build_parser(now: int) -> argparse.ArgumentParser:
         "500 server errors and dropped connections (default 0)",
     )
     emulator.set_defaults(run=_run_emulator, parser=emulator)
+
+    from ..sync._cli import add_sync_command
+
+    add_sync_command(commands, [connection])
     return parser
 
 

@@ -1,0 +1,248 @@
+"""What a database adds to a pull: a 90-day backfill into SQLite and PostgreSQL vs no database.
+
+Run from the repository root (after ``pip install -e '.[dev]'``)::
+
+    python benchmarks/sync.py                 # print the figures
+    python benchmarks/sync.py --write         # also rewrite its section of RESULTS.md
+
+The backfill is every endpoint, ``1h`` buckets (costs daily), grouped by every field, from an
+emulator in its own process with its clock pinned (identical bytes every round). The floor is
+the same pull with no database: the same queries, windows and concurrency, every page
+decoded and turned into rows, nothing written. PostgreSQL is a throwaway server started here
+from the machine's binaries (skipped with a note if there are none). Rounds alternate;
+figures are medians. Nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import glob
+import importlib.metadata
+import os
+import platform
+import pwd
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import usage_async as ua
+from usage_async.sync import server_now
+from usage_async.sync._plan import Job, make_jobs, segments
+
+HERE = Path(__file__).resolve().parent
+KEY = "sk-admin-benchmark"
+DAY = 86400
+NOW = 1_764_547_200 + 13 * 3600  # 2025-12-01T13:00:00Z
+DAYS = 90
+SINCE = NOW - DAYS * DAY
+CONCURRENCY = 4
+MARK = "<!-- sync figures -->"
+
+
+@contextlib.contextmanager
+def emulator_process() -> Iterator[str]:
+    """The emulator in a subprocess, clock pinned at ``NOW``; yields its base URL."""
+    code = (
+        "import asyncio\n"
+        "from usage_async.emulator import serve\n"
+        "async def main():\n"
+        f"    async with serve(port=0, api_key={KEY!r}, now=lambda: {NOW}) as emu:\n"
+        "        print(emu.base_url, flush=True)\n"
+        "        await asyncio.Event().wait()\n"
+        "asyncio.run(main())\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError("the emulator did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _binary(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if Path(folder, name).exists():
+            return str(Path(folder, name))
+    return None
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str | None]:
+    """A throwaway PostgreSQL server (run as ``postgres`` when we are root); ``None`` if
+    there are no binaries."""
+    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        yield None
+        return
+    root = Path(tempfile.mkdtemp(prefix="usage-async-bench-pg-"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = root / "data"
+    # Durable settings (fsync on): the figures are those of a real server's commits.
+    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root}"
+    subprocess.run([*as_owner, initdb, "-D", str(data), "-U", "postgres", "--auth=trust"],
+                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run([*as_owner, pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w",
+                    "-o", options, "start"], check=True, capture_output=True)  # fmt: skip
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_owner, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"],
+                       check=False, capture_output=True)  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def _pg_admin(server: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(f"{server}/postgres")
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _client(base_url: str) -> ua.UsageClient:
+    return ua.UsageClient(KEY, base_url=base_url)
+
+
+async def pull(base_url: str) -> tuple[float, int]:
+    """The floor: the sync's queries (server now, then every table concurrently), pages
+    decoded and turned into rows, nothing written."""
+    started = time.perf_counter()
+    async with _client(base_url) as client:
+        now, _ = await server_now(client, SINCE)
+
+        async def one(job: Job) -> int:
+            rows = 0
+            start = SINCE - SINCE % job.width_seconds
+            for part in segments(job, start, now):  # costs by key: not before 2025-12-06
+                stream = client.stream(
+                    job.endpoint.name,
+                    start_time=part.start,
+                    end_time=part.end,
+                    bucket_width=job.width,
+                    group_by=list(part.group_by),
+                    limit=job.endpoint.page_limit(job.width).maximum,
+                    concurrency=CONCURRENCY,
+                )
+                async for page in stream.pages():
+                    for bucket in page.data:
+                        rows += len(ua.bucket_rows(bucket, part.group_by))
+            return rows
+
+        jobs = make_jobs(list(ua.ENDPOINTS.values()), "1h", None, {}, 2 * DAY)
+        counts = await asyncio.gather(*(one(job) for job in jobs))
+    return time.perf_counter() - started, sum(counts)
+
+
+async def backfill(base_url: str, database: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    async with _client(base_url) as client:
+        report = await ua.sync(client, database, since=SINCE, concurrency=CONCURRENCY)
+    return time.perf_counter() - started, sum(report.rows.values())
+
+
+def _versions() -> str:
+    names = ("sqlalchemy", "aiosqlite", "asyncpg", "aiohttp")
+    found = []
+    for name in names:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found.append(f"{name} {importlib.metadata.version(name)}")
+    pg = _binary("postgres")
+    if pg:
+        out = subprocess.run([pg, "--version"], capture_output=True, text=True, check=False)
+        found.append(out.stdout.strip().replace("postgres (PostgreSQL)", "PostgreSQL"))
+    return ", ".join(found)
+
+
+async def measure(rounds: int) -> str:
+    tmp = Path(tempfile.mkdtemp(prefix="usage-async-bench-"))
+    times: dict[str, list[float]] = {"pull": [], "sqlite": [], "postgresql": []}
+    rows: dict[str, int] = {}
+    with emulator_process() as base_url, postgres_server() as pg:
+        await pull(base_url)  # warm-up: the emulator renders and caches its pages once
+        for number in range(rounds):
+            seconds, rows["pull"] = await pull(base_url)
+            times["pull"].append(seconds)
+            sqlite_file = tmp / f"round{number}.db"
+            seconds, rows["sqlite"] = await backfill(base_url, f"sqlite:///{sqlite_file}")
+            times["sqlite"].append(seconds)
+            if pg is not None:
+                name = f"bench{number}"
+                await _pg_admin(pg, f"CREATE DATABASE {name}")
+                seconds, rows["postgresql"] = await backfill(base_url, f"{pg}/{name}")
+                times["postgresql"].append(seconds)
+                await _pg_admin(pg, f"DROP DATABASE {name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    floor = statistics.median(times["pull"])
+    lines = [
+        MARK,
+        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        f"- Python {platform.python_version()}; {_versions()}",
+        "",
+        f"{DAYS} days of `1h` buckets for all twelve endpoints (costs `1d`), every grouping "
+        f"field, `concurrency={CONCURRENCY}`; {rows['pull']:,} rows. Medians of {rounds} rounds.",
+        "",
+        "| run | seconds | rows/s | x the pull |",
+        "|---|---:|---:|---:|",
+    ]
+    for run in ("pull", "sqlite", "postgresql"):
+        if not times[run]:
+            lines.append(f"| {run} | (no PostgreSQL binaries here) | | |")
+            continue
+        seconds = statistics.median(times[run])
+        label = {"pull": "pull, no database (floor)", "sqlite": "sync into SQLite (file, WAL)",
+                 "postgresql": "sync into PostgreSQL (loopback)"}[run]  # fmt: skip
+        lines.append(
+            f"| {label} | {seconds:.2f} | {rows[run] / seconds:,.0f} | {seconds / floor:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    figures = asyncio.run(measure(args.rounds))
+    print(figures)
+    if args.write:
+        results = HERE / "RESULTS.md"
+        text = results.read_text()
+        head, mark, tail = text.partition(MARK)
+        if mark:
+            # Replace the figures (up to the next heading of the same level or the end).
+            rest = tail.split("\n## ", 1)
+            tail = "\n## " + rest[1] if len(rest) == 2 else ""
+            text = head + figures + tail
+        else:
+            text = text.rstrip("\n") + "\n\n## Sync: a database on top of the pull\n\n" + figures
+        results.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

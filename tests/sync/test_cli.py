@@ -1,0 +1,214 @@
+"""``usage-async sync`` as a user runs it: exit codes, messages, several organizations."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import usage_async as ua
+from usage_async.emulator import Emulator, serve
+
+from .conftest import (
+    DAY,
+    NOW,
+    api_rows,
+    cli_command,
+    cli_env,
+    client_for,
+    snapshot,
+    table_as_api_rows,
+    table_rows,
+)
+from .revising_server import serve_revising
+
+SINCE_ISO = dt.datetime.fromtimestamp(NOW - 3 * DAY, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def usage_async(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
+    """Run ``usage-async ARGV...`` in a child process; its exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *cli_command(*argv),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_one_command_fills_the_tables_a_library_sync_fills(
+    emulator: Emulator, database: str
+) -> None:
+    code, out, err = await usage_async(
+        cli_env(emulator), "sync", database, "--since", SINCE_ISO, "--group-by", "model",
+        "--endpoint", "completions", "--endpoint", "costs,images", "--source", "acme",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out == ""
+    (line,) = err.splitlines()
+    assert "sync acme:" in line
+    assert "into 3 tables" in line
+    assert "current to 2026-03-10T13:25:07Z" in line
+    async with client_for(emulator) as client:
+        await ua.sync(
+            client,
+            database,
+            since=NOW - 3 * DAY,
+            endpoints=["completions", "costs", "images"],
+            group_by=["model"],
+            source="acme",
+            prefix="lib_",
+        )
+    by_cli = await snapshot(database)
+    by_library = await snapshot(database, prefix="lib_")
+    for name in ("completions", "costs", "images", "sync_state"):
+        assert by_cli[name] == by_library[f"lib_{name}"], name
+
+
+async def test_a_changed_grouping_exits_2_saying_how_to_rebuild(
+    emulator: Emulator, database: str
+) -> None:
+    env = cli_env(emulator)
+    code, _, err = await usage_async(env, "sync", database, "--endpoint", "embeddings")
+    assert code == 0, err
+    before = await snapshot(database)
+    code, _, err = await usage_async(
+        env, "sync", database, "--endpoint", "embeddings", "--group-by", "model"
+    )
+    assert code == 2
+    assert "Traceback" not in err
+    assert "embeddings is grouped by project_id, user_id, api_key_id, model" in err
+    assert "DROP TABLE embeddings;" in err
+    assert "--prefix" in err
+    assert await snapshot(database) == before
+
+
+async def test_a_failing_endpoint_exits_1_naming_it_after_the_others_commit(
+    sqlite_database: str,
+) -> None:
+    now = NOW
+    async with serve_revising(now) as server:
+        server.usage[(now - now % 3600, "gpt-4o", "proj_a")] = 5
+        server.failing.add("costs")
+        code, _, err = await usage_async(
+            cli_env(server), "sync", sqlite_database, "--endpoint", "completions,costs"
+        )
+    assert code == 1
+    assert "FAILED: costs: BadRequestError" in err
+    assert "costs is failing on purpose" in err
+    assert len(await table_rows(sqlite_database, "completions")) == 1
+    assert [r["endpoint"] for r in await table_rows(sqlite_database, "sync_state")] == [
+        "completions"
+    ]
+
+
+async def test_a_config_syncs_several_organizations_into_one_database(
+    database: str, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "globex.key"
+    async with (
+        serve(port=0, now=lambda: NOW, seed=1, api_key="sk-admin-acme") as acme,
+        serve(port=0, now=lambda: NOW, seed=2, api_key="sk-admin-globex") as globex,
+    ):
+        key_file.write_text(globex.api_key + "\n")
+        config = tmp_path / "sync.toml"
+        config.write_text(
+            f'database = "{database}"\n'
+            "max_in_flight = 4\n"
+            "[defaults]\n"
+            'endpoints = ["costs", "completions"]\n'
+            'group_by = ["project_id", "line_item"]\n'
+            'since = "3d"\n'
+            "[sources.acme]\n"
+            'api_key_env = "ACME_KEY"\n'
+            f'base_url = "{acme.base_url}"\n'
+            "[sources.globex]\n"
+            f'api_key_file = "{key_file}"\n'
+            f'base_url = "{globex.base_url}"\n'
+            'settle = { default = "1d", costs = "3d" }\n'
+        )
+        code, _, err = await usage_async(
+            cli_env(acme, ACME_KEY=acme.api_key), "sync", "--config", str(config)
+        )
+        assert code == 0, err
+        assert "sync acme:" in err
+        assert "sync globex:" in err
+        for source, emu in (("acme", acme), ("globex", globex)):
+            start = NOW - 3 * DAY
+            async with client_for(emu) as client:
+                costs = await ua.totals(client.costs(start_time=start - start % DAY))
+                completions = await api_rows(
+                    client,
+                    "completions",
+                    start_time=start - start % 3600,
+                    end_time=NOW,
+                    bucket_width="1h",
+                    group_by=["project_id"],
+                )
+            rows = await table_rows(database, "costs", f"WHERE source = '{source}'")
+            assert sum(Decimal(str(r["amount"])) for r in rows) == costs[("usd",)]["amount"]
+            where = f"WHERE source = '{source}'"
+            assert await table_as_api_rows(database, "completions", where) == completions
+    acme_totals = await table_rows(database, "costs", "WHERE source = 'acme'")
+    globex_totals = await table_rows(database, "costs", "WHERE source = 'globex'")
+    assert acme_totals != globex_totals
+    states = await table_rows(database, "sync_state", "ORDER BY source, endpoint")
+    assert [(s["source"], s["endpoint"]) for s in states] == [
+        ("acme", "completions"),
+        ("acme", "costs"),
+        ("globex", "completions"),
+        ("globex", "costs"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "complaint"),
+    [
+        ('api_key = "sk-admin-SECRET"', "api_key is refused"),
+        ('api_key_env = "sk-admin-SECRET"', "looks like a key"),
+        ('token = "sk-admin-SECRET"', "token is refused"),
+    ],
+)
+async def test_a_key_written_into_the_config_is_refused_without_echoing_it(
+    tmp_path: Path, setting: str, complaint: str
+) -> None:
+    config = tmp_path / "sync.toml"
+    config.write_text(f"[sources.acme]\n{setting}\n")
+    code, out, err = await usage_async(
+        {"PATH": "/usr/bin:/bin"}, "sync", f"sqlite:///{tmp_path}/x.db", "--config", str(config)
+    )
+    assert code == 2
+    assert complaint in err
+    assert "SECRET" not in out + err
+    assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        (["mysql://db/usage"], "give a sqlite:/// or postgresql:// URL"),
+        (["--every", "0s"], "must be at least 1s"),
+        (["--settle", "two days"], "is not a duration"),
+        (["--endpoint", "chat"], "unknown name 'chat'"),
+        (["--since", "last tuesday"], "is not a WHEN"),
+    ],
+)
+async def test_bad_arguments_exit_2_with_a_message(
+    emulator: Emulator, tmp_path: Path, argv: list[str], complaint: str
+) -> None:
+    args = argv if argv[0].startswith("mysql") else [f"sqlite:///{tmp_path}/x.db", *argv]
+    code, _, err = await usage_async(cli_env(emulator), "sync", *args)
+    assert code == 2
+    assert complaint in err
+    assert "Traceback" not in err
+
+
+async def test_without_a_key_sync_exits_2(tmp_path: Path) -> None:
+    code, _, err = await usage_async({"PATH": "/usr/bin:/bin"}, "sync", f"sqlite:///{tmp_path}/x")
+    assert code == 2
+    assert "OPENAI_ADMIN_KEY" in err

@@ -1,0 +1,356 @@
+"""``ua.sync`` against the emulator, into SQLite and into a real PostgreSQL.
+
+The emulator's clock is pinned months away from the machine's: a sync must read to the
+server's now, never to the local clock, and give exactly what a direct pull gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import usage_async as ua
+from usage_async.emulator import ORGANIZATION, Faults, serve
+from usage_async.sync import GroupingChangedError, open_engine, write_directory
+
+from .conftest import (
+    DAY,
+    NOW,
+    api_rows,
+    client_for,
+    plain,
+    snapshot,
+    table_as_api_rows,
+    table_rows,
+)
+
+HOUR = 3600
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+SINCE = NOW - 5 * DAY
+FIRST_HOUR = SINCE - SINCE % HOUR
+FIRST_DAY = SINCE - SINCE % DAY
+
+
+async def test_every_table_holds_exactly_what_a_direct_pull_to_the_servers_now_returns(
+    emulator: ua.emulator.Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        report = await ua.sync(client, database, since=SINCE)
+        assert report.server_now == dt.datetime.fromtimestamp(NOW, dt.UTC)
+        assert set(report.rows) == set(ua.ENDPOINTS)
+        for name, endpoint in ua.ENDPOINTS.items():
+            width = "1d" if endpoint.whole_days else "1h"
+            start = FIRST_DAY if endpoint.whole_days else FIRST_HOUR
+            expected = await api_rows(
+                client,
+                name,
+                start_time=start,
+                end_time=NOW,
+                bucket_width=width,
+                group_by=list(endpoint.group_by),
+            )
+            assert expected, name
+            assert await table_as_api_rows(database, name) == expected, name
+            assert report.rows[name] == len(expected)
+
+
+async def test_a_second_run_on_unchanged_data_leaves_every_table_identical(
+    emulator: ua.emulator.Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE)
+        first = await snapshot(database)
+        report = await ua.sync(client, database, since=SINCE)
+    assert await snapshot(database) == first
+    # The second run re-read only the unsettled two days, not the five.
+    assert report.tables[0].start == dt.datetime.fromtimestamp(
+        (NOW - 2 * DAY) - (NOW - 2 * DAY) % HOUR, dt.UTC
+    )
+
+
+async def test_the_state_settles_two_days_behind_the_servers_now_on_bucket_boundaries(
+    emulator: ua.emulator.Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["completions", "costs"])
+    state = {row["endpoint"]: row for row in await table_rows(database, "sync_state")}
+    settled = NOW - 2 * DAY
+    assert plain(state["completions"]["settled_until"]) == ua_iso(settled - settled % HOUR)
+    assert plain(state["costs"]["settled_until"]) == ua_iso(settled - settled % DAY)
+    assert plain(state["completions"]["synced_until"]) == ua_iso(NOW)
+    assert state["completions"]["group_by"] == ",".join(ua.ENDPOINTS["completions"].group_by)
+    assert state["costs"]["bucket_width"] == "1d"
+
+
+def ua_iso(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def test_settle_can_differ_per_endpoint(
+    emulator: ua.emulator.Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(
+            client,
+            database,
+            since=SINCE,
+            endpoints=["completions", "costs"],
+            settle={"default": dt.timedelta(hours=6), "costs": 3 * DAY},
+        )
+    state = {row["endpoint"]: row for row in await table_rows(database, "sync_state")}
+    assert plain(state["completions"]["settled_until"]) == ua_iso(NOW - 6 * HOUR - NOW % HOUR)
+    settled = NOW - 3 * DAY
+    assert plain(state["costs"]["settled_until"]) == ua_iso(settled - settled % DAY)
+
+
+async def test_429s_5xx_and_dropped_connections_change_nothing_in_the_tables(
+    database: str, tmp_path: object
+) -> None:
+    async with serve(port=0, now=lambda: NOW) as clean, client_for(clean) as client:
+        await ua.sync(client, database, since=SINCE, prefix="clean_", concurrency=6)
+    faults = Faults(rate_limit=0.15, server_error=0.15, disconnect=0.05, seed=7, retry_after_ms=1)
+    async with serve(port=0, now=lambda: NOW, faults=faults) as faulty:
+        async with client_for(faulty, max_retries=10) as client:
+            await ua.sync(client, database, since=SINCE, prefix="faulty_", concurrency=6)
+        assert sum(faulty.stats.faults.values()) >= 5
+    clean_tables = await snapshot(database, prefix="clean_")
+    faulty_tables = await snapshot(database, prefix="faulty_")
+    assert list(faulty_tables.values()) == list(clean_tables.values())
+
+
+async def test_costs_grouped_by_key_are_read_without_the_key_before_2025_12_06(
+    database: str,
+) -> None:
+    now = int(dt.datetime(2025, 12, 10, 8, tzinfo=dt.UTC).timestamp())
+    since = int(dt.datetime(2025, 12, 1, tzinfo=dt.UTC).timestamp())
+    cut = "2025-12-06T00:00:00Z"
+    async with serve(port=0, now=lambda: now) as emu, client_for(emu) as client:
+        await ua.sync(client, database, since=since, endpoints=["costs"])
+        ungrouped = await ua.totals(client.costs(start_time=since, end_time=now))
+    rows = await table_rows(database, "costs")
+    early = [r for r in rows if plain(r["start_time"]) < cut]
+    late = [r for r in rows if plain(r["start_time"]) >= cut]
+    assert early
+    assert late
+    assert all(r["api_key_id"] is None for r in early)
+    assert any(r["api_key_id"] is not None for r in late)
+    total = sum(Decimal(str(r["amount"])) for r in rows)
+    assert total == ungrouped[("usd",)]["amount"]
+
+
+async def test_a_changed_grouping_is_refused_and_nothing_is_written(
+    emulator: ua.emulator.Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["completions", "embeddings"])
+        before = await snapshot(database)
+        with pytest.raises(GroupingChangedError) as refused:
+            await ua.sync(
+                client, database, endpoints=["completions", "embeddings"], group_by=["model"]
+            )
+    message = str(refused.value)
+    assert "completions is grouped by project_id" in message
+    assert "DROP TABLE completions;" in message
+    assert "--prefix" in message
+    assert await snapshot(database) == before
+
+
+async def test_a_dropped_table_is_rebuilt_from_since_with_the_new_grouping(
+    emulator: ua.emulator.Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["embeddings"])
+        engine = open_engine(database)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP TABLE embeddings"))
+        await engine.dispose()
+        await ua.sync(client, database, since=SINCE, endpoints=["embeddings"], group_by=["model"])
+        expected = await api_rows(
+            client,
+            "embeddings",
+            start_time=FIRST_HOUR,
+            end_time=NOW,
+            bucket_width="1h",
+            group_by=["model"],
+        )
+    assert await table_as_api_rows(database, "embeddings") == expected
+
+
+async def test_fields_an_endpoint_does_not_offer_are_left_out_for_it(
+    emulator: ua.emulator.Emulator, sqlite_database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(
+            client,
+            sqlite_database,
+            since=SINCE,
+            endpoints=["vector_stores", "images", "costs"],
+            group_by=["model", "source", "line_item"],
+        )
+        with pytest.raises(ua.InvalidParameterError, match="modle"):
+            await ua.sync(client, sqlite_database, group_by=["modle"])
+    images = await table_rows(sqlite_database, "images", "LIMIT 1")
+    assert {"model", "image_source", "source"} <= set(images[0])
+    assert images[0]["source"] == "default"
+    stores = await table_rows(sqlite_database, "vector_stores", "LIMIT 1")
+    assert "project_id" not in stores[0]
+    costs = await table_rows(sqlite_database, "costs", "LIMIT 1")
+    assert "line_item" in costs[0]
+    assert "project_id" not in costs[0]
+
+
+async def test_daily_buckets_start_at_utc_midnight_and_are_their_own_state(
+    emulator: ua.emulator.Emulator, sqlite_database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, sqlite_database, since=SINCE, endpoints=["completions"])
+        await ua.sync(
+            client, sqlite_database, since=SINCE, endpoints=["completions"], bucket_width="1d"
+        )
+        daily = await api_rows(
+            client,
+            "completions",
+            start_time=FIRST_DAY,
+            end_time=NOW,
+            bucket_width="1d",
+            group_by=list(ua.ENDPOINTS["completions"].group_by),
+        )
+    assert await table_as_api_rows(sqlite_database, "completions", "WHERE bucket_width='1d'") == (
+        daily
+    )
+    widths = {r["bucket_width"] for r in await table_rows(sqlite_database, "sync_state")}
+    assert widths == {"1h", "1d"}
+
+
+async def test_cancelling_a_sync_lets_the_transaction_in_progress_commit(
+    emulator: ua.emulator.Emulator, sqlite_database: str
+) -> None:
+    engine = open_engine(sqlite_database)
+    loop = asyncio.get_running_loop()
+    run: asyncio.Future[ua.SyncReport] | None = None
+
+    @sa.event.listens_for(engine.sync_engine, "begin")
+    def begin(conn: sa.Connection) -> None:
+        # The first transaction once the tables exist is a page's write: cancel the run now.
+        exists = "SELECT count(*) FROM sqlite_master WHERE name = 'p_sync_state'"
+        if run is not None and not run.cancelled() and conn.exec_driver_sql(exists).scalar():
+            loop.call_soon_threadsafe(run.cancel)
+
+    async with client_for(emulator) as client:
+        run = asyncio.ensure_future(
+            ua.sync(client, engine, since=SINCE, endpoints=["completions"], prefix="p_")
+        )
+        with pytest.raises(asyncio.CancelledError):
+            await run
+    await engine.dispose()
+    # The page whose transaction had begun is committed, with the state that describes it.
+    rows = await table_rows(sqlite_database, "p_completions")
+    state = await table_rows(sqlite_database, "p_sync_state")
+    assert rows
+    assert len(state) == 1
+    assert plain(state[0]["settled_until"]) <= max(plain(r["end_time"]) for r in rows)
+
+
+async def test_directory_tables_give_names_to_a_cost_per_project_join(
+    emulator: ua.emulator.Emulator, database: str
+) -> None:
+
+    projects = [
+        {"id": p.id, "name": p.name, "status": "active", "created_at": 1_700_000_000}
+        for p in ORGANIZATION.projects
+    ]
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+    written = await write_directory(database, projects=projects, users=ORGANIZATION.users)
+    assert written == {
+        "projects": len(ORGANIZATION.projects),
+        "users": len(ORGANIZATION.users),
+        "api_keys": 0,
+    }
+    # A project that disappears from the directory keeps its name for old usage.
+    await write_directory(database, projects=projects[:1])
+    engine = open_engine(database)
+    query = sa.text(
+        "SELECT p.name, SUM(CAST(c.amount AS NUMERIC)) AS usd FROM costs c "
+        "JOIN projects p ON p.source = c.source AND p.id = c.project_id GROUP BY p.name"
+    )
+    async with engine.connect() as conn:
+        by_name = {row.name: row.usd for row in await conn.execute(query)}
+    await engine.dispose()
+    assert set(by_name) <= {p.name for p in ORGANIZATION.projects}
+    assert len(by_name) >= 3
+
+
+def test_ua_sync_is_the_function_even_after_the_package_is_imported() -> None:
+    code = (
+        "import inspect, usage_async as ua\n"
+        "from usage_async.sync import SyncReport\n"
+        "import usage_async.sync._cli\n"
+        "assert callable(ua.sync) and ua.SyncReport is SyncReport\n"
+        "assert inspect.iscoroutine(c := ua.sync(None, 'sqlite://'))\n"
+        "c.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+async def test_the_readmes_cost_per_project_query_runs_on_postgresql(
+    emulator: ua.emulator.Emulator, postgresql_database: str
+) -> None:
+    from usage_async.emulator import ORGANIZATION
+
+    database = postgresql_database
+    section = README.split("## Keep a database current")[1]
+    query = re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)[0]
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+    await write_directory(database, projects=ORGANIZATION.projects)
+    engine = open_engine(database)
+    async with engine.connect() as conn:
+        result = [tuple(row) for row in await conn.execute(sa.text(query))]
+    await engine.dispose()
+    names = {p.name for p in ORGANIZATION.projects}
+    assert {project for _, project, _ in result} & names
+    total = sum((usd for _, _, usd in result), Decimal(0))
+    rows = await table_rows(database, "costs")
+    assert total == sum(Decimal(str(r["amount"])) for r in rows)
+    assert len({day for day, _, _ in result}) == 6
+
+
+async def test_a_directory_given_to_sync_is_written_with_the_run(
+    emulator: ua.emulator.Emulator, sqlite_database: str
+) -> None:
+    import types
+
+    from usage_async.emulator import ORGANIZATION
+
+    directory = types.SimpleNamespace(
+        projects={p.id: p for p in ORGANIZATION.projects},
+        users={u.id: u for u in ORGANIZATION.users},
+        api_keys={
+            k.id: {"id": k.id, "name": k.name, "project_id": k.project_id, "owner_id": k.user_id}
+            for k in ORGANIZATION.api_keys
+        },
+    )
+    async with client_for(emulator) as client:
+        await ua.sync(
+            client,
+            sqlite_database,
+            since=SINCE,
+            endpoints=["completions"],
+            directory=directory,
+            progress=True,
+        )
+    keys = await table_rows(sqlite_database, "api_keys")
+    assert {k["name"] for k in keys} == {k.name for k in ORGANIZATION.api_keys}
+    assert {k["source"] for k in keys} == {"default"}
+    users = await table_rows(sqlite_database, "users")
+    assert {u["email"] for u in users} == {u.email for u in ORGANIZATION.users}

@@ -1,0 +1,319 @@
+"""``usage-async sync``: keep a database current, once or every N minutes.
+
+    usage-async sync                                   # sqlite:///usage.db, all twelve endpoints
+    usage-async sync postgresql://usage@db/usage --since 90d --every 15m
+    usage-async sync --config sync.toml                # several organizations at once
+
+One run per invocation, or with ``--every`` one run per period until SIGTERM or SIGINT, which
+let the transaction in progress commit and then exit 0. Each run prints one summary line on
+stderr. Exit codes: 0 done; 1 a table failed (the line names it; what the others and the
+earlier pages committed stays); 2 bad arguments, a bad config or a table grouped otherwise
+(nothing changed). A one-shot run stopped by a signal exits 128 + its number.
+
+Only ``add_sync_command`` is imported with the command line; the database libraries are
+imported when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as _dt
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .._endpoints import ENDPOINTS
+from ._config import ConfigError, SourceConfig, SyncConfig, load_config, parse_since, read_key
+from ._plan import parse_duration
+
+__all__ = ["add_sync_command"]
+
+DEFAULT_DATABASE = "sqlite:///usage.db"
+KEY_ENV = "OPENAI_ADMIN_KEY"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_GROUP_FIELDS = tuple(dict.fromkeys(f for e in ENDPOINTS.values() for f in e.group_by))
+
+
+def _names(choices: Sequence[str]) -> Any:
+    def names(text: str) -> list[str]:
+        items = [item.strip() for item in text.split(",")]
+        for item in items:
+            if item not in choices:
+                raise argparse.ArgumentTypeError(
+                    f"unknown name {item!r}; choose from {', '.join(choices)}"
+                )
+        return items
+
+    return names
+
+
+def _duration(text: str) -> int:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return seconds
+
+
+def _positive_duration(text: str) -> int:
+    seconds = _duration(text)
+    if seconds < 1:
+        raise argparse.ArgumentTypeError("must be at least 1s")
+    return seconds
+
+
+def _since(text: str) -> int | _dt.timedelta:
+    try:
+        return parse_since(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_sync_command(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Add ``sync`` to the subcommands; ``parents`` give ``--base-url`` and ``--api-key-file``."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "sync",
+        parents=parents,
+        allow_abbrev=False,
+        help="keep a SQLite or PostgreSQL database current with every endpoint",
+        description="Bring one table per endpoint (and sync_state) up to the server's now: "
+        "each run re-reads from where the data is settled, replacing the re-read buckets "
+        "page by page, one transaction each. Safe to kill at any moment and to run again.",
+    )
+    parser.add_argument(
+        "database",
+        metavar="DATABASE_URL",
+        nargs="?",
+        help=f"sqlite:///PATH or postgresql://USER@HOST/DB (default {DEFAULT_DATABASE})",
+    )
+    parser.add_argument(
+        "--since",
+        metavar="WHEN",
+        type=_since,
+        help="where a table's first run starts: a span before now (90d, 2w) or an ISO date "
+        "(default 30d); later runs continue from their state",
+    )
+    parser.add_argument(
+        "--endpoint",
+        metavar="NAME",
+        dest="endpoints",
+        type=_names(tuple(ENDPOINTS)),
+        action="extend",
+        help="sync only this endpoint (repeat or comma-separate; default all twelve)",
+    )
+    parser.add_argument(
+        "--bucket-width", choices=("1h", "1d"), help="usage bucket width (default 1h)"
+    )
+    parser.add_argument(
+        "--group-by",
+        metavar="FIELD[,FIELD...]",
+        type=_names(_GROUP_FIELDS),
+        action="extend",
+        help="group by these fields where an endpoint offers them (default: every field "
+        "each endpoint offers)",
+    )
+    parser.add_argument(
+        "--settle",
+        metavar="DURATION",
+        type=_duration,
+        help="buckets younger than this are read again on every run (default 2d)",
+    )
+    parser.add_argument(
+        "--every",
+        metavar="DURATION",
+        type=_positive_duration,
+        help="keep running: one run per DURATION (15m, 1h) until SIGTERM or Ctrl-C",
+    )
+    parser.add_argument("--source", metavar="LABEL", help="label of the rows (default 'default')")
+    parser.add_argument(
+        "--prefix", metavar="NAME_", help="prefix of the table names (default none)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        metavar="N",
+        type=int,
+        default=4,
+        help="time windows fetched at once per table (default 4)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a sync.toml listing several organizations (see the README)",
+    )
+    parser.set_defaults(run=run_sync_command, parser=parser)
+
+
+def _command_line_settings(args: argparse.Namespace) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if args.endpoints:
+        settings["endpoints"] = tuple(dict.fromkeys(args.endpoints))
+    if args.bucket_width:
+        settings["bucket_width"] = args.bucket_width
+    if args.group_by:
+        settings["group_by"] = list(dict.fromkeys(args.group_by))
+    if args.settle is not None:
+        settings["settle"] = {"default": args.settle}
+    if args.since is not None:
+        settings["since"] = args.since
+    if args.prefix is not None:
+        settings["prefix"] = args.prefix
+    return settings
+
+
+def _configuration(args: argparse.Namespace) -> SyncConfig:
+    settings = _command_line_settings(args)
+    if args.config is not None:
+        if args.source is not None:
+            raise ConfigError(
+                "--source labels a single organization; with --config, the "
+                "sources are named by their [sources.NAME] tables"
+            )
+        return load_config(args.config, settings)
+    key = read_key(
+        env=KEY_ENV if args.api_key_file is None else None,
+        file=args.api_key_file,
+        where="sync",
+    )
+    source = SourceConfig(
+        name=args.source or "default",
+        api_key=key,
+        base_url=args.base_url,
+        **settings,
+    )
+    return SyncConfig(sources=(source,))
+
+
+def run_sync_command(args: argparse.Namespace, now: int) -> int:
+    """Run ``usage-async sync``; returns the exit code."""
+    parser: argparse.ArgumentParser = args.parser
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    try:
+        config = _configuration(args)
+    except ConfigError as exc:
+        parser.error(str(exc).replace("sync: ", "", 1))
+    database = args.database or config.database or DEFAULT_DATABASE
+    try:
+        return asyncio.run(_serve(config, database, args.every, args.concurrency, parser))
+    except KeyboardInterrupt:  # a second Ctrl-C while the first one's transaction commits
+        return 128 + signal.SIGINT
+
+
+def _say(line: str) -> None:
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    print(f"{stamp} {line}", file=sys.stderr, flush=True)
+
+
+def _redact(text: str, config: SyncConfig) -> str:
+    for source in config.sources:
+        text = text.replace(source.api_key, "<redacted>")
+    return text
+
+
+async def _serve(
+    config: SyncConfig,
+    database: str,
+    every: int | None,
+    concurrency: int,
+    parser: argparse.ArgumentParser,
+) -> int:
+    from .._client import UsageClient
+    from .._exceptions import InvalidParameterError
+    from ._store import open_engine
+
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    stopped: list[int] = []
+
+    def stop(signum: int) -> None:
+        if not stopped:
+            stopped.append(signum)
+            main.cancel()
+
+    try:
+        engine = open_engine(database)
+    except InvalidParameterError as exc:
+        parser.error(exc.message)
+    limiter = asyncio.Semaphore(config.max_in_flight)
+    clients = []
+    try:
+        for source in config.sources:
+            clients.append(
+                UsageClient(
+                    source.api_key,
+                    base_url=source.base_url,
+                    organization=source.organization,
+                    limiter=limiter,
+                )
+            )
+    except InvalidParameterError as exc:
+        parser.error(_redact(exc.message, config))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        while True:
+            started = loop.time()
+            code = await _run_once(config, clients, engine, concurrency, parser)
+            if every is None:
+                return code
+            await asyncio.sleep(max(0.0, started + every - loop.time()))
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
+        _say(f"stopped by signal {signal.Signals(stopped[0]).name}; what was read is committed")
+        return EXIT_OK if every is not None else 128 + stopped[0]
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        for client in clients:
+            await client.close()
+        await engine.dispose()
+
+
+async def _run_once(
+    config: SyncConfig,
+    clients: Sequence[Any],
+    engine: Any,
+    concurrency: int,
+    parser: argparse.ArgumentParser,
+) -> int:
+    """One run of every source, concurrently; the exit code of a one-shot run."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .._exceptions import InvalidParameterError, UsageError
+    from ._run import SyncError, sync
+    from ._store import GroupingChangedError
+
+    progress = sys.stderr.isatty()
+    runs = [
+        sync(
+            client,
+            engine,
+            concurrency=concurrency,
+            progress=progress and len(config.sources) == 1,
+            **source.sync_options(),
+        )
+        for source, client in zip(config.sources, clients, strict=True)
+    ]
+    outcomes = await asyncio.gather(*runs, return_exceptions=True)
+    code = EXIT_OK
+    for source, outcome in zip(config.sources, outcomes, strict=True):
+        if isinstance(outcome, GroupingChangedError | InvalidParameterError):
+            # Nothing was changed, and running again will not help.
+            parser.error(_redact(f"source {source.name}: {outcome}", config))
+        if isinstance(outcome, SyncError):
+            _say(_redact(outcome.report.summary(), config))
+            code = EXIT_FAILED
+        elif isinstance(outcome, UsageError | SQLAlchemyError | OSError):
+            _say(
+                _redact(f"sync {source.name}: FAILED: {type(outcome).__name__}: {outcome}", config)
+            )
+            code = EXIT_FAILED
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            _say(outcome.summary())
+    return code

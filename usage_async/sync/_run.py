@@ -1,0 +1,496 @@
+"""``sync()``: one run that brings a database up to the server's now.
+
+For each table the run re-reads from its ``settled_until`` (the first run: from ``since``) to
+the server's now, page by page. Each page is one transaction that deletes the page's bucket
+range for this source and width, inserts what the API returns now (so a group that vanished
+on revision vanishes here too) and moves ``settled_until`` to at most ``now - settle``,
+floored to a bucket boundary, and never past the data written. The next run reads the
+unsettled buckets again: dlt calls this window a lag, dbt a lookback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import re
+import time
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .._client import UsageClient
+from .._endpoints import ENDPOINTS
+from .._exceptions import BadRequestError, InvalidParameterError, UsageError
+from .._models import Bucket
+from .._protocol import to_unix
+from .._rows import iso_utc
+from ._plan import (
+    DAY,
+    DEFAULT_SETTLE,
+    Job,
+    floor_to,
+    make_jobs,
+    seconds_of,
+    segments,
+    settled_target,
+)
+from ._progress import Progress
+from ._store import State, Store, open_engine
+
+__all__ = [
+    "DEFAULT_SINCE",
+    "Directory",
+    "SyncError",
+    "SyncReport",
+    "TableReport",
+    "server_now",
+    "sync",
+    "write_directory",
+]
+
+DEFAULT_SINCE = _dt.timedelta(days=30)
+"""Where a table's first run starts when no ``since`` is given."""
+
+_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@attrs.frozen
+class TableReport:
+    """What one run did to one table.
+
+    ``rows`` were written for the re-read range ``[start, end)`` (``None`` when there was
+    nothing to read); ``settled_until`` is where the next run starts; ``error`` says why the
+    table stopped short, if it did (what was committed before stays).
+    """
+
+    table: str
+    endpoint: str
+    bucket_width: str
+    rows: int = 0
+    pages: int = 0
+    start: _dt.datetime | None = None
+    end: _dt.datetime | None = None
+    settled_until: _dt.datetime | None = None
+    error: str | None = None
+
+
+@attrs.frozen
+class SyncReport:
+    """What one ``sync`` run did: per table, and in all.
+
+    ``requests`` counts the pages the API answered (retried attempts are not counted),
+    ``duration`` is wall-clock seconds, ``server_now`` the server's clock the run read to.
+    """
+
+    source: str
+    database: str
+    server_now: _dt.datetime
+    tables: tuple[TableReport, ...]
+    requests: int
+    duration: float
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """Rows written, by table."""
+        return {t.table: t.rows for t in self.tables}
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """Tables that stopped short, with the reason."""
+        return {t.table: t.error for t in self.tables if t.error is not None}
+
+    def summary(self) -> str:
+        """One line for a log: rows, tables, requests, time, and what failed."""
+        written = sum(t.rows for t in self.tables)
+        line = (
+            f"sync {self.source}: {written:,} rows into {len(self.tables)} tables of "
+            f"{self.database}, {self.requests} requests, {self.duration:.1f} s, "
+            f"current to {iso_utc(int(self.server_now.timestamp()))}"
+        )
+        if self.failed:
+            line += "; FAILED: " + "; ".join(f"{t}: {e}" for t, e in self.failed.items())
+        return line
+
+
+class SyncError(UsageError):
+    """Some tables of a sync failed; what the others committed stays committed.
+
+    ``report`` is the run's report (``report.failed`` names the tables); ``errors`` holds the
+    exception of each failed table, and the first is also ``__cause__``.
+    """
+
+    def __init__(self, report: SyncReport, errors: Mapping[str, BaseException]) -> None:
+        names = ", ".join(errors)
+        first = next(iter(errors.values()))
+        super().__init__(f"sync of {names} failed: {type(first).__name__}: {first}")
+        self.report = report
+        self.errors = dict(errors)
+
+
+class Directory(Protocol):
+    """The organization's directory, as ``UsageClient.directory()`` gives it: projects,
+    users and project API keys by id (records with the columns' names as attributes)."""
+
+    @property
+    def projects(self) -> Mapping[str, Any]: ...
+
+    @property
+    def users(self) -> Mapping[str, Any]: ...
+
+    @property
+    def api_keys(self) -> Mapping[str, Any]: ...
+
+
+async def server_now(client: UsageClient, anchor: int) -> tuple[int, int]:
+    """The server's clock (Unix seconds), and how many requests it took to read it.
+
+    Until the client reports the ``Date`` of its responses, it is read off the data: an
+    open-ended usage range ends its last bucket at the server's now. ``anchor`` is a time
+    the server has passed (a state's ``settled_until``); if it has not, the probe steps back.
+    """
+    # TODO(client): with BucketStream.server_time, this is one request at any start.
+    requests = 0
+    start = floor_to(anchor, DAY)
+    step = 31 * DAY
+    for _ in range(16):
+        stream = client.completions(start_time=max(start, 0), bucket_width="1d", limit=31)
+        last: Bucket[Any] | None = None
+        try:
+            async for page in stream.pages():
+                requests += 1
+                if page.data:
+                    last = page.data[-1]
+        except BadRequestError as exc:
+            if exc.param != "start_time":
+                raise
+            requests += 1  # a start in the server's future, refused rather than empty
+        if last is not None:
+            return last.end_time, requests
+        start -= step
+        step *= 2
+    raise UsageError("could not read the server's clock: no bucket ended in any range probed")
+
+
+async def write_directory(
+    database: str | AsyncEngine,
+    *,
+    source: str = "default",
+    prefix: str = "",
+    projects: Iterable[Any] = (),
+    users: Iterable[Any] = (),
+    api_keys: Iterable[Any] = (),
+) -> dict[str, int]:
+    """Upsert directory records into the ``projects``, ``users`` and ``api_keys`` tables.
+
+    Records are objects or mappings with the columns' names: projects ``id, name, status,
+    archived_at, created_at`` (times as Unix seconds or aware datetimes), users ``id, email,
+    name, role``, keys ``id, name, project_id, owner_type, owner_id, owner_name``. Records
+    that disappear later are kept, so old usage still joins to a name. Returns rows written by
+    table.
+    """
+    engine, owned = _engine(database)
+    try:
+        store = Store(engine, _checked_prefix(prefix))
+        return await store.write_directory(
+            source, projects=projects, users=users, api_keys=api_keys
+        )
+    finally:
+        if owned:
+            await engine.dispose()
+
+
+def _engine(database: str | AsyncEngine) -> tuple[AsyncEngine, bool]:
+    if isinstance(database, AsyncEngine):
+        return database, False
+    if not isinstance(database, str):
+        raise InvalidParameterError(
+            f"database must be a URL string or an AsyncEngine, got {type(database).__name__}",
+            param="database",
+        )
+    return open_engine(database), True
+
+
+def _checked_prefix(prefix: str) -> str:
+    if prefix and not _PREFIX.fullmatch(prefix):
+        raise InvalidParameterError(
+            f"prefix must be letters, digits and underscores, got {prefix!r}", param="prefix"
+        )
+    return prefix
+
+
+def _settles(
+    settle: int | float | _dt.timedelta | Mapping[str, int | float | _dt.timedelta] | None,
+) -> tuple[int, dict[str, int]]:
+    if settle is None:
+        return DEFAULT_SETTLE, {}
+    if isinstance(settle, Mapping):
+        default = settle.get("default", DEFAULT_SETTLE)
+        by_name = {k: seconds_of(v, "settle") for k, v in settle.items() if k != "default"}
+        for name in by_name:
+            if name not in ENDPOINTS:
+                raise InvalidParameterError(
+                    f"settle names an unknown endpoint {name!r}", param="settle"
+                )
+        return seconds_of(default, "settle"), by_name
+    return seconds_of(settle, "settle"), {}
+
+
+def _check_group_by(group_by: Sequence[str] | Mapping[str, Sequence[str]] | None) -> None:
+    offered = {f for e in ENDPOINTS.values() for f in e.group_by}
+    lists: Iterable[Any]
+    if group_by is None:
+        return
+    if isinstance(group_by, Mapping):
+        for name in group_by:
+            if name not in ENDPOINTS:
+                raise InvalidParameterError(
+                    f"group_by names an unknown endpoint {name!r}", param="group_by"
+                )
+        lists = group_by.values()
+    else:
+        lists = [group_by]
+    for fields in lists:
+        items = fields.split(",") if isinstance(fields, str) else list(fields)
+        for field in items:
+            if field.strip() not in offered:
+                raise InvalidParameterError(
+                    f"no endpoint can be grouped by {field!r}; the fields are "
+                    f"{', '.join(sorted(offered))}",
+                    param="group_by",
+                )
+
+
+class _Writes:
+    """Writes that finish once started: cancelling the run waits for them, never cuts one."""
+
+    def __init__(self) -> None:
+        self._pending: set[asyncio.Future[None]] = set()
+
+    async def run(self, write: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(write)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        await asyncio.shield(task)
+
+    async def drain(self) -> None:
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+async def sync(
+    client: UsageClient,
+    database: str | AsyncEngine = "sqlite:///usage.db",
+    *,
+    since: int | _dt.datetime | _dt.timedelta | None = None,
+    endpoints: Sequence[str] | None = None,
+    bucket_width: str = "1h",
+    group_by: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+    settle: int | _dt.timedelta | Mapping[str, int | _dt.timedelta] | None = None,
+    source: str = "default",
+    prefix: str = "",
+    concurrency: int = 4,
+    directory: Directory | None = None,
+    progress: bool = False,
+) -> SyncReport:
+    """Bring the tables of ``database`` up to the server's now; return what was done.
+
+    Args:
+        client: The client to read with (not closed here).
+        database: A SQLAlchemy URL (``sqlite:///usage.db``, ``postgresql://user@host/db``;
+            the asyncio driver is chosen for you) or an ``AsyncEngine`` (not disposed here).
+        since: Where a table's first run starts: Unix seconds, an aware datetime, or a
+            ``timedelta`` before the server's now (default 30 days). Floored to a bucket
+            boundary. Tables that have a state continue from it instead.
+        endpoints: Endpoint names (default: all twelve).
+        bucket_width: ``"1h"`` or ``"1d"`` (``"1m"`` works too) for usage; costs are daily.
+        group_by: Fields to group by; a field an endpoint does not offer is left out for it.
+            A mapping gives them per endpoint. Default: every field each endpoint offers.
+        settle: How long buckets stay open to revision and are read again (default 2 days):
+            seconds or a ``timedelta``, or a mapping by endpoint name (``"default"`` for the
+            rest).
+        source: The label of this organization's rows, so several share the tables.
+        prefix: Put the tables under this name prefix (``acme_completions``...).
+        concurrency: One-page time windows fetched at once per table.
+        directory: Projects, users and keys to refresh the directory tables with (what
+            ``UsageClient.directory()`` returns).
+        progress: Draw progress bars on stderr (rich).
+
+    Raises:
+        InvalidParameterError: A bad argument, before anything is read or written.
+        GroupingChangedError: A table holds another grouping; nothing was changed.
+        SyncError: Some tables failed (the exception carries the report); the others, and
+            every page committed before the failure, stay written.
+    """
+    began = time.perf_counter()
+    if not isinstance(client, UsageClient):
+        raise InvalidParameterError("client must be a UsageClient", param="client")
+    if not isinstance(source, str) or not source:
+        raise InvalidParameterError("source must be a non-empty string", param="source")
+    prefix = _checked_prefix(prefix)
+    names = list(ENDPOINTS) if endpoints is None else list(dict.fromkeys(endpoints))
+    for name in names:
+        if name not in ENDPOINTS:
+            raise InvalidParameterError(
+                f"unknown endpoint {name!r}; expected some of {', '.join(ENDPOINTS)}",
+                param="endpoints",
+            )
+    if not names:
+        raise InvalidParameterError("endpoints is empty", param="endpoints")
+    _check_group_by(group_by)
+    default_settle, settle_by_name = _settles(settle)
+    jobs = make_jobs(
+        [ENDPOINTS[n] for n in names], bucket_width, group_by, settle_by_name, default_settle
+    )
+    since_delta: int | None = None
+    since_at: int | None = None
+    if since is None or isinstance(since, _dt.timedelta):
+        since_delta = seconds_of(since if since is not None else DEFAULT_SINCE, "since")
+    else:
+        since_at = to_unix(since, "since")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidParameterError("concurrency must be a positive int", param="concurrency")
+
+    engine, owned = _engine(database)
+    writes = _Writes()
+    try:
+        store = Store(engine, prefix)
+        states = await store.prepare(source, jobs)
+        anchors = [s.settled_until for s in states.values()]
+        if since_at is not None:
+            anchors.append(since_at)
+        anchor = min(anchors) if anchors else int(time.time()) - (since_delta or 0)
+        now, requests = await server_now(client, anchor)
+        first = since_at if since_at is not None else now - (since_delta or 0)
+        if directory is not None:
+            await store.write_directory(
+                source,
+                projects=directory.projects.values(),
+                users=directory.users.values(),
+                api_keys=directory.api_keys.values(),
+            )
+        run = _Run(client, store, source, now, first, concurrency, writes)
+        with Progress(progress) as bars:
+            run.bars = bars
+            outcomes = await asyncio.gather(
+                *(run.table(job, states.get((job.endpoint.name, job.width))) for job in jobs)
+            )
+    finally:
+        await writes.drain()
+        if owned:
+            await engine.dispose()
+    tables = tuple(report for report, _ in outcomes)
+    report = SyncReport(
+        source=source,
+        database=engine.url.render_as_string(hide_password=True),
+        server_now=_dt.datetime.fromtimestamp(now, _dt.UTC),
+        tables=tables,
+        requests=requests + sum(t.pages for t in tables),
+        duration=time.perf_counter() - began,
+    )
+    errors = {t.table: error for t, (_, error) in zip(tables, outcomes, strict=True) if error}
+    if errors:
+        raise SyncError(report, errors)
+    return report
+
+
+def _moment(seconds: int) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(seconds, _dt.UTC)
+
+
+@attrs.define
+class _Tally:
+    """The report of one table so far (a failure keeps what was committed before it)."""
+
+    report: TableReport
+
+
+@attrs.define
+class _Run:
+    """One run's shared context, and the reading and writing of one table."""
+
+    client: UsageClient
+    store: Store
+    source: str
+    now: int
+    first: int
+    concurrency: int
+    writes: _Writes
+    bars: Progress = attrs.field(factory=lambda: Progress(False))
+
+    async def table(
+        self, job: Job, state: State | None
+    ) -> tuple[TableReport, BaseException | None]:
+        """Read and write one table; a failure is returned with what was done before it."""
+        tally = _Tally(
+            TableReport(
+                table=self.store.schema.table_name(job.endpoint.name),
+                endpoint=job.endpoint.name,
+                bucket_width=job.width,
+            )
+        )
+        try:
+            await self._table(job, state, tally)
+        except Exception as exc:
+            return attrs.evolve(tally.report, error=f"{type(exc).__name__}: {exc}"), exc
+        return tally.report, None
+
+    async def _table(self, job: Job, state: State | None, tally: _Tally) -> None:
+        width = job.width_seconds
+        start = state.settled_until if state is not None else floor_to(self.first, width)
+        if job.endpoint.whole_days:
+            start = floor_to(start, DAY)
+        if start >= self.now:
+            tally.report = attrs.evolve(tally.report, settled_until=_moment(start))
+            return
+        target = settled_target(job, start, self.now)
+        synced = state.synced_until if state is not None else start
+        table = self.store.schema.usage[job.endpoint.name]
+        label = f"{self.source} {table.name}" if self.source != "default" else table.name
+        self.bars.track(label, -(-(self.now - start) // width))
+        parts = segments(job, start, self.now)
+        cursor = start
+        for number, part in enumerate(parts):
+            stream = self.client.stream(
+                job.endpoint.name,
+                start_time=part.start,
+                end_time=part.end,
+                bucket_width=job.width,
+                group_by=list(part.group_by) or None,
+                limit=job.endpoint.page_limit(job.width).maximum,
+                concurrency=self.concurrency,
+            )
+            shape = self.store.shaper(job, self.source, part.group_by)
+            async for page in stream.pages():
+                final = number == len(parts) - 1 and stream.done
+                covered = page.data[-1].end_time if page.data else cursor
+                report = tally.report
+                if not page.data and not final:
+                    tally.report = attrs.evolve(report, pages=report.pages + 1)
+                    continue
+                rows = [row for bucket in page.data for row in shape(bucket)]
+                # Never past the data written: the state is in the same transaction.
+                settled = target if final else max(start, min(target, covered))
+                synced = self.now if final else max(synced, covered)
+                await self.writes.run(
+                    self.store.replace(
+                        job,
+                        self.source,
+                        cursor,
+                        None if final else covered,
+                        rows,
+                        settled,
+                        synced,
+                    )
+                )
+                cursor = covered
+                tally.report = attrs.evolve(
+                    report,
+                    rows=report.rows + len(rows),
+                    pages=report.pages + 1,
+                    start=_moment(start),
+                    end=_moment(max(cursor, self.now) if final else cursor),
+                    settled_until=_moment(settled),
+                )
+                self.bars.advance(label, len(page.data), len(rows))

@@ -1,0 +1,488 @@
+"""The database side of a sync: engines, the schema check, and the one-transaction writes.
+
+Every write is one ``async with engine.begin()``: a page's bucket range is deleted and
+inserted again, and the state row that describes it moves in the same transaction, so the
+state is never ahead of the data (Singer's rule) whatever instant the process dies at.
+
+SQLite runs in WAL mode (readers such as Grafana or DuckDB see the last commit while a sync
+writes) with ``BEGIN IMMEDIATE`` transactions, serialized in-process by one lock per engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import functools
+import logging
+import operator
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from .._exceptions import InvalidParameterError, UsageError
+from .._models import Bucket, CostsResult, UnknownResult
+from ._plan import Job
+from ._schema import (
+    Schema,
+    UtcDateTime,
+    column_name,
+    decimal_text,
+    grouping_columns,
+    grouping_of,
+)
+
+logger = logging.getLogger("usage_async")
+
+__all__ = [
+    "GroupingChangedError",
+    "State",
+    "Store",
+    "database_url",
+    "open_engine",
+]
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_DRIVER_EXTRA = {"aiosqlite": "sync", "asyncpg": "postgres"}
+
+
+class GroupingChangedError(UsageError):
+    """A table or its sync state holds another grouping than the one asked for.
+
+    Nothing was changed. The message says how to rebuild (drop the table, or sync into
+    other tables with another ``prefix``).
+    """
+
+
+def database_url(url: str | sa.URL) -> sa.URL:
+    """The SQLAlchemy URL with its asyncio driver: ``sqlite:///`` becomes
+    ``sqlite+aiosqlite:///`` and ``postgresql://`` becomes ``postgresql+asyncpg://``.
+
+    Raises ``InvalidParameterError`` for a URL that is not SQLite or PostgreSQL.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise InvalidParameterError(
+            f"{url!r} is not a database URL; give sqlite:///PATH or "
+            f"postgresql://USER@HOST/DATABASE",
+            param="database",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise InvalidParameterError(
+            f"cannot sync into {backend}: give a sqlite:/// or postgresql:// URL",
+            param="database",
+        )
+    if "+" not in parsed.drivername:
+        parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
+    return parsed
+
+
+def open_engine(url: str | sa.URL) -> AsyncEngine:
+    """An async engine for ``url`` (see ``database_url``), SQLite set up for WAL.
+
+    Raises ``InvalidParameterError`` naming the extra to install if its driver is missing.
+    """
+    parsed = database_url(url)
+    try:
+        engine = create_async_engine(parsed)
+    except ModuleNotFoundError as missing:
+        extra = _DRIVER_EXTRA.get(missing.name or "", "sync")
+        raise InvalidParameterError(
+            f"{parsed.drivername} needs {missing.name}: pip install 'usage-async[{extra}]'",
+            param="database",
+        ) from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def connect(dbapi_connection: Any, record: Any) -> None:
+        # The driver's own implicit BEGIN would be deferred: take the write lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode loses no commit when the process dies, only on power loss.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @sa.event.listens_for(engine.sync_engine, "begin")
+    def begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# One lock per engine: SQLite has one writer at a time, and waiting on an asyncio lock beats
+# sleeping in SQLite's busy handler. Schema changes take it on every database.
+_LOCKS: weakref.WeakKeyDictionary[sa.Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _lock_of(engine: AsyncEngine) -> asyncio.Lock:
+    lock = _LOCKS.get(engine.sync_engine)
+    if lock is None:
+        lock = _LOCKS[engine.sync_engine] = asyncio.Lock()
+    return lock
+
+
+@attrs.frozen
+class State:
+    """The state row of one source x endpoint x width."""
+
+    group_by: tuple[str, ...]
+    settled_until: int
+    synced_until: int
+
+
+def _seconds(moment: _dt.datetime) -> int:
+    return int(moment.timestamp())
+
+
+class Store:
+    """The tables of one database under one prefix, and the writes a sync makes."""
+
+    def __init__(self, engine: AsyncEngine, prefix: str = "") -> None:
+        self.engine = engine
+        self.schema = Schema(prefix)
+        self._lock = _lock_of(engine)
+        self._serial = engine.dialect.name == "sqlite"
+        self._inserts: dict[str, str] = {}
+
+    def _upsert(self, table: sa.Table) -> Any:
+        """INSERT ... ON CONFLICT (primary key) DO UPDATE, in this database's dialect."""
+        if self.engine.dialect.name == "postgresql":
+            stmt: Any = postgresql.insert(table)
+        else:
+            stmt = sqlite.insert(table)
+        keys = [c.name for c in table.primary_key.columns]
+        return stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
+        )
+
+    async def prepare(self, source: str, jobs: Sequence[Job]) -> dict[tuple[str, str], State]:
+        """Create what is missing and check what exists; return the source's state by
+        (endpoint, width).
+
+        A table grouped otherwise than its job raises ``GroupingChangedError`` before
+        anything is written. A table that does not exist yet is created and any state left
+        for it is dropped (the state of a dropped table describes no data). Metric columns
+        a newer version of this library added are added to existing tables.
+        """
+        for job in jobs:
+            self.schema.usage_table(job.endpoint, job.group_by)
+        async with self._lock, self.engine.begin() as conn:
+            await conn.run_sync(self._create_and_check, jobs)
+            rows = await conn.execute(
+                sa.select(self.schema.state).where(self.schema.state.c.source == source)
+            )
+            states = {
+                (row.endpoint, row.bucket_width): State(
+                    tuple(f for f in row.group_by.split(",") if f),
+                    _seconds(row.settled_until),
+                    _seconds(row.synced_until),
+                )
+                for row in rows
+            }
+        for job in jobs:
+            state = states.get((job.endpoint.name, job.width))
+            if state is not None and state.group_by != job.group_by:
+                name = self.schema.table_name(job.endpoint.name)
+                raise GroupingChangedError(_refusal([(name, state.group_by, job.group_by)]))
+        return states
+
+    def _create_and_check(self, conn: Connection, jobs: Sequence[Job]) -> None:
+        inspector = sa.inspect(conn)
+        existing = set(inspector.get_table_names())
+        state = self.schema.state
+        if state.name not in existing:
+            state.create(conn)
+        for table in self.schema.directory.values():
+            if table.name not in existing:
+                table.create(conn)
+        conflicts = []
+        for job in jobs:
+            table = self.schema.usage[job.endpoint.name]
+            if table.name not in existing:
+                table.create(conn)
+                conn.execute(state.delete().where(state.c.endpoint == job.endpoint.name))
+                continue
+            columns = [c["name"] for c in inspector.get_columns(table.name)]
+            have = grouping_of(job.endpoint, columns)
+            want = grouping_columns(job.endpoint, job.group_by)
+            if have != want:
+                conflicts.append((table.name, have, want))
+                continue
+            for column in table.columns:
+                if column.name not in columns:
+                    kind = column.type.compile(conn.dialect)
+                    preparer = conn.dialect.identifier_preparer
+                    conn.exec_driver_sql(
+                        f"ALTER TABLE {preparer.format_table(table)} "
+                        f"ADD COLUMN {preparer.format_column(column)} {kind}"
+                    )
+        if conflicts:
+            raise GroupingChangedError(_refusal(conflicts))
+
+    async def replace(
+        self,
+        job: Job,
+        source: str,
+        start: int,
+        end: int | None,
+        rows: Sequence[tuple[Any, ...]],
+        settled_until: int,
+        synced_until: int,
+    ) -> None:
+        """In one transaction: replace the rows of ``[start, end)`` (``end=None``: everything
+        from ``start`` on) of this source and width by ``rows`` (made by ``shaper``), and
+        move the state."""
+        table = self.schema.usage[job.endpoint.name]
+        c = table.c
+        where = (c.source == source) & (c.bucket_width == job.width) & (c.start_time >= start)
+        if end is not None:
+            where &= c.start_time < end
+        state = {
+            "source": source,
+            "endpoint": job.endpoint.name,
+            "bucket_width": job.width,
+            "group_by": ",".join(job.group_by),
+            "settled_until": settled_until,
+            "synced_until": synced_until,
+        }
+        async with self._write() as conn:
+            await conn.execute(table.delete().where(where))
+            if rows:
+                await self._insert(conn, table, rows)
+            await conn.execute(self._upsert(self.schema.state), [state])
+
+    async def _insert(
+        self, conn: AsyncConnection, table: sa.Table, rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Insert shaped rows with the driver's bulk path: SQLAlchemy's per-value processing
+        tripled the time of a backfill (benchmarks/RESULTS.md), and shaper() did that work.
+        PostgreSQL takes them by COPY, in the same transaction."""
+        if self.engine.dialect.name == "postgresql":
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.copy_records_to_table(
+                table.name, records=rows, columns=[c.name for c in table.columns]
+            )
+            return
+        await conn.exec_driver_sql(self._insert_sql(table), list(rows))
+
+    def _insert_sql(self, table: sa.Table) -> str:
+        sql = self._inserts.get(table.name)
+        if sql is None:
+            compiled = table.insert().compile(dialect=self.engine.dialect)
+            assert compiled.positiontup == [c.name for c in table.columns]
+            sql = self._inserts[table.name] = str(compiled)
+        return sql
+
+    def shaper(
+        self, job: Job, source: str, group_by: Sequence[str]
+    ) -> Callable[[Bucket[Any]], list[tuple[Any, ...]]]:
+        """A function from a bucket to its rows as tuples in the table's column order, with
+        values as this database's driver takes them (the work of the column types, done
+        once per bucket for times and only on money for the rest).
+
+        ``group_by`` is what the bucket was read with; the table's other grouping columns
+        are null (costs by key before 2025-12-06).
+        """
+        table = self.schema.usage[job.endpoint.name]
+        columns = [c.name for c in table.columns][4:]
+        fields = {column_name(job.endpoint, f): f for f in job.endpoint.group_by}
+        asked = {column_name(job.endpoint, f) for f in group_by}
+        costs = job.endpoint.result_type is CostsResult
+        sqlite_side = self.engine.dialect.name == "sqlite"
+        exact = _exact_text if sqlite_side else _exact_decimal
+        width = job.width
+
+        moment = _sqlite_moment if sqlite_side else _moment
+        getters: list[Callable[[Any], Any]] = []
+        for column in columns:
+            field = fields.get(column, column)
+            if column in fields and column not in asked:
+                getters.append(_none)
+            elif costs and column == "amount":
+                getters.append(_amount_value(exact))
+            elif costs and column == "currency":
+                getters.append(_amount_currency)
+            elif costs and column == "quantity":
+                getters.append(_exact_of(field, exact))
+            else:
+                getters.append(operator.attrgetter(field))
+
+        plain = all(type(get) is operator.attrgetter for get in getters)
+        # Usage rows are plain attributes: one C-level getter for the whole row.
+        every = operator.attrgetter(*[fields.get(c, c) for c in columns]) if plain else None
+
+        def values(result: Any) -> tuple[Any, ...]:
+            if every is not None:
+                got = every(result)
+                return got if len(columns) > 1 else (got,)
+            return tuple([get(result) for get in getters])
+
+        def shape(bucket: Bucket[Any]) -> list[tuple[Any, ...]]:
+            head = (source, width, moment(bucket.start_time), moment(bucket.end_time))
+            out = []
+            for result in bucket.results:
+                if isinstance(result, UnknownResult):
+                    logger.warning(
+                        "skipping a result of unknown type %r in %s", result.object, table.name
+                    )
+                    continue
+                out.append(head + values(result))
+            return out
+
+        return shape
+
+    async def write_directory(
+        self,
+        source: str,
+        *,
+        projects: Iterable[Any] = (),
+        users: Iterable[Any] = (),
+        api_keys: Iterable[Any] = (),
+    ) -> dict[str, int]:
+        """Upsert the directory records of ``source`` in one transaction; rows written by table.
+
+        Records are kept, not deleted, when they disappear from the directory, so usage of a
+        departed user or a deleted key still joins to a name.
+        """
+        given = {"projects": projects, "users": users, "api_keys": api_keys}
+        written = {}
+        async with self._lock, self.engine.begin() as conn:
+            await conn.run_sync(
+                self.schema.metadata.create_all, list(self.schema.directory.values())
+            )
+        async with self._write() as conn:
+            for name, records in given.items():
+                table = self.schema.directory[name]
+                rows = [_record(table, source, record) for record in records]
+                if rows:
+                    await conn.execute(self._upsert(table), rows)
+                written[name] = len(rows)
+        return written
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self.engine, self._lock if self._serial else None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _moment(seconds: int) -> _dt.datetime:
+    # Cached: every table has the same bucket edges.
+    return _dt.datetime.fromtimestamp(seconds, _dt.UTC)
+
+
+@functools.lru_cache(maxsize=8192)
+def _sqlite_moment(seconds: int) -> str:
+    return _moment(seconds).strftime(UtcDateTime.FORMAT)
+
+
+def _none(result: Any) -> None:
+    return None
+
+
+def _exact_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    return decimal_text(value if isinstance(value, Decimal) else Decimal(value))
+
+
+def _exact_decimal(value: Any) -> Decimal | None:
+    text = _exact_text(value)
+    return None if text is None else Decimal(text)
+
+
+def _amount_value(exact: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def value(result: Any) -> Any:
+        return None if result.amount is None else exact(result.amount.value)
+
+    return value
+
+
+def _amount_currency(result: Any) -> str | None:
+    return None if result.amount is None else result.amount.currency
+
+
+def _exact_of(field: str, exact: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    get = operator.attrgetter(field)
+
+    def value(result: Any) -> Any:
+        return exact(get(result))
+
+    return value
+
+
+class _Transaction:
+    """``engine.begin()``, under the engine's lock where the database has one writer."""
+
+    def __init__(self, engine: AsyncEngine, lock: asyncio.Lock | None) -> None:
+        self._engine = engine
+        self._lock = lock
+        self._begin: Any = None
+
+    async def __aenter__(self) -> AsyncConnection:
+        if self._lock is not None:
+            await self._lock.acquire()
+        try:
+            self._begin = self._engine.begin()
+            conn: AsyncConnection = await self._begin.__aenter__()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+        return conn
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        try:
+            await self._begin.__aexit__(*exc_info)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+
+def _record(table: sa.Table, source: str, record: Any) -> dict[str, Any]:
+    """A directory row from a record object (attributes) or a mapping (keys)."""
+    row: dict[str, Any] = {"source": source}
+    for column in table.columns:
+        if column.name == "source":
+            continue
+        if isinstance(record, Mapping):
+            value = record.get(column.name)
+        else:
+            value = getattr(record, column.name, None)
+        row[column.name] = value
+    if not row.get("id"):
+        raise InvalidParameterError(
+            f"a {table.name} record has no id: {record!r}", param=table.name
+        )
+    return row
+
+
+def _refusal(conflicts: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> str:
+    def shown(fields: Sequence[str]) -> str:
+        return ", ".join(fields) if fields else "nothing (ungrouped)"
+
+    lines = [
+        f"{table} is grouped by {shown(have)}, but this sync asks for {shown(want)}"
+        for table, have, want in conflicts
+    ]
+    drops = " ".join(f"DROP TABLE {table};" for table, _, _ in conflicts)
+    return (
+        "; ".join(lines) + ". Rows of two groupings in one table would be counted twice, so "
+        f"nothing was changed. To rebuild with the new grouping, drop the table ({drops}) and "
+        "sync again from --since; to keep both, sync the new grouping into other tables with "
+        "--prefix NAME_."
+    )
