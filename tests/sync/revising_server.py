@@ -11,6 +11,7 @@ ending at ``now``, ``limit`` buckets per page, cursors, and grouping (ungrouped 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import itertools
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -20,7 +21,7 @@ import orjson
 from aiohttp import web
 
 KEY = "sk-admin-revising"
-WIDTHS = {"1h": 3600, "1d": 86400}
+WIDTHS = {"1m": 60, "1h": 3600, "1d": 86400}
 
 
 class RevisingServer:
@@ -82,7 +83,11 @@ class RevisingServer:
             "has_more": has_more,
             "next_page": str(last) if has_more else None,
         }
-        return web.Response(body=orjson.dumps(page), content_type="application/json")
+        # Dated by its own clock, as the live API's responses are by theirs.
+        date = email.utils.formatdate(self.now, usegmt=True)
+        return web.Response(
+            body=orjson.dumps(page), content_type="application/json", headers={"Date": date}
+        )
 
     def _usage(self, start: int, end: int, group_by: set[str]) -> list[dict[str, Any]]:
         sums: dict[tuple[str | None, str | None], int] = {}

@@ -246,7 +246,14 @@ async def test_cancelling_a_sync_lets_the_transaction_in_progress_commit(
 
     async with client_for(emulator) as client:
         run = asyncio.ensure_future(
-            ua.sync(client, engine, since=SINCE, endpoints=["completions"], prefix="p_")
+            ua.sync(
+                client,
+                engine,
+                since=SINCE,
+                endpoints=["completions"],
+                prefix="p_",
+                directory=False,  # so the first write once the tables exist is a page's
+            )
         )
         with pytest.raises(asyncio.CancelledError):
             await run
@@ -325,32 +332,34 @@ async def test_the_readmes_cost_per_project_query_runs_on_postgresql(
     assert len({day for day, _, _ in result}) == 6
 
 
-async def test_a_directory_given_to_sync_is_written_with_the_run(
+async def test_each_run_refreshes_the_directory_tables_from_the_api(
     emulator: ua.emulator.Emulator, sqlite_database: str
 ) -> None:
-    import types
-
-    from usage_async.emulator import ORGANIZATION
-
-    directory = types.SimpleNamespace(
-        projects={p.id: p for p in ORGANIZATION.projects},
-        users={u.id: u for u in ORGANIZATION.users},
-        api_keys={
-            k.id: {"id": k.id, "name": k.name, "project_id": k.project_id, "owner_id": k.user_id}
-            for k in ORGANIZATION.api_keys
-        },
-    )
     async with client_for(emulator) as client:
         await ua.sync(
-            client,
-            sqlite_database,
-            since=SINCE,
-            endpoints=["completions"],
-            directory=directory,
-            progress=True,
+            client, sqlite_database, since=SINCE, endpoints=["completions"], progress=True
         )
     keys = await table_rows(sqlite_database, "api_keys")
-    assert {k["name"] for k in keys} == {k.name for k in ORGANIZATION.api_keys}
+    assert {k["id"] for k in keys} == {k.id for k in ORGANIZATION.api_keys}
+    assert {k["owner_type"] for k in keys} == {"user", "service_account"}
+    by_id = {k["id"]: k for k in keys}
+    for key in ORGANIZATION.api_keys:
+        assert by_id[key.id]["name"] == key.name
+        assert by_id[key.id]["project_id"] == key.project_id
     assert {k["source"] for k in keys} == {"default"}
     users = await table_rows(sqlite_database, "users")
     assert {u["email"] for u in users} == {u.email for u in ORGANIZATION.users}
+    projects = await table_rows(sqlite_database, "projects")
+    assert {p["name"] for p in projects} == {p.name for p in ORGANIZATION.projects}
+    assert {p["status"] for p in projects} == {"active", "archived"}
+
+
+async def test_directory_false_leaves_the_directory_tables_alone(
+    emulator: ua.emulator.Emulator, sqlite_database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, sqlite_database, since=SINCE, endpoints=["costs"], directory=False)
+        served = emulator.stats.by_endpoint.copy()
+    assert served["costs"] > 0
+    assert not {"projects", "users"} & set(served)
+    assert await table_rows(sqlite_database, "projects") == []

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from ._plan import DEFAULT_SETTLE, parse_duration
     from ._run import (
         DEFAULT_SINCE,
-        Directory,
         SyncError,
         SyncReport,
         TableReport,
@@ -44,7 +43,6 @@ __all__ = [
     "DEFAULT_SETTLE",
     "DEFAULT_SINCE",
     "ConfigError",
-    "Directory",
     "GroupingChangedError",
     "Schema",
     "SourceConfig",
@@ -65,7 +63,6 @@ _MODULE_OF = {
     "DEFAULT_SETTLE": "._plan",
     "DEFAULT_SINCE": "._run",
     "ConfigError": "._config",
-    "Directory": "._run",
     "GroupingChangedError": "._store",
     "Schema": "._schema",
     "SourceConfig": "._config",

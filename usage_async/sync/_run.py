@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import logging
 import re
 import time
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._client import UsageClient
+from .._directory import Directory
 from .._endpoints import ENDPOINTS
-from .._exceptions import BadRequestError, InvalidParameterError, UsageError
+from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
 from .._models import Bucket
 from .._protocol import to_unix
 from .._rows import iso_utc
@@ -41,10 +43,10 @@ from ._store import State, Store, open_engine
 
 __all__ = [
     "DEFAULT_SINCE",
-    "Directory",
     "SyncError",
     "SyncReport",
     "TableReport",
+    "directory_records",
     "server_now",
     "sync",
     "write_directory",
@@ -54,6 +56,8 @@ DEFAULT_SINCE = _dt.timedelta(days=30)
 """Where a table's first run starts when no ``since`` is given."""
 
 _PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+logger = logging.getLogger("usage_async")
 
 
 @attrs.frozen
@@ -129,30 +133,26 @@ class SyncError(UsageError):
         self.errors = dict(errors)
 
 
-class Directory(Protocol):
-    """The organization's directory, as ``UsageClient.directory()`` gives it: projects,
-    users and project API keys by id (records with the columns' names as attributes)."""
-
-    @property
-    def projects(self) -> Mapping[str, Any]: ...
-
-    @property
-    def users(self) -> Mapping[str, Any]: ...
-
-    @property
-    def api_keys(self) -> Mapping[str, Any]: ...
-
-
 async def server_now(client: UsageClient, anchor: int) -> tuple[int, int]:
     """The server's clock (Unix seconds), and how many requests it took to read it.
 
-    Until the client reports the ``Date`` of its responses, it is read off the data: an
-    open-ended usage range ends its last bucket at the server's now. ``anchor`` is a time
-    the server has passed (a state's ``settled_until``); if it has not, the probe steps back.
+    One small request: the server's ``Date`` header (``stream.server_time``). A server that
+    sends no ``Date`` is read off the data instead: an open-ended usage range ends its last
+    bucket at the server's now. ``anchor`` is a time the server has passed (a state's
+    ``settled_until``); if it has not, the probe steps back.
     """
-    # TODO(client): with BucketStream.server_time, this is one request at any start.
-    requests = 0
     start = floor_to(anchor, DAY)
+    probe = client.completions(start_time=start, end_time=start + 60, bucket_width="1m", limit=1)
+    requests = 1
+    try:
+        async with probe:
+            async for _ in probe.pages():
+                break
+    except BadRequestError as exc:
+        if exc.param != "start_time":
+            raise
+    if probe.server_time is not None:
+        return probe.server_time, requests
     step = 31 * DAY
     for _ in range(16):
         stream = client.completions(start_time=max(start, 0), bucket_width="1d", limit=31)
@@ -171,6 +171,28 @@ async def server_now(client: UsageClient, anchor: int) -> tuple[int, int]:
         start -= step
         step *= 2
     raise UsageError("could not read the server's clock: no bucket ended in any range probed")
+
+
+def directory_records(directory: Directory) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the ``projects``, ``users`` and ``api_keys`` tables from a directory."""
+    keys = []
+    for key in directory.api_keys.values():
+        owner = key.owner
+        keys.append(
+            {
+                "id": key.id,
+                "name": key.name,
+                "project_id": key.project_id,
+                "owner_type": owner.type if owner is not None else None,
+                "owner_id": owner.id if owner is not None else None,
+                "owner_name": (owner.email or owner.name) if owner is not None else None,
+            }
+        )
+    return {
+        "projects": [attrs.asdict(p) for p in directory.projects.values()],
+        "users": [attrs.asdict(u) for u in directory.users.values()],
+        "api_keys": keys,
+    }
 
 
 async def write_directory(
@@ -291,7 +313,7 @@ async def sync(
     source: str = "default",
     prefix: str = "",
     concurrency: int = 4,
-    directory: Directory | None = None,
+    directory: Directory | bool = True,
     progress: bool = False,
 ) -> SyncReport:
     """Bring the tables of ``database`` up to the server's now; return what was done.
@@ -313,8 +335,10 @@ async def sync(
         source: The label of this organization's rows, so several share the tables.
         prefix: Put the tables under this name prefix (``acme_completions``...).
         concurrency: One-page time windows fetched at once per table.
-        directory: Projects, users and keys to refresh the directory tables with (what
-            ``UsageClient.directory()`` returns).
+        directory: What refreshes the ``projects``, ``users`` and ``api_keys`` tables: by
+            default the run reads ``client.directory()`` itself (a directory it cannot read at
+            all is logged and skipped: usage still syncs); pass a ``ua.Directory`` to use one
+            you have, or ``False`` to leave the tables alone.
         progress: Draw progress bars on stderr (rich).
 
     Raises:
@@ -363,13 +387,14 @@ async def sync(
         anchor = min(anchors) if anchors else int(time.time()) - (since_delta or 0)
         now, requests = await server_now(client, anchor)
         first = since_at if since_at is not None else now - (since_delta or 0)
-        if directory is not None:
-            await store.write_directory(
-                source,
-                projects=directory.projects.values(),
-                users=directory.users.values(),
-                api_keys=directory.api_keys.values(),
-            )
+        if directory is True:
+            try:
+                directory = await client.directory()
+            except APIError as exc:
+                logger.warning("sync %s: the directory could not be read (%s)", source, exc)
+                directory = False
+        if isinstance(directory, Directory):
+            await store.write_directory(source, **directory_records(directory))
         run = _Run(client, store, source, now, first, concurrency, writes)
         with Progress(progress) as bars:
             run.bars = bars
