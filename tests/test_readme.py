@@ -55,7 +55,10 @@ def test_the_guide_has_the_three_runnable_examples() -> None:
     } <= set(examples())
 
 
-@pytest.mark.parametrize("heading", ["Iterate every bucket of a range", "Resume from a checkpoint"])
+@pytest.mark.parametrize(
+    "heading",
+    ["Iterate every bucket of a range", "Resume from a checkpoint", "Names, not IDs"],
+)
 async def test_a_script_example_runs_and_prints_buckets(emulator: Any, heading: str) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
