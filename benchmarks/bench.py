@@ -358,8 +358,8 @@ def main() -> None:
         head = text.split(marker)[0] if marker in text else "# Benchmark results\n\n"
         # Later sections (the sync's, written by benchmarks/sync.py) are kept as they are.
         rest = text.split(marker, 1)[1] if marker in text else ""
-        following = rest[rest.index("\n## ") :] if "\n## " in rest else "\n"
-        results.write_text(f"{head}{marker}\n{report}\n{following.lstrip(chr(10))}")
+        following = rest[rest.index("\n## ") :] if "\n## " in rest else ""
+        results.write_text(f"{head}{marker}\n{report}\n{following}")
 
 
 if __name__ == "__main__":
