@@ -32,7 +32,6 @@ from ._convert import (
     ListDecoder,
     parse_body,
     read_envelope,
-    read_list_envelope,
 )
 from ._directory import Directory, load_directory
 from ._endpoints import (
@@ -504,7 +503,7 @@ class UsageClient:
         request_id = response.request_id
         with self._redacted_decode_errors(request_id):
             doc = parse_body(response.body, request_id)
-            data, has_more, last_id = read_list_envelope(doc, request_id)
+            data, has_more, last_id = read_envelope(doc, request_id, "last_id")
             project_id = dict(query.path_params).get("project_id")
             items = _list_decoder_for(query.endpoint.name).decode(data, request_id, project_id)
         return ListPage(tuple(items), has_more, last_id, request_id, response.server_time)

@@ -344,28 +344,35 @@ def parse_body(body: bytes, request_id: str | None, *, exact: bool = False) -> A
         ) from None
 
 
-def read_envelope(doc: Any, request_id: str | None) -> tuple[list[Any], bool, str | None]:
-    """Check the page envelope and return ``(data, has_more, next_page)``."""
+def read_envelope(
+    doc: Any, request_id: str | None, cursor_field: str = "next_page"
+) -> tuple[list[Any], bool, str | None]:
+    """Check a page envelope and return ``(data, has_more, cursor)``.
+
+    Both cursor styles share it: usage pages carry the next cursor in ``next_page``,
+    directory lists in ``last_id`` (``cursor_field``).
+    """
+    what = "page" if cursor_field == "next_page" else "list"
     if not isinstance(doc, dict):
-        raise DecodeError(f"expected a page object, got {_describe(doc)}", request_id=request_id)
+        raise DecodeError(f"expected a {what} object, got {_describe(doc)}", request_id=request_id)
     data = doc.get("data")
     if not isinstance(data, list):
         raise DecodeError(
-            f"page field 'data' should be a list, got {_describe(data)}", request_id=request_id
+            f"{what} field 'data' should be a list, got {_describe(data)}", request_id=request_id
         )
     has_more = doc.get("has_more", False)
     if not isinstance(has_more, bool):
         raise DecodeError(
-            f"page field 'has_more' should be true or false, got {_describe(has_more)}",
+            f"{what} field 'has_more' should be true or false, got {_describe(has_more)}",
             request_id=request_id,
         )
-    next_page = doc.get("next_page")
-    if next_page is not None and not isinstance(next_page, str):
+    cursor = doc.get(cursor_field)
+    if cursor is not None and not isinstance(cursor, str):
         raise DecodeError(
-            f"page field 'next_page' should be a string or null, got {_describe(next_page)}",
+            f"{what} field {cursor_field!r} should be a string or null, got {_describe(cursor)}",
             request_id=request_id,
         )
-    return data, has_more, next_page
+    return data, has_more, cursor
 
 
 class BucketDecoder:
@@ -462,30 +469,6 @@ class BucketDecoder:
             except Exception as exc:  # a hook bug must still surface as a DecodeError
                 return f"{where}, result {i}: {type(exc).__name__}: {exc}"
         return f"{where} could not be decoded"
-
-
-def read_list_envelope(doc: Any, request_id: str | None) -> tuple[list[Any], bool, str | None]:
-    """Check a directory list page and return ``(data, has_more, last_id)``."""
-    if not isinstance(doc, dict):
-        raise DecodeError(f"expected a list object, got {_describe(doc)}", request_id=request_id)
-    data = doc.get("data")
-    if not isinstance(data, list):
-        raise DecodeError(
-            f"list field 'data' should be a list, got {_describe(data)}", request_id=request_id
-        )
-    has_more = doc.get("has_more", False)
-    if not isinstance(has_more, bool):
-        raise DecodeError(
-            f"list field 'has_more' should be true or false, got {_describe(has_more)}",
-            request_id=request_id,
-        )
-    last_id = doc.get("last_id")
-    if last_id is not None and not isinstance(last_id, str):
-        raise DecodeError(
-            f"list field 'last_id' should be a string or null, got {_describe(last_id)}",
-            request_id=request_id,
-        )
-    return data, has_more, last_id
 
 
 class ListDecoder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import email.utils
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 import attrs
@@ -230,20 +230,24 @@ def _positive_int(value: object, param: str) -> int:
     return value
 
 
+def _given(method: str, params: Mapping[str, object], allowed: Set[str]) -> dict[str, object]:
+    """The parameters that are set (``None`` means unset), after refusing unknown names."""
+    for name in params:
+        if name not in allowed:
+            raise InvalidParameterError(
+                f"{method}() got an unexpected parameter {name!r}; it takes "
+                f"{', '.join(sorted(allowed))}",
+                param=name,
+            )
+    return {k: v for k, v in params.items() if v is not None}
+
+
 def validate(endpoint: Endpoint, params: Mapping[str, object]) -> Query:
     """Check the keyword arguments of an endpoint call and build its ``Query``.
 
     Raises ``InvalidParameterError`` naming the first bad parameter. ``None`` means unset.
     """
-    allowed = _COMMON | set(endpoint.filter_names)
-    for name in params:
-        if name not in allowed:
-            raise InvalidParameterError(
-                f"{endpoint.name}() got an unexpected parameter {name!r}; it takes "
-                f"{', '.join(sorted(allowed))}",
-                param=name,
-            )
-    given = {k: v for k, v in params.items() if v is not None}
+    given = _given(endpoint.name, params, _COMMON | set(endpoint.filter_names))
     if "start_time" not in given:
         raise InvalidParameterError(f"{endpoint.name}() needs start_time", param="start_time")
     start = to_unix(given["start_time"], "start_time")
@@ -365,14 +369,7 @@ class ListQuery:
 def validate_list(endpoint: ListEndpoint, params: Mapping[str, object]) -> ListQuery:
     """Check the keyword arguments of a directory list call and build its ``ListQuery``."""
     allowed = {"limit", "after", *endpoint.path_params, *(f.name for f in endpoint.filters)}
-    for name in params:
-        if name not in allowed:
-            raise InvalidParameterError(
-                f"{endpoint.name}() got an unexpected parameter {name!r}; it takes "
-                f"{', '.join(sorted(allowed))}",
-                param=name,
-            )
-    given = {k: v for k, v in params.items() if v is not None}
+    given = _given(endpoint.name, params, allowed)
     path_params = []
     for name in endpoint.path_params:
         value = given.get(name)
