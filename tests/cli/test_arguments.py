@@ -9,8 +9,9 @@ import pytest
 
 import usage_async as ua
 from usage_async.cli._main import build_parser, parse_when
+from usage_async.emulator import Emulator
 
-from .conftest import END, START, Result
+from .conftest import END, END_TS, START, START_TS, Result, library_rows
 
 Cli = Callable[..., Result]
 
@@ -136,3 +137,30 @@ def test_help_and_version_exit_0(cli: Cli) -> None:
     assert result.code == 0
     for name in (*ua.ENDPOINTS, "report", "demo", "emulator"):
         assert name in result.out
+
+
+def test_a_line_item_with_a_comma_is_one_value_and_finds_its_cost(
+    cli: Cli, environment: Emulator
+) -> None:
+    line_item = "gpt-4o-2024-08-06, input"
+    result = cli(
+        "costs", "--start", START, "--end", END, "--line-item", line_item, "--format", "csv"
+    )
+    assert result.code == 0, result.err
+    expected = library_rows(
+        environment, "costs", start_time=START_TS, end_time=END_TS, line_items=[line_item]
+    )
+    assert expected, "the emulator bills this line item, or the comparison proves nothing"
+    body = result.out.splitlines()[1:]
+    assert len(body) == len(expected)
+    assert [line.split(",")[2] for line in body] == [str(row["amount"]) for row in expected]
+
+
+def test_free_text_filters_take_each_flag_value_whole_and_choices_split_on_commas() -> None:
+    args = build_parser(NOW).parse_args(
+        ["images", "--start", "7d", "--model", "a,b", "--model", "c",
+         "--size", "256x256,512x512", "--group-by", "model,size"]
+    )  # fmt: skip
+    assert args.models == ["a,b", "c"]
+    assert args.sizes == ["256x256", "512x512"]
+    assert args.group_by == ["model", "size"]

@@ -102,21 +102,29 @@ def _when(now: int) -> Callable[[str], int]:
     return when
 
 
-def _values(choices: Sequence[str] = ()) -> Callable[[str], list[str]]:
-    """An argparse type for one or more comma-separated values, checked against ``choices``."""
+def _values(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type for a comma-separated list of names from ``choices``."""
 
     def values(text: str) -> list[str]:
         items = [item.strip() for item in text.split(",")]
         for item in items:
             if not item:
                 raise argparse.ArgumentTypeError(f"empty value in {text!r}")
-            if choices and item not in choices:
+            if item not in choices:
                 raise argparse.ArgumentTypeError(
                     f"unknown value {item!r}; choose from {', '.join(choices)}"
                 )
         return items
 
     return values
+
+
+def _whole_value(text: str) -> list[str]:
+    """An argparse type for one free-text value, taken whole: ids, models and cost line items
+    may contain commas ("gpt-4o-2024-08-06, input"), so a comma never splits them."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty value")
+    return [text]
 
 
 def _number(convert: Callable[[str], N], low: N, high: N | None = None) -> Callable[[str], N]:
@@ -174,14 +182,19 @@ def _add_filter(parser: argparse.ArgumentParser, spec: Filter) -> None:
         )
         return
     noun = flag[2:].replace("-", " ")
-    choices = f"; one of {', '.join(spec.choices)}" if spec.choices else ""
+    if spec.choices:
+        kind: Callable[[str], list[str]] = _values(spec.choices)
+        several = f"repeat the flag or comma-separate for several; one of {', '.join(spec.choices)}"
+    else:
+        kind = _whole_value
+        several = "repeat the flag for several; a comma is part of the value"
     parser.add_argument(
         flag,
         dest=spec.name,
         metavar=flag[2:].upper().replace("-", "_"),
-        type=_values(spec.choices),
+        type=kind,
         action="extend",
-        help=f"only this {noun} (repeat the flag or comma-separate for several{choices})",
+        help=f"only this {noun} ({several})",
     )
 
 
