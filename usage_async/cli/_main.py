@@ -48,11 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     now = int(time.time())
     try:
-        args = build_parser(now).parse_args(argv)
-        command: Callable[[argparse.Namespace, int], int] = args.run
-        return command(args, now)
-    except SystemExit as stop:  # argparse: --help, --version and usage errors
-        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+        try:
+            args = build_parser(now).parse_args(argv)
+            command: Callable[[argparse.Namespace, int], int] = args.run
+            code = command(args, now)
+        except SystemExit as stop:  # argparse: --help, --version and usage errors
+            code = stop.code if isinstance(stop.code, int) else EXIT_USAGE
+        # A reader that left while output sat in the buffer is found here, not at exit.
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -469,7 +473,11 @@ def _run_emulator(args: argparse.Namespace, now: int) -> int:
             )
         )
     except KeyboardInterrupt:
-        return EXIT_OK
+        # Ctrl-C is how the emulator is meant to stop, but the shell is told the truth (130),
+        # as for every other command.
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
     except OSError as exc:  # the port is taken, the host is not ours...
         return _fail(f"cannot serve on {args.host}:{args.port}: {exc}", None)
     return EXIT_OK

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 import orjson
 from rich.console import Console
@@ -49,6 +49,46 @@ __all__ = [
 ]
 
 Row = Mapping[str, Any]
+
+
+# Characters per write to stdout; at 4 bytes a character still within its 8 KiB buffer.
+_WRITE_CHARS = 2048
+
+
+class _SmallWrites:
+    """Stdout handed at most ``_WRITE_CHARS`` characters per write, so a closed pipe raises.
+
+    When the reader leaves (``| head``) in the middle of one write larger than stdout's
+    buffer, CPython (3.11, 3.13) can take the short count the kernel returns as the end of
+    that write: the rest is dropped and nothing is raised, so the command would exit 0.
+    Writes that fit the buffer are flushed by a loop that raises ``BrokenPipeError``.
+    """
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+
+    def write(self, text: str) -> int:
+        for start in range(0, len(text), _WRITE_CHARS):
+            self._file.write(text[start : start + _WRITE_CHARS])
+        return len(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def isatty(self) -> bool:
+        return self._file.isatty()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return str(getattr(self._file, "encoding", None) or "utf-8")
+
+
+def small_writes(file: IO[str]) -> IO[str]:
+    """``file`` written in pieces that its buffer holds (see ``_SmallWrites``)."""
+    return cast(IO[str], _SmallWrites(file))
 
 
 class RowWriter(Protocol):
@@ -147,14 +187,24 @@ def human_number(value: Any) -> str:
     return str(value)
 
 
+class _StdoutConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's default exits with status 1, which the command line documents as an API
+        # failure; raising lets main() report a closed stdout as the shell does (141).
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def stdout_console(redirected_width: int) -> Console:
     """A console on stdout: the terminal's width there, ``redirected_width`` when redirected.
 
-    Redirected output has no width to fit; rich would assume 80 columns and wrap.
+    Redirected output has no width to fit; rich would assume 80 columns and wrap. A closed
+    stdout raises ``BrokenPipeError``.
     """
+    stdout = small_writes(sys.stdout)
     if sys.stdout.isatty():
-        return Console(file=sys.stdout)
-    return Console(file=sys.stdout, width=redirected_width)
+        return _StdoutConsole(file=stdout)
+    return _StdoutConsole(file=stdout, width=redirected_width)
 
 
 class _TableWriter:
@@ -195,6 +245,7 @@ def open_writer(fmt: str, query: Query, file: IO[str]) -> RowWriter:
     """
     fields = row_fields(query.endpoint.result_type, query.group_by)
     title = query.endpoint.name
+    file = small_writes(file)
     if fmt == "csv":
         return _CsvWriter(fields, file)
     if fmt == "jsonl":
