@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as _dt
 import os
-import re
+import shlex
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+import urllib.parse
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
 from .._client import UsageClient, __version__
 from .._concurrency import FanOutError
-from .._endpoints import ENDPOINTS, Endpoint, Filter
-from .._exceptions import APIError, InvalidParameterError
+from .._endpoints import BUCKET_SECONDS, ENDPOINTS, Endpoint, Filter
+from .._exceptions import APIError, APIStatusError, InvalidParameterError
 from .._protocol import validate
+from ._period import Period, PeriodError, When, parse_when, resolve_period, utc_text
 
-__all__ = ["main"]
+__all__ = ["main", "param_flags", "parse_when"]
 
 N = TypeVar("N", int, float)
 T = TypeVar("T")
 
 KEY_ENV = "OPENAI_ADMIN_KEY"
+URL_ENV = "OPENAI_BASE_URL"
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -36,11 +38,10 @@ DEFAULT_CONCURRENCY = 4
 DEMO_DAYS = 7
 _DAY = 86400
 
-_SPAN = re.compile(r"(\d+)([mhdw])")
-_SPAN_SECONDS = {"m": 60, "h": 3600, "d": _DAY, "w": 7 * _DAY}
 WHEN_HELP = (
     "WHEN is an ISO-8601 date or datetime (2026-11-01, 2026-11-01T12:00, 2026-11-01T12:00+02:00;"
-    " UTC unless an offset is given), a span before now (90m, 24h, 7d, 2w) or 'now'."
+    " UTC unless an offset is given), a span before now (90m, 24h, 7d, 2w) or 'now'; spans are"
+    " rounded down to whole buckets (UTC midnight for daily ones)."
 )
 
 
@@ -77,30 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- Arguments ---------------------------------------------------------------------------------
 
 
-def parse_when(text: str, now: int) -> int:
-    """Unix seconds for a WHEN argument (see ``WHEN_HELP``); ``now`` anchors relative spans."""
-    text = text.strip()
-    if text == "now":
-        return now
-    span = _SPAN.fullmatch(text)
-    if span:
-        return now - int(span[1]) * _SPAN_SECONDS[span[2]]
-    try:
-        moment = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a WHEN: give an ISO date or datetime (2026-11-01, "
-            f"2026-11-01T12:00Z), a span before now (90m, 24h, 7d, 2w) or 'now'"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.UTC)
-    if moment.microsecond:
-        raise argparse.ArgumentTypeError(f"{text!r} has a fraction of a second; give whole seconds")
-    return int(moment.timestamp())
-
-
-def _when(now: int) -> Callable[[str], int]:
-    def when(text: str) -> int:
+def _when(now: int) -> Callable[[str], When]:
+    def when(text: str) -> When:
         return parse_when(text, now)
 
     return when
@@ -174,8 +153,26 @@ def _filter_flag(spec: Filter) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _add_filter(parser: argparse.ArgumentParser, spec: Filter) -> None:
-    flag = _filter_flag(spec)
+_COMMON_FLAGS: Mapping[str, str] = {
+    "start_time": "--start",
+    "end_time": "--end",
+    "bucket_width": "--bucket-width",
+    "group_by": "--group-by",
+    "limit": "--limit",
+    "concurrency": "--concurrency",
+    "base_url": "--base-url",
+    "api_key": "--api-key-file",
+}
+
+
+def param_flags(endpoint: Endpoint) -> dict[str, str]:
+    """The flag of each library parameter of ``endpoint``'s command (``line_items`` ->
+    ``--line-item``): the one mapping that names the arguments, the flags in error messages
+    and the filters restated to the user. Each flag stores its value under the parameter."""
+    return {**_COMMON_FLAGS, **{spec.name: _filter_flag(spec) for spec in endpoint.filters}}
+
+
+def _add_filter(parser: argparse.ArgumentParser, spec: Filter, flag: str) -> None:
     if spec.kind == "bool":
         parser.add_argument(
             flag,
@@ -215,29 +212,37 @@ def _add_endpoint_command(
         help=summary,
         description=f"{summary} {WHEN_HELP}",
     )
+    flags = param_flags(endpoint)
     limits = ", ".join(
         f"{width}: default {limit.default}, at most {limit.maximum}"
         for width, limit in endpoint.limits.items()
     )
     parser.add_argument(
-        "--bucket-width",
+        flags["bucket_width"],
+        dest="bucket_width",
         choices=endpoint.bucket_widths,
         help=f"bucket width (default {endpoint.default_width})",
     )
     parser.add_argument(
-        "--group-by",
+        flags["group_by"],
+        dest="group_by",
         metavar="FIELD[,FIELD...]",
         type=_values(endpoint.group_by),
         action="extend",
         help=f"one result row per distinct value of: {', '.join(endpoint.group_by)}",
     )
     for spec in endpoint.filters:
-        _add_filter(parser, spec)
+        _add_filter(parser, spec, flags[spec.name])
     parser.add_argument(
-        "--limit", metavar="N", type=int, help=f"buckets per page request ({limits})"
+        flags["limit"],
+        dest="limit",
+        metavar="N",
+        type=_number(int, 1),
+        help=f"buckets per page request ({limits})",
     )
     parser.add_argument(
-        "--concurrency",
+        flags["concurrency"],
+        dest="concurrency",
         metavar="N",
         type=_number(int, 1),
         default=DEFAULT_CONCURRENCY,
@@ -256,12 +261,20 @@ def build_parser(now: int) -> argparse.ArgumentParser:
     """The argument parser; ``now`` anchors relative WHEN spans like ``7d``."""
     connection = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     connection.add_argument(
-        "--base-url",
+        _COMMON_FLAGS["base_url"],
+        dest="base_url",
         metavar="URL",
-        help="API base URL (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)",
+        help=f"API base URL (default: ${URL_ENV}, else https://api.openai.com/v1)",
     )
     connection.add_argument(
-        "--api-key-file",
+        "--allow-insecure",
+        action="store_true",
+        help="allow a plain http:// base URL on another machine (the key travels unencrypted; "
+        "loopback needs no flag)",
+    )
+    connection.add_argument(
+        _COMMON_FLAGS["api_key"],
+        dest="api_key_file",
         metavar="PATH",
         help=f"read the admin key from the first line of PATH (default: ${KEY_ENV})",
     )
@@ -270,10 +283,19 @@ def build_parser(now: int) -> argparse.ArgumentParser:
     )
     period = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     period.add_argument(
-        "--start", metavar="WHEN", type=_when(now), required=True, help="start, inclusive"
+        _COMMON_FLAGS["start_time"],
+        dest="start_time",
+        metavar="WHEN",
+        type=_when(now),
+        required=True,
+        help="start, inclusive",
     )
     period.add_argument(
-        "--end", metavar="WHEN", type=_when(now), help="end, exclusive (default: now)"
+        _COMMON_FLAGS["end_time"],
+        dest="end_time",
+        metavar="WHEN",
+        type=_when(now),
+        help="end, exclusive (default: now)",
     )
 
     parser = argparse.ArgumentParser(
@@ -346,18 +368,34 @@ def _usage_error(args: argparse.Namespace, message: str) -> NoReturn:
     parser.error(message)
 
 
-def _period(args: argparse.Namespace, now: int) -> tuple[int, int | None]:
-    # An end in the future has been seen to fail on the live API; the data stops at now anyway.
-    end = min(args.end, now) if args.end is not None else None
-    return args.start, end
+def _period(args: argparse.Namespace, grid: int, now: int) -> Period:
+    try:
+        return resolve_period(args.start_time, args.end_time, grid, now)
+    except PeriodError as exc:
+        _usage_error(args, str(exc))
 
 
-def _checked(args: argparse.Namespace, make: Callable[[], T]) -> T:
-    """``make()``; a parameter the library rejects is a usage error (exit 2, no request)."""
+def _checked(args: argparse.Namespace, flags: Mapping[str, str], make: Callable[[], T]) -> T:
+    """``make()``; a parameter the library rejects is a usage error (exit 2, no request).
+
+    The command line checks what users get wrong in its own words first; this names the
+    flag for anything the library still refuses.
+    """
     try:
         return make()
     except InvalidParameterError as exc:
-        _usage_error(args, exc.message)
+        flag = flags.get(exc.param or "")
+        _usage_error(args, f"{flag}: {exc.message}" if flag else exc.message)
+
+
+def _check_limit(args: argparse.Namespace, endpoint: Endpoint, width: str) -> None:
+    most = endpoint.page_limit(width).maximum
+    if args.limit is not None and args.limit > most:
+        _usage_error(
+            args,
+            f"--limit {args.limit} is more than a page holds: at most {most} for "
+            f"{endpoint.name} with --bucket-width {width}",
+        )
 
 
 def _admin_key(args: argparse.Namespace) -> str:
@@ -379,9 +417,36 @@ def _admin_key(args: argparse.Namespace) -> str:
     return key
 
 
+def _base_url_problem(args: argparse.Namespace, refusal: InvalidParameterError) -> str:
+    """Why the base URL was refused, naming where it came from: the flag or the variable."""
+    source, url = (
+        ("--base-url", args.base_url) if args.base_url else (f"${URL_ENV}", os.environ[URL_ENV])
+    )
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{source} {url} is not an http(s) URL with a host (https://api.openai.com/v1)"
+    if parts.username or parts.password:
+        return (
+            f"{source} must not carry a user name or password; the key comes from {KEY_ENV} "
+            "or --api-key-file"
+        )
+    if parts.scheme == "http" and not args.allow_insecure:
+        return (
+            f"{source} {url} is plain http to another machine: the admin key would cross the "
+            "network unencrypted. Use https, or pass --allow-insecure if you must."
+        )
+    return f"{source} {url}: {refusal.message}"
+
+
 def _client(args: argparse.Namespace) -> tuple[UsageClient, str]:
     key = _admin_key(args)
-    return _checked(args, lambda: UsageClient(key, base_url=args.base_url)), key
+    try:
+        client = UsageClient(key, base_url=args.base_url, allow_insecure=args.allow_insecure)
+    except InvalidParameterError as exc:
+        if exc.param != "base_url":
+            raise
+        _usage_error(args, _base_url_problem(args, exc))
+    return client, key
 
 
 def _fail(message: str, secret: str | None) -> int:
@@ -392,7 +457,15 @@ def _fail(message: str, secret: str | None) -> int:
     return EXIT_API_ERROR
 
 
-def _complete(work: Coroutine[Any, Any, None], secret: str | None) -> int:
+def _api_message(exc: APIError, flags: Mapping[str, str]) -> str:
+    """The error as the library words it, and the flag of the parameter the API refused."""
+    flag = flags.get(exc.param or "") if isinstance(exc, APIStatusError) else None
+    return f"{exc} - check {flag}" if flag else str(exc)
+
+
+def _complete(
+    work: Coroutine[Any, Any, None], secret: str | None, flags: Mapping[str, str] | None = None
+) -> int:
     """Run ``work``; an API or network failure becomes a one-line message and exit 1."""
     try:
         asyncio.run(work)
@@ -401,37 +474,74 @@ def _complete(work: Coroutine[Any, Any, None], secret: str | None) -> int:
             raise
         return _fail(f"{exc.key}: {exc.error}", secret)
     except APIError as exc:
-        return _fail(str(exc), secret)
+        return _fail(_api_message(exc, flags or {}), secret)
     return EXIT_OK
+
+
+def _restated_filters(args: argparse.Namespace, endpoint: Endpoint) -> list[str]:
+    """The filters given, as flags the user could type again."""
+    flags = param_flags(endpoint)
+    given: list[str] = []
+    for spec in endpoint.filters:
+        value = getattr(args, spec.name)
+        if isinstance(value, bool):
+            given.append(flags[spec.name] if value else f"--no-{flags[spec.name][2:]}")
+        elif value:
+            given.extend(f"{flags[spec.name]} {shlex.quote(item)}" for item in value)
+    return given
+
+
+def _nothing_found(args: argparse.Namespace, endpoint: Endpoint, period: Period, now: int) -> str:
+    """Why stdout holds no rows: the range and filters asked, said on stderr."""
+    until = utc_text(period.end) if period.end is not None else f"now ({utc_text(now)})"
+    text = f"usage-async: no {endpoint.name} results from {utc_text(period.start)} to {until}"
+    filters = _restated_filters(args, endpoint)
+    if filters:
+        text += " with " + " ".join(filters)
+    if period.start >= now:
+        text += f"; --start {args.start_time.text} is in the future"
+    return text
 
 
 def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     from ._output import open_writer, pull
 
     endpoint = ENDPOINTS[args.endpoint]
-    start, end = _period(args, now)
+    flags = param_flags(endpoint)
+    width = args.bucket_width or endpoint.default_width
+    period = _period(args, BUCKET_SECONDS[width], now)
+    _check_limit(args, endpoint, width)
     params: dict[str, Any] = {
-        "start_time": start,
-        "end_time": end,
+        "start_time": period.start,
+        "end_time": period.end,
         "bucket_width": args.bucket_width,
         "limit": args.limit,
         "group_by": args.group_by,
         "concurrency": args.concurrency,
     }
     params.update({spec.name: getattr(args, spec.name) for spec in endpoint.filters})
-    query = _checked(args, lambda: validate(endpoint, params))
+    query = _checked(args, flags, lambda: validate(endpoint, params))
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
     client, key = _client(args)
     writer = open_writer(fmt, query, sys.stdout)
-    return _complete(pull(client, query, writer, now, streaming=fmt != "table"), key)
+    written = 0
+
+    async def work() -> None:
+        nonlocal written
+        written = await pull(client, query, writer, now, streaming=fmt != "table")
+
+    code = _complete(work(), key, flags)
+    if code == EXIT_OK and not written:
+        print(_nothing_found(args, endpoint, period, now), file=sys.stderr)
+    return code
 
 
 def _run_report(args: argparse.Namespace, now: int) -> int:
     from ._report import report_queries, show_report
 
-    start, end = _period(args, now)
-    end = end if end is not None else now
-    queries = _checked(args, lambda: report_queries(start, end))
+    period = _period(args, _DAY, now)
+    end = period.end if period.end is not None else now
+    queries = _checked(args, _COMMON_FLAGS, lambda: report_queries(period.start, end))
     client, key = _client(args)
     return _complete(show_report(client, queries, now), key)
 

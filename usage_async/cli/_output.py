@@ -218,10 +218,9 @@ class _TableWriter:
 
     def close(self) -> None:
         # As wide as it takes: a redirected table keeps each row on one line.
-        console = stdout_console(redirected_width=10_000)
         if not self._rows:
-            console.print(f"{self._title}: no results")
-            return
+            return  # the command says so on stderr
+        console = stdout_console(redirected_width=10_000)
         # Optional metrics the API did not send for any row would only be empty columns.
         fields = [f for f in self._fields if any(row.get(f) is not None for row in self._rows)]
         table = Table(title=self._title, header_style="bold")
@@ -333,15 +332,20 @@ def progress_wanted(streaming_to_stdout: bool) -> bool:
 
 async def pull(
     client: UsageClient, query: Query, writer: RowWriter, now: int, *, streaming: bool
-) -> None:
-    """Write every row of ``query`` page by page, with progress; close ``writer`` at the end."""
+) -> int:
+    """Write every row of ``query`` page by page, with progress; close ``writer`` at the end.
+
+    Returns how many rows were written.
+    """
+    written = 0
     async with client:
         stream = client.stream(query.endpoint.name, **query.kwargs())
         with PullProgress(progress_wanted(streaming)) as progress:
             task = progress.track(query.endpoint.name, expected_buckets(query, now))
             async for page in stream.pages():
-                writer.write(
-                    [row for bucket in page.data for row in bucket_rows(bucket, query.group_by)]
-                )
+                rows = [row for bucket in page.data for row in bucket_rows(bucket, query.group_by)]
+                writer.write(rows)
+                written += len(rows)
                 progress.advance(task, page)
     writer.close()
+    return written
