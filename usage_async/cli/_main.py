@@ -17,6 +17,7 @@ from .._concurrency import FanOutError
 from .._endpoints import BUCKET_SECONDS, ENDPOINTS, Endpoint, Filter
 from .._exceptions import APIError, APIStatusError, InvalidParameterError
 from .._protocol import validate
+from .._rows import row_fields
 from ._period import Period, PeriodError, When, parse_when, resolve_period, utc_text
 
 __all__ = ["main", "param_flags", "parse_when"]
@@ -253,6 +254,15 @@ def _add_endpoint_command(
         "--format",
         choices=FORMATS,
         help="output format (default: table on a terminal, csv otherwise)",
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="FIELD[,FIELD...]",
+        type=_values(row_fields(endpoint.result_type, endpoint.group_by)),
+        action="extend",
+        help="exactly these columns, in this order, in any format (default: csv, jsonl and "
+        "json carry all; the table those that fit the terminal); grouping fields need "
+        "--group-by. Fields: " + ", ".join(row_fields(endpoint.result_type, endpoint.group_by)),
     )
     parser.set_defaults(run=_run_endpoint, endpoint=endpoint.name, parser=parser)
 
@@ -521,9 +531,16 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     }
     params.update({spec.name: getattr(args, spec.name) for spec in endpoint.filters})
     query = _checked(args, flags, lambda: validate(endpoint, params))
+    for column in args.columns or ():
+        if column in endpoint.group_by and column not in query.group_by:
+            _usage_error(
+                args,
+                f"--columns {column} needs --group-by {column}: rows carry a grouping field "
+                "only when grouped by it",
+            )
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
     client, key = _client(args)
-    writer = open_writer(fmt, query, sys.stdout)
+    writer = open_writer(fmt, query, sys.stdout, now=now, columns=args.columns)
     written = 0
 
     async def work() -> None:

@@ -1,13 +1,15 @@
-"""What the command line writes: rows as csv / jsonl / json / a rich table, and pull progress.
+"""What the command line writes: rows as csv / jsonl / json or a table, and pull progress.
 
-Machine formats carry exact values: ``Decimal`` amounts as their exact decimal text (a JSON
-string, as the live API sends decimal strings), times as the ISO-8601 UTC text of the rows,
-``None`` as an empty CSV cell or JSON ``null``. They are written page by page, so a long pull
-streams out instead of piling up in memory. The table is for people at a terminal: it needs
-every row to size its columns, so it is the one format that waits for the end.
+Machine formats carry exact values: ``Decimal`` amounts and quantities as their exact
+decimal text (a JSON string, as the live API sends decimal strings), times as the ISO-8601
+UTC text of the rows, ``None`` as an empty CSV cell or JSON ``null``. They are written page
+by page, so a long pull streams out instead of piling up in memory; ``--columns`` picks and
+orders their fields. The table (``_table``) is for people at a terminal: it needs every row
+to size its columns, so it is the one format that waits for the end.
 
-Progress goes to stderr through ``rich.progress`` and only when stderr is a terminal, so
-pipes and log files never see it.
+Everything reaches stdout in pieces its buffer holds, so a reader that leaves (``| head``)
+is noticed as ``BrokenPipeError`` (see ``_SmallWrites``). Progress goes to stderr through
+``rich.progress`` and only when stderr is a terminal, so pipes and log files never see it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,6 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
-from rich.text import Text
 
 from .._client import UsageClient
 from .._models import Page
@@ -208,52 +208,73 @@ def stdout_console(redirected_width: int) -> Console:
 
 
 class _TableWriter:
-    def __init__(self, fields: Sequence[str], title: str) -> None:
-        self._fields = fields
-        self._title = title
+    """Collects every row, then prints the table that fits the terminal (see ``_table``)."""
+
+    def __init__(self, query: Query, now: int, columns: Sequence[str] | None) -> None:
+        self._query = query
+        self._now = now
+        self._columns = columns
         self._rows: list[Row] = []
 
     def write(self, rows: Iterable[Row]) -> None:
         self._rows.extend(rows)
 
     def close(self) -> None:
-        # As wide as it takes: a redirected table keeps each row on one line.
+        from ._table import plan_table, render_table
+
         if not self._rows:
             return  # the command says so on stderr
-        console = stdout_console(redirected_width=10_000)
-        # Optional metrics the API did not send for any row would only be empty columns.
-        fields = [f for f in self._fields if any(row.get(f) is not None for row in self._rows)]
-        table = Table(title=self._title, header_style="bold")
-        for field in fields:
-            numeric = any(
-                isinstance(row.get(field), int | float | Decimal)
-                and not isinstance(row.get(field), bool)
-                for row in self._rows
-            )
-            table.add_column(field, justify="right" if numeric else "left")
-        for row in self._rows:
-            # Text, not str: a value with brackets in it must not be read as rich markup.
-            table.add_row(*(Text(human_number(row.get(f))) for f in fields))
-        console.print(table)
+        # Redirected, a table has no width to fit: every column, each row on one line.
+        console = stdout_console(redirected_width=80)
+        width = console.width if sys.stdout.isatty() else None
+        plan = plan_table(
+            self._rows, self._query, now=self._now, width=width, columns=self._columns
+        )
+        render_table(plan, console)
 
 
-def open_writer(fmt: str, query: Query, file: IO[str]) -> RowWriter:
+class _Projected:
+    """Rows cut down to the ``--columns`` asked for, in that order, for a machine format."""
+
+    def __init__(self, writer: RowWriter, columns: Sequence[str]) -> None:
+        self._writer = writer
+        self._columns = columns
+
+    def write(self, rows: Iterable[Row]) -> None:
+        self._writer.write({name: row.get(name) for name in self._columns} for row in rows)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def open_writer(
+    fmt: str,
+    query: Query,
+    file: IO[str],
+    *,
+    now: int,
+    columns: Sequence[str] | None = None,
+) -> RowWriter:
     """A writer of ``fmt`` (table, csv, jsonl or json) for the rows of ``query``, onto ``file``.
 
-    Columns are ``row_fields`` of the endpoint's results with the query's ``group_by``.
+    Columns are ``row_fields`` of the endpoint's results with the query's ``group_by``, or
+    exactly ``columns`` in that order; the table chooses its own (see ``_table``) and marks
+    buckets still in progress at ``now``.
     """
-    fields = row_fields(query.endpoint.result_type, query.group_by)
-    title = query.endpoint.name
     file = small_writes(file)
-    if fmt == "csv":
-        return _CsvWriter(fields, file)
-    if fmt == "jsonl":
-        return _JsonLinesWriter(file)
-    if fmt == "json":
-        return _JsonArrayWriter(file)
     if fmt == "table":
-        return _TableWriter(fields, title)
-    raise ValueError(f"unknown format {fmt!r}")
+        return _TableWriter(query, now, columns)
+    fields = list(columns) if columns else row_fields(query.endpoint.result_type, query.group_by)
+    writer: RowWriter
+    if fmt == "csv":
+        writer = _CsvWriter(fields, file)
+    elif fmt == "jsonl":
+        writer = _JsonLinesWriter(file)
+    elif fmt == "json":
+        writer = _JsonArrayWriter(file)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return _Projected(writer, columns) if columns else writer
 
 
 def expected_buckets(query: Query, now: int) -> int:
