@@ -1,4 +1,8 @@
-"""Every ``usage-async`` command line the README shows runs, against the emulator."""
+"""Every ``usage-async`` command line of the README's own sections runs, against the emulator.
+
+Only the sections about trying it and the command line (``SECTIONS``): commands elsewhere
+(a database sync, say) may write files, and their sections test them.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,13 @@ from .conftest import Result
 Cli = Callable[..., Result]
 
 
+SECTIONS = ("Quick start", "Command line", "From the command line")
+
+
 def command_lines() -> Iterator[list[str]]:
     """``usage-async`` invocations in console blocks, without prompts, pipes or redirections."""
     for block in blocks():
-        if block.language != "console":
+        if block.language != "console" or block.heading not in SECTIONS:
             continue
         for line in block.code.replace("\\\n", " ").splitlines():
             words = shlex.split(line.removeprefix("$ "), comments=True)

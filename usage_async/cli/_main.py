@@ -277,12 +277,6 @@ def build_parser(now: int) -> argparse.ArgumentParser:
         help=f"API base URL (default: ${URL_ENV}, else https://api.openai.com/v1)",
     )
     connection.add_argument(
-        "--allow-insecure",
-        action="store_true",
-        help="allow a plain http:// base URL on another machine (the key travels unencrypted; "
-        "loopback needs no flag)",
-    )
-    connection.add_argument(
         _COMMON_FLAGS["api_key"],
         dest="api_key_file",
         metavar="PATH",
@@ -290,6 +284,14 @@ def build_parser(now: int) -> argparse.ArgumentParser:
     )
     connection.add_argument(
         "--api-key", nargs="?", action=_RefuseKeyOnCommandLine, help=argparse.SUPPRESS
+    )
+    # Only for commands whose client is made by _client(), which honours it.
+    insecure = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    insecure.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        help="allow a plain http:// base URL on another machine (the key travels unencrypted; "
+        "loopback needs no flag)",
     )
     period = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     period.add_argument(
@@ -318,11 +320,11 @@ def build_parser(now: int) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for endpoint in ENDPOINTS.values():
-        _add_endpoint_command(commands, endpoint, [connection, period])
+        _add_endpoint_command(commands, endpoint, [connection, insecure, period])
 
     report = commands.add_parser(
         "report",
-        parents=[connection, period],
+        parents=[connection, insecure, period],
         allow_abbrev=False,
         help="one screen summarising every endpoint and the costs of a period",
         description="Totals per endpoint, model, project and line item, and cost per day, "
@@ -378,18 +380,21 @@ def _usage_error(args: argparse.Namespace, message: str) -> NoReturn:
     parser.error(message)
 
 
-def _period(args: argparse.Namespace, grid: int, now: int) -> Period:
+def _period(args: argparse.Namespace, now: int, grid: int = _DAY) -> Period:
+    """``--start``/``--end`` for buckets ``grid`` seconds wide (default: days, as costs)."""
     try:
         return resolve_period(args.start_time, args.end_time, grid, now)
     except PeriodError as exc:
         _usage_error(args, str(exc))
 
 
-def _checked(args: argparse.Namespace, flags: Mapping[str, str], make: Callable[[], T]) -> T:
+def _checked(
+    args: argparse.Namespace, make: Callable[[], T], flags: Mapping[str, str] = _COMMON_FLAGS
+) -> T:
     """``make()``; a parameter the library rejects is a usage error (exit 2, no request).
 
     The command line checks what users get wrong in its own words first; this names the
-    flag for anything the library still refuses.
+    flag (``flags``: parameter -> flag) for anything the library still refuses.
     """
     try:
         return make()
@@ -440,10 +445,11 @@ def _base_url_problem(args: argparse.Namespace, refusal: InvalidParameterError) 
             f"{source} must not carry a user name or password; the key comes from {KEY_ENV} "
             "or --api-key-file"
         )
-    if parts.scheme == "http" and not args.allow_insecure:
+    if parts.scheme == "http" and not getattr(args, "allow_insecure", False):
+        flag = ", or pass --allow-insecure if you must" if hasattr(args, "allow_insecure") else ""
         return (
             f"{source} {url} is plain http to another machine: the admin key would cross the "
-            "network unencrypted. Use https, or pass --allow-insecure if you must."
+            f"network unencrypted. Use https{flag}."
         )
     return f"{source} {url}: {refusal.message}"
 
@@ -451,7 +457,9 @@ def _base_url_problem(args: argparse.Namespace, refusal: InvalidParameterError) 
 def _client(args: argparse.Namespace) -> tuple[UsageClient, str]:
     key = _admin_key(args)
     try:
-        client = UsageClient(key, base_url=args.base_url, allow_insecure=args.allow_insecure)
+        client = UsageClient(
+            key, base_url=args.base_url, allow_insecure=getattr(args, "allow_insecure", False)
+        )
     except InvalidParameterError as exc:
         if exc.param != "base_url":
             raise
@@ -519,7 +527,7 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     endpoint = ENDPOINTS[args.endpoint]
     flags = param_flags(endpoint)
     width = args.bucket_width or endpoint.default_width
-    period = _period(args, BUCKET_SECONDS[width], now)
+    period = _period(args, now, BUCKET_SECONDS[width])
     _check_limit(args, endpoint, width)
     params: dict[str, Any] = {
         "start_time": period.start,
@@ -530,7 +538,7 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
         "concurrency": args.concurrency,
     }
     params.update({spec.name: getattr(args, spec.name) for spec in endpoint.filters})
-    query = _checked(args, flags, lambda: validate(endpoint, params))
+    query = _checked(args, lambda: validate(endpoint, params), flags)
     for column in args.columns or ():
         if column in endpoint.group_by and column not in query.group_by:
             _usage_error(
@@ -556,9 +564,9 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
 def _run_report(args: argparse.Namespace, now: int) -> int:
     from ._report import report_queries, show_report
 
-    period = _period(args, _DAY, now)
+    period = _period(args, now)
     end = period.end if period.end is not None else now
-    queries = _checked(args, _COMMON_FLAGS, lambda: report_queries(period.start, end))
+    queries = _checked(args, lambda: report_queries(period.start, end))
     client, key = _client(args)
     return _complete(show_report(client, queries, now), key)
 

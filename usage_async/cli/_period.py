@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import re
+from typing import NamedTuple
 
 import attrs
 
@@ -40,9 +41,11 @@ class PeriodError(ValueError):
     """A range that cannot be asked for; the message quotes the flags as typed."""
 
 
-@attrs.frozen
-class Period:
-    """A command's range: ``end`` is ``None`` for "up to now" (no --end, ``now`` or later)."""
+class Period(NamedTuple):
+    """A command's range: ``end`` is ``None`` for "up to now" (no --end, ``now`` or later).
+
+    A tuple, so ``start, end = period`` reads as well as ``period.start``.
+    """
 
     start: int
     end: int | None
