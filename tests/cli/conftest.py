@@ -100,10 +100,9 @@ def run_script(emulator: Emulator) -> Callable[..., subprocess.CompletedProcess[
     """Run the installed ``usage-async`` script in a child process, with ``env`` on top."""
 
     def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
         return subprocess.run(
             [console_script(), *argv],
-            env={**base, **(env or {})},
+            env={**user_environment(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=60,
@@ -111,6 +110,27 @@ def run_script(emulator: Emulator) -> Callable[..., subprocess.CompletedProcess[
         )
 
     return run
+
+
+def user_environment(emulator: Emulator | None = None) -> dict[str, str]:
+    """This process's environment without the developer's OPENAI_* settings; with
+    ``emulator``, the key and URL that point the command line at it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    if emulator is not None:
+        env.update(OPENAI_ADMIN_KEY=emulator.api_key, OPENAI_BASE_URL=emulator.base_url)
+    return env
+
+
+def spawn(*argv: str, env: dict[str, str], **options: Any) -> subprocess.Popen[str]:
+    """Start the installed ``usage-async`` script with stdout and stderr as pipes."""
+    return subprocess.Popen(
+        [console_script(), *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **options,
+    )
 
 
 def library_rows(emulator: Emulator, endpoint: str, **params: Any) -> list[dict[str, Any]]:

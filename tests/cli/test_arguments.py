@@ -9,8 +9,9 @@ import pytest
 
 import usage_async as ua
 from usage_async.cli._main import build_parser, parse_when
+from usage_async.emulator import Emulator
 
-from .conftest import END, START, Result
+from .conftest import END, END_TS, START, START_TS, Result, library_rows
 
 Cli = Callable[..., Result]
 
@@ -34,11 +35,11 @@ NOW = 1_794_000_000  # 2026-11-06T21:20:00Z
 def test_when_is_an_iso_time_in_utc_unless_offset_or_a_span_before_now(
     text: str, seconds: int
 ) -> None:
-    assert parse_when(text, NOW) == seconds
+    assert parse_when(text, NOW).seconds == seconds
 
 
 @pytest.mark.parametrize(
-    "text", ["yesterday", "7 days", "-3d", "2026-13-01", "2026-11-01T00:00:00.5"]
+    "text", ["yesterday", "7 days", "-3d", "2026-13-01", "2026-11-01T00:00:00.5", "1969-12-31"]
 )
 def test_a_when_that_is_neither_a_time_nor_a_span_is_refused(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError):
@@ -91,12 +92,17 @@ def test_costs_help_offers_only_daily_buckets_and_its_own_group_by_fields(cli: C
         pytest.param(["completions"], "--start", id="missing-start"),
         pytest.param(
             ["costs", "--start", START, "--limit", "181"],
-            "limit must be between 1 and 180",
+            "--limit 181 is more than a page holds: at most 180 for costs with --bucket-width 1d",
             id="limit-over-the-costs-maximum",
         ),
         pytest.param(
+            ["completions", "--start", "2026-11-24", "--limit", "5000"],
+            "--limit 5000 is more than a page holds: at most 31 for completions",
+            id="limit-over-the-daily-maximum",
+        ),
+        pytest.param(
             ["completions", "--start", START, "--bucket-width", "1h", "--limit", "0"],
-            "limit must be at least 1",
+            "argument --limit: must be at least 1",
             id="limit-zero",
         ),
         pytest.param(
@@ -107,12 +113,38 @@ def test_costs_help_offers_only_daily_buckets_and_its_own_group_by_fields(cli: C
         pytest.param(
             ["images", "--start", START, "--size", "9x9"], "unknown value '9x9'", id="enum-filter"
         ),
-        pytest.param(["completions", "--start", END, "--end", START], "end_time", id="reversed"),
-        pytest.param(["report", "--start", END, "--end", START], "end_time", id="report-reversed"),
         pytest.param(
-            ["completions", "--start", START, "--base-url", "http://api.example.com/v1"],
-            "plain http",
+            ["completions", "--start", "2026-11-25", "--end", "2026-11-24"],
+            "--end 2026-11-24 is before --start 2026-11-25",
+            id="reversed",
+        ),
+        pytest.param(
+            ["costs", "--start", "2026-11-25T00:00Z", "--end", "2026-11-25"],
+            "--end 2026-11-25 is the same moment as --start 2026-11-25T00:00Z",
+            id="empty-range",
+        ),
+        pytest.param(
+            ["report", "--start", "2026-11-25", "--end", "2026-11-24"],
+            "--end 2026-11-24 is before --start 2026-11-25",
+            id="report-reversed",
+        ),
+        pytest.param(
+            ["completions", "--start", "2h", "--end", "1h"],
+            "--start 2h and --end 1h fall in the same UTC day",
+            id="relative-range-inside-one-bucket",
+        ),
+        pytest.param(
+            ["completions", "--start", START, "--base-url", "http://example.invalid/v1"],
+            "--base-url http://example.invalid/v1 is plain http to another machine",
             id="insecure-base-url",
+        ),
+        pytest.param(
+            ["completions", "--start", START, "--base-url", "ftp://example.com/v1"],
+            "--base-url ftp://example.com/v1 is not an http(s) URL",
+            id="not-http",
+        ),
+        pytest.param(
+            ["completions", "--start", START, "--model", ""], "empty value", id="empty-model"
         ),
         pytest.param(["emulator", "--fault-rate", "1.5"], "between 0.0 and 1.0", id="fault-rate"),
         pytest.param(["emulator", "--port", "70000"], "between 0 and 65535", id="port"),
@@ -128,6 +160,9 @@ def test_bad_arguments_exit_2_with_a_usage_message(cli: Cli, argv: list[str], me
     assert "usage: usage-async" in result.err
     assert "error:" in result.err
     assert message in result.err
+    # The library's names for things are not the command line's.
+    for library_word in ("start_time", "end_time", "bucket_width", "allow_insecure", "="):
+        assert library_word not in result.err.rsplit("error:", 1)[1]
 
 
 def test_help_and_version_exit_0(cli: Cli) -> None:
@@ -136,3 +171,55 @@ def test_help_and_version_exit_0(cli: Cli) -> None:
     assert result.code == 0
     for name in (*ua.ENDPOINTS, "report", "demo", "emulator"):
         assert name in result.out
+
+
+def test_a_line_item_with_a_comma_is_one_value_and_finds_its_cost(
+    cli: Cli, environment: Emulator
+) -> None:
+    line_item = "gpt-4o-2024-08-06, input"
+    result = cli(
+        "costs", "--start", START, "--end", END, "--line-item", line_item, "--format", "csv"
+    )
+    assert result.code == 0, result.err
+    expected = library_rows(
+        environment, "costs", start_time=START_TS, end_time=END_TS, line_items=[line_item]
+    )
+    assert expected, "the emulator bills this line item, or the comparison proves nothing"
+    body = result.out.splitlines()[1:]
+    assert len(body) == len(expected)
+    assert [line.split(",")[2] for line in body] == [str(row["amount"]) for row in expected]
+
+
+def test_free_text_filters_take_each_flag_value_whole_and_choices_split_on_commas() -> None:
+    args = build_parser(NOW).parse_args(
+        ["images", "--start", "7d", "--model", "a,b", "--model", "c",
+         "--size", "256x256,512x512", "--group-by", "model,size"]
+    )  # fmt: skip
+    assert args.models == ["a,b", "c"]
+    assert args.sizes == ["256x256", "512x512"]
+    assert args.group_by == ["model", "size"]
+
+
+def test_an_insecure_url_from_the_environment_is_named_as_the_variable(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://usage.internal/v1")
+    result = cli("completions", "--start", START)
+    assert result.code == 2
+    assert "$OPENAI_BASE_URL http://usage.internal/v1 is plain http" in result.err
+    assert "--allow-insecure" in result.err
+
+
+def test_allow_insecure_lets_a_plain_http_url_to_a_non_loopback_address_through(
+    cli: Cli, environment: Emulator
+) -> None:
+    # 0.0.0.0 is not a loopback address to the client's check, yet connecting to it reaches
+    # this machine, where the emulator listens.
+    port = environment.base_url.split(":")[2].split("/")[0]
+    url = f"http://0.0.0.0:{port}/v1"
+    refused = cli("costs", "--start", START, "--end", END, "--base-url", url)
+    allowed = cli("costs", "--start", START, "--end", END, "--base-url", url, "--allow-insecure")
+    assert refused.code == 2
+    assert "--allow-insecure" in refused.err
+    assert allowed.code == 0, allowed.err
+    assert allowed.out.startswith("start_time,end_time,amount")

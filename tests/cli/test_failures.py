@@ -47,6 +47,7 @@ def test_an_api_validation_error_names_the_parameter(cli: Cli) -> None:
     assert "HTTP 400" in result.err
     assert "param: group_by" in result.err
     assert "request_id: req_" in result.err
+    assert result.err.rstrip().endswith("check --group-by")
 
 
 def test_a_missing_key_exits_2_and_names_the_environment_variable(

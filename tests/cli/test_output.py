@@ -131,20 +131,23 @@ def test_output_defaults_to_csv_when_stdout_is_not_a_terminal(cli: Cli) -> None:
     assert default.out.startswith("start_time,end_time,model,input_tokens")
 
 
-def test_table_shows_each_row_with_readable_numbers(cli: Cli, environment: Emulator) -> None:
+def test_a_redirected_table_shows_each_row_with_every_metric_readable(
+    cli: Cli, environment: Emulator
+) -> None:
     result = cli(
         "embeddings", "--start", START, "--end", END, "--group-by", "model", "--format", "table"
     )
     assert result.code == 0, result.err
-    assert "embeddings" in result.out
+    assert result.out.startswith("embeddings: daily buckets, UTC\n")
     lines = result.out.splitlines()
     expected = expected_rows(environment, "embeddings", {"group_by": ["model"]})
     for row in expected:
-        cells = (row["start_time"], row["end_time"], f" {row['model']} ")
-        line = next((text for text in lines if all(c in text for c in cells)), None)
-        assert line is not None, f"no table line for {row['start_time']} {row['model']}"
+        day = row["start_time"][:10]  # daily buckets: the date alone
+        line = next((text for text in lines if text.split()[:2] == [day, row["model"]]), None)
+        assert line is not None, f"no table line for {day} {row['model']}"
         assert f"{row['input_tokens']:,}" in line
         assert f"{row['num_model_requests']:,}" in line
+        assert "T00:00:00Z" not in line
 
 
 def test_a_period_without_usage_gives_a_header_only_csv_and_an_empty_json_array(
@@ -188,3 +191,43 @@ def test_rows_are_written_as_pages_arrive_not_after_the_whole_range(
     served_at_each_write = [n - before for n in stdout.requests_at_write]
     assert 1 in served_at_each_write, "nothing was written before the last page was fetched"
     assert "2026-11-04T00:00:00Z" in stdout.getvalue()  # the last bucket made it out
+
+
+def test_columns_picks_and_orders_the_fields_of_csv_and_json(cli: Cli) -> None:
+    args = ("completions", "--start", START, "--end", END, "--group-by", "model")
+    picked = ("--columns", "model,num_model_requests", "--columns", "start_time")
+    as_csv = cli(*args, *picked, "--format", "csv")
+    as_json = cli(*args, *picked, "--format", "json")
+    assert as_csv.code == as_json.code == 0
+    assert as_csv.out.splitlines()[0] == "model,num_model_requests,start_time"
+    assert all(list(row) == ["model", "num_model_requests", "start_time"]
+               for row in orjson.loads(as_json.out))  # fmt: skip
+
+
+def test_a_grouping_column_without_its_group_by_is_a_usage_error(cli: Cli) -> None:
+    result = cli("completions", "--start", START, "--columns", "start_time,model")
+    assert result.code == 2
+    assert "--columns model needs --group-by model" in result.err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+def test_cost_quantities_are_exact_in_every_machine_format(
+    cli: Cli, environment: Emulator, fmt: str
+) -> None:
+    result = cli(
+        "costs", "--start", START, "--end", END, "--group-by", "line_item",
+        "--columns", "line_item,quantity", "--format", fmt,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    expected = [
+        str(row["quantity"])
+        for row in expected_rows(environment, "costs", {"group_by": ["line_item"]})
+    ]
+    if fmt == "csv":
+        got = [line.rsplit(",", 1)[1] for line in result.out.splitlines()[1:]]
+    elif fmt == "jsonl":
+        got = [orjson.loads(line)["quantity"] for line in result.out.splitlines()]
+    else:
+        got = [row["quantity"] for row in orjson.loads(result.out)]
+    assert got == expected
+    assert not any(text.endswith(".0") for text in got)  # 1702952, never 1702952.0

@@ -120,7 +120,7 @@ def test_progress_on_a_terminal_shows_buckets_against_the_expected_total(
     assert capsys.readouterr().out.startswith("start_time,")  # rows still went to stdout
 
 
-def test_emulator_command_serves_until_ctrl_c_then_exits_0(
+def test_emulator_command_serves_until_ctrl_c_then_exits_130(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
@@ -149,5 +149,5 @@ def test_emulator_command_serves_until_ctrl_c_then_exits_0(
         _, err = child.communicate(timeout=30)
     finally:
         child.kill()
-    assert child.returncode == 0
+    assert child.returncode == 130  # what the shell reports for Ctrl-C
     assert err == ""  # quietly: no traceback, no "KeyboardInterrupt"

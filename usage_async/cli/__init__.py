@@ -15,6 +15,19 @@ Exit codes: 0 success, 1 the API or the network failed, 2 bad arguments (includi
 key), 130 interrupted, 141 stdout closed early (``| head``).
 """
 
-from ._main import main
+from __future__ import annotations
+
+from collections.abc import Sequence
 
 __all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    # The client and aiohttp take a moment to import: a Ctrl-C then is an interruption like
+    # any other (130), not a traceback out of the console script.
+    try:
+        from ._main import main as run
+    except KeyboardInterrupt:
+        return 130
+    return run(argv)

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as _dt
 import os
-import re
+import shlex
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+import urllib.parse
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
 from .._client import UsageClient, __version__
 from .._concurrency import FanOutError
-from .._endpoints import ENDPOINTS, Endpoint, Filter
-from .._exceptions import APIError, InvalidParameterError
+from .._endpoints import BUCKET_SECONDS, ENDPOINTS, Endpoint, Filter
+from .._exceptions import APIError, APIStatusError, InvalidParameterError
 from .._protocol import validate
+from .._rows import row_fields
+from ._period import Period, PeriodError, When, parse_when, resolve_period, utc_text
 
-__all__ = ["main"]
+__all__ = ["main", "param_flags", "parse_when"]
 
 N = TypeVar("N", int, float)
 T = TypeVar("T")
 
 KEY_ENV = "OPENAI_ADMIN_KEY"
+URL_ENV = "OPENAI_BASE_URL"
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -36,11 +39,10 @@ DEFAULT_CONCURRENCY = 4
 DEMO_DAYS = 7
 _DAY = 86400
 
-_SPAN = re.compile(r"(\d+)([mhdw])")
-_SPAN_SECONDS = {"m": 60, "h": 3600, "d": _DAY, "w": 7 * _DAY}
 WHEN_HELP = (
     "WHEN is an ISO-8601 date or datetime (2026-11-01, 2026-11-01T12:00, 2026-11-01T12:00+02:00;"
-    " UTC unless an offset is given), a span before now (90m, 24h, 7d, 2w) or 'now'."
+    " UTC unless an offset is given), a span before now (90m, 24h, 7d, 2w) or 'now'; spans are"
+    " rounded down to whole buckets (UTC midnight for daily ones)."
 )
 
 
@@ -48,11 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     now = int(time.time())
     try:
-        args = build_parser(now).parse_args(argv)
-        command: Callable[[argparse.Namespace, int], int] = args.run
-        return command(args, now)
-    except SystemExit as stop:  # argparse: --help, --version and usage errors
-        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+        try:
+            args = build_parser(now).parse_args(argv)
+            command: Callable[[argparse.Namespace, int], int] = args.run
+            code = command(args, now)
+        except SystemExit as stop:  # argparse: --help, --version and usage errors
+            code = stop.code if isinstance(stop.code, int) else EXIT_USAGE
+        # A reader that left while output sat in the buffer is found here, not at exit.
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -73,50 +79,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- Arguments ---------------------------------------------------------------------------------
 
 
-def parse_when(text: str, now: int) -> int:
-    """Unix seconds for a WHEN argument (see ``WHEN_HELP``); ``now`` anchors relative spans."""
-    text = text.strip()
-    if text == "now":
-        return now
-    span = _SPAN.fullmatch(text)
-    if span:
-        return now - int(span[1]) * _SPAN_SECONDS[span[2]]
-    try:
-        moment = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a WHEN: give an ISO date or datetime (2026-11-01, "
-            f"2026-11-01T12:00Z), a span before now (90m, 24h, 7d, 2w) or 'now'"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.UTC)
-    if moment.microsecond:
-        raise argparse.ArgumentTypeError(f"{text!r} has a fraction of a second; give whole seconds")
-    return int(moment.timestamp())
-
-
-def _when(now: int) -> Callable[[str], int]:
-    def when(text: str) -> int:
+def _when(now: int) -> Callable[[str], When]:
+    def when(text: str) -> When:
         return parse_when(text, now)
 
     return when
 
 
-def _values(choices: Sequence[str] = ()) -> Callable[[str], list[str]]:
-    """An argparse type for one or more comma-separated values, checked against ``choices``."""
+def _values(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type for a comma-separated list of names from ``choices``."""
 
     def values(text: str) -> list[str]:
         items = [item.strip() for item in text.split(",")]
         for item in items:
             if not item:
                 raise argparse.ArgumentTypeError(f"empty value in {text!r}")
-            if choices and item not in choices:
+            if item not in choices:
                 raise argparse.ArgumentTypeError(
                     f"unknown value {item!r}; choose from {', '.join(choices)}"
                 )
         return items
 
     return values
+
+
+def _whole_value(text: str) -> list[str]:
+    """An argparse type for one free-text value, taken whole: ids, models and cost line items
+    may contain commas ("gpt-4o-2024-08-06, input"), so a comma never splits them."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty value")
+    return [text]
 
 
 def _number(convert: Callable[[str], N], low: N, high: N | None = None) -> Callable[[str], N]:
@@ -162,8 +154,26 @@ def _filter_flag(spec: Filter) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _add_filter(parser: argparse.ArgumentParser, spec: Filter) -> None:
-    flag = _filter_flag(spec)
+_COMMON_FLAGS: Mapping[str, str] = {
+    "start_time": "--start",
+    "end_time": "--end",
+    "bucket_width": "--bucket-width",
+    "group_by": "--group-by",
+    "limit": "--limit",
+    "concurrency": "--concurrency",
+    "base_url": "--base-url",
+    "api_key": "--api-key-file",
+}
+
+
+def param_flags(endpoint: Endpoint) -> dict[str, str]:
+    """The flag of each library parameter of ``endpoint``'s command (``line_items`` ->
+    ``--line-item``): the one mapping that names the arguments, the flags in error messages
+    and the filters restated to the user. Each flag stores its value under the parameter."""
+    return {**_COMMON_FLAGS, **{spec.name: _filter_flag(spec) for spec in endpoint.filters}}
+
+
+def _add_filter(parser: argparse.ArgumentParser, spec: Filter, flag: str) -> None:
     if spec.kind == "bool":
         parser.add_argument(
             flag,
@@ -174,14 +184,19 @@ def _add_filter(parser: argparse.ArgumentParser, spec: Filter) -> None:
         )
         return
     noun = flag[2:].replace("-", " ")
-    choices = f"; one of {', '.join(spec.choices)}" if spec.choices else ""
+    if spec.choices:
+        kind: Callable[[str], list[str]] = _values(spec.choices)
+        several = f"repeat the flag or comma-separate for several; one of {', '.join(spec.choices)}"
+    else:
+        kind = _whole_value
+        several = "repeat the flag for several; a comma is part of the value"
     parser.add_argument(
         flag,
         dest=spec.name,
         metavar=flag[2:].upper().replace("-", "_"),
-        type=_values(spec.choices),
+        type=kind,
         action="extend",
-        help=f"only this {noun} (repeat the flag or comma-separate for several{choices})",
+        help=f"only this {noun} ({several})",
     )
 
 
@@ -198,29 +213,37 @@ def _add_endpoint_command(
         help=summary,
         description=f"{summary} {WHEN_HELP}",
     )
+    flags = param_flags(endpoint)
     limits = ", ".join(
         f"{width}: default {limit.default}, at most {limit.maximum}"
         for width, limit in endpoint.limits.items()
     )
     parser.add_argument(
-        "--bucket-width",
+        flags["bucket_width"],
+        dest="bucket_width",
         choices=endpoint.bucket_widths,
         help=f"bucket width (default {endpoint.default_width})",
     )
     parser.add_argument(
-        "--group-by",
+        flags["group_by"],
+        dest="group_by",
         metavar="FIELD[,FIELD...]",
         type=_values(endpoint.group_by),
         action="extend",
         help=f"one result row per distinct value of: {', '.join(endpoint.group_by)}",
     )
     for spec in endpoint.filters:
-        _add_filter(parser, spec)
+        _add_filter(parser, spec, flags[spec.name])
     parser.add_argument(
-        "--limit", metavar="N", type=int, help=f"buckets per page request ({limits})"
+        flags["limit"],
+        dest="limit",
+        metavar="N",
+        type=_number(int, 1),
+        help=f"buckets per page request ({limits})",
     )
     parser.add_argument(
-        "--concurrency",
+        flags["concurrency"],
+        dest="concurrency",
         metavar="N",
         type=_number(int, 1),
         default=DEFAULT_CONCURRENCY,
@@ -232,6 +255,15 @@ def _add_endpoint_command(
         choices=FORMATS,
         help="output format (default: table on a terminal, csv otherwise)",
     )
+    parser.add_argument(
+        "--columns",
+        metavar="FIELD[,FIELD...]",
+        type=_values(row_fields(endpoint.result_type, endpoint.group_by)),
+        action="extend",
+        help="exactly these columns, in this order, in any format (default: csv, jsonl and "
+        "json carry all; the table those that fit the terminal); grouping fields need "
+        "--group-by. Fields: " + ", ".join(row_fields(endpoint.result_type, endpoint.group_by)),
+    )
     parser.set_defaults(run=_run_endpoint, endpoint=endpoint.name, parser=parser)
 
 
@@ -239,24 +271,43 @@ def build_parser(now: int) -> argparse.ArgumentParser:
     """The argument parser; ``now`` anchors relative WHEN spans like ``7d``."""
     connection = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     connection.add_argument(
-        "--base-url",
+        _COMMON_FLAGS["base_url"],
+        dest="base_url",
         metavar="URL",
-        help="API base URL (default: $OPENAI_BASE_URL, else https://api.openai.com/v1)",
+        help=f"API base URL (default: ${URL_ENV}, else https://api.openai.com/v1)",
     )
     connection.add_argument(
-        "--api-key-file",
+        _COMMON_FLAGS["api_key"],
+        dest="api_key_file",
         metavar="PATH",
         help=f"read the admin key from the first line of PATH (default: ${KEY_ENV})",
     )
     connection.add_argument(
         "--api-key", nargs="?", action=_RefuseKeyOnCommandLine, help=argparse.SUPPRESS
     )
+    # Only for commands whose client is made by _client(), which honours it.
+    insecure = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    insecure.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        help="allow a plain http:// base URL on another machine (the key travels unencrypted; "
+        "loopback needs no flag)",
+    )
     period = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     period.add_argument(
-        "--start", metavar="WHEN", type=_when(now), required=True, help="start, inclusive"
+        _COMMON_FLAGS["start_time"],
+        dest="start_time",
+        metavar="WHEN",
+        type=_when(now),
+        required=True,
+        help="start, inclusive",
     )
     period.add_argument(
-        "--end", metavar="WHEN", type=_when(now), help="end, exclusive (default: now)"
+        _COMMON_FLAGS["end_time"],
+        dest="end_time",
+        metavar="WHEN",
+        type=_when(now),
+        help="end, exclusive (default: now)",
     )
 
     parser = argparse.ArgumentParser(
@@ -269,11 +320,11 @@ def build_parser(now: int) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for endpoint in ENDPOINTS.values():
-        _add_endpoint_command(commands, endpoint, [connection, period])
+        _add_endpoint_command(commands, endpoint, [connection, insecure, period])
 
     report = commands.add_parser(
         "report",
-        parents=[connection, period],
+        parents=[connection, insecure, period],
         allow_abbrev=False,
         help="one screen summarising every endpoint and the costs of a period",
         description="Totals per endpoint, model, project and line item, and cost per day, "
@@ -337,18 +388,37 @@ def _usage_error(args: argparse.Namespace, message: str) -> NoReturn:
     parser.error(message)
 
 
-def _period(args: argparse.Namespace, now: int) -> tuple[int, int | None]:
-    # An end in the future has been seen to fail on the live API; the data stops at now anyway.
-    end = min(args.end, now) if args.end is not None else None
-    return args.start, end
+def _period(args: argparse.Namespace, now: int, grid: int = _DAY) -> Period:
+    """``--start``/``--end`` for buckets ``grid`` seconds wide (default: days, as costs)."""
+    try:
+        return resolve_period(args.start_time, args.end_time, grid, now)
+    except PeriodError as exc:
+        _usage_error(args, str(exc))
 
 
-def _checked(args: argparse.Namespace, make: Callable[[], T]) -> T:
-    """``make()``; a parameter the library rejects is a usage error (exit 2, no request)."""
+def _checked(
+    args: argparse.Namespace, make: Callable[[], T], flags: Mapping[str, str] = _COMMON_FLAGS
+) -> T:
+    """``make()``; a parameter the library rejects is a usage error (exit 2, no request).
+
+    The command line checks what users get wrong in its own words first; this names the
+    flag (``flags``: parameter -> flag) for anything the library still refuses.
+    """
     try:
         return make()
     except InvalidParameterError as exc:
-        _usage_error(args, exc.message)
+        flag = flags.get(exc.param or "")
+        _usage_error(args, f"{flag}: {exc.message}" if flag else exc.message)
+
+
+def _check_limit(args: argparse.Namespace, endpoint: Endpoint, width: str) -> None:
+    most = endpoint.page_limit(width).maximum
+    if args.limit is not None and args.limit > most:
+        _usage_error(
+            args,
+            f"--limit {args.limit} is more than a page holds: at most {most} for "
+            f"{endpoint.name} with --bucket-width {width}",
+        )
 
 
 def _admin_key(args: argparse.Namespace) -> str:
@@ -370,9 +440,39 @@ def _admin_key(args: argparse.Namespace) -> str:
     return key
 
 
+def _base_url_problem(args: argparse.Namespace, refusal: InvalidParameterError) -> str:
+    """Why the base URL was refused, naming where it came from: the flag or the variable."""
+    source, url = (
+        ("--base-url", args.base_url) if args.base_url else (f"${URL_ENV}", os.environ[URL_ENV])
+    )
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{source} {url} is not an http(s) URL with a host (https://api.openai.com/v1)"
+    if parts.username or parts.password:
+        return (
+            f"{source} must not carry a user name or password; the key comes from {KEY_ENV} "
+            "or --api-key-file"
+        )
+    if parts.scheme == "http" and not getattr(args, "allow_insecure", False):
+        flag = ", or pass --allow-insecure if you must" if hasattr(args, "allow_insecure") else ""
+        return (
+            f"{source} {url} is plain http to another machine: the admin key would cross the "
+            f"network unencrypted. Use https{flag}."
+        )
+    return f"{source} {url}: {refusal.message}"
+
+
 def _client(args: argparse.Namespace) -> tuple[UsageClient, str]:
     key = _admin_key(args)
-    return _checked(args, lambda: UsageClient(key, base_url=args.base_url)), key
+    try:
+        client = UsageClient(
+            key, base_url=args.base_url, allow_insecure=getattr(args, "allow_insecure", False)
+        )
+    except InvalidParameterError as exc:
+        if exc.param != "base_url":
+            raise
+        _usage_error(args, _base_url_problem(args, exc))
+    return client, key
 
 
 def _fail(message: str, secret: str | None) -> int:
@@ -383,7 +483,15 @@ def _fail(message: str, secret: str | None) -> int:
     return EXIT_API_ERROR
 
 
-def _complete(work: Coroutine[Any, Any, None], secret: str | None) -> int:
+def _api_message(exc: APIError, flags: Mapping[str, str]) -> str:
+    """The error as the library words it, and the flag of the parameter the API refused."""
+    flag = flags.get(exc.param or "") if isinstance(exc, APIStatusError) else None
+    return f"{exc} - check {flag}" if flag else str(exc)
+
+
+def _complete(
+    work: Coroutine[Any, Any, None], secret: str | None, flags: Mapping[str, str] | None = None
+) -> int:
     """Run ``work``; an API or network failure becomes a one-line message and exit 1."""
     try:
         asyncio.run(work)
@@ -392,37 +500,81 @@ def _complete(work: Coroutine[Any, Any, None], secret: str | None) -> int:
             raise
         return _fail(f"{exc.key}: {exc.error}", secret)
     except APIError as exc:
-        return _fail(str(exc), secret)
+        return _fail(_api_message(exc, flags or {}), secret)
     return EXIT_OK
+
+
+def _restated_filters(args: argparse.Namespace, endpoint: Endpoint) -> list[str]:
+    """The filters given, as flags the user could type again."""
+    flags = param_flags(endpoint)
+    given: list[str] = []
+    for spec in endpoint.filters:
+        value = getattr(args, spec.name)
+        if isinstance(value, bool):
+            given.append(flags[spec.name] if value else f"--no-{flags[spec.name][2:]}")
+        elif value:
+            given.extend(f"{flags[spec.name]} {shlex.quote(item)}" for item in value)
+    return given
+
+
+def _nothing_found(args: argparse.Namespace, endpoint: Endpoint, period: Period, now: int) -> str:
+    """Why stdout holds no rows: the range and filters asked, said on stderr."""
+    until = utc_text(period.end) if period.end is not None else f"now ({utc_text(now)})"
+    text = f"usage-async: no {endpoint.name} results from {utc_text(period.start)} to {until}"
+    filters = _restated_filters(args, endpoint)
+    if filters:
+        text += " with " + " ".join(filters)
+    if period.start >= now:
+        text += f"; --start {args.start_time.text} is in the future"
+    return text
 
 
 def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     from ._output import open_writer, pull
 
     endpoint = ENDPOINTS[args.endpoint]
-    start, end = _period(args, now)
+    flags = param_flags(endpoint)
+    width = args.bucket_width or endpoint.default_width
+    period = _period(args, now, BUCKET_SECONDS[width])
+    _check_limit(args, endpoint, width)
     params: dict[str, Any] = {
-        "start_time": start,
-        "end_time": end,
+        "start_time": period.start,
+        "end_time": period.end,
         "bucket_width": args.bucket_width,
         "limit": args.limit,
         "group_by": args.group_by,
         "concurrency": args.concurrency,
     }
     params.update({spec.name: getattr(args, spec.name) for spec in endpoint.filters})
-    query = _checked(args, lambda: validate(endpoint, params))
+    query = _checked(args, lambda: validate(endpoint, params), flags)
+    for column in args.columns or ():
+        if column in endpoint.group_by and column not in query.group_by:
+            _usage_error(
+                args,
+                f"--columns {column} needs --group-by {column}: rows carry a grouping field "
+                "only when grouped by it",
+            )
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
     client, key = _client(args)
-    writer = open_writer(fmt, query, sys.stdout)
-    return _complete(pull(client, query, writer, now, streaming=fmt != "table"), key)
+    writer = open_writer(fmt, query, sys.stdout, now=now, columns=args.columns)
+    written = 0
+
+    async def work() -> None:
+        nonlocal written
+        written = await pull(client, query, writer, now, streaming=fmt != "table")
+
+    code = _complete(work(), key, flags)
+    if code == EXIT_OK and not written:
+        print(_nothing_found(args, endpoint, period, now), file=sys.stderr)
+    return code
 
 
 def _run_report(args: argparse.Namespace, now: int) -> int:
     from ._report import report_queries, show_report
 
-    start, end = _period(args, now)
-    end = end if end is not None else now
-    queries = _checked(args, lambda: report_queries(start, end))
+    period = _period(args, now)
+    end = period.end if period.end is not None else now
+    queries = _checked(args, lambda: report_queries(period.start, end))
     client, key = _client(args)
     return _complete(show_report(client, queries, now), key)
 
@@ -464,7 +616,11 @@ def _run_emulator(args: argparse.Namespace, now: int) -> int:
             )
         )
     except KeyboardInterrupt:
-        return EXIT_OK
+        # Ctrl-C is how the emulator is meant to stop, but the shell is told the truth (130),
+        # as for every other command.
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
     except OSError as exc:  # the port is taken, the host is not ours...
         return _fail(f"cannot serve on {args.host}:{args.port}: {exc}", None)
     return EXIT_OK

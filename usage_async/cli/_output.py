@@ -1,13 +1,15 @@
-"""What the command line writes: rows as csv / jsonl / json / a rich table, and pull progress.
+"""What the command line writes: rows as csv / jsonl / json or a table, and pull progress.
 
-Machine formats carry exact values: ``Decimal`` amounts as their exact decimal text (a JSON
-string, as the live API sends decimal strings), times as the ISO-8601 UTC text of the rows,
-``None`` as an empty CSV cell or JSON ``null``. They are written page by page, so a long pull
-streams out instead of piling up in memory. The table is for people at a terminal: it needs
-every row to size its columns, so it is the one format that waits for the end.
+Machine formats carry exact values: ``Decimal`` amounts and quantities as their exact
+decimal text (a JSON string, as the live API sends decimal strings), times as the ISO-8601
+UTC text of the rows, ``None`` as an empty CSV cell or JSON ``null``. They are written page
+by page, so a long pull streams out instead of piling up in memory; ``--columns`` picks and
+orders their fields. The table (``_table``) is for people at a terminal: it needs every row
+to size its columns, so it is the one format that waits for the end.
 
-Progress goes to stderr through ``rich.progress`` and only when stderr is a terminal, so
-pipes and log files never see it.
+Everything reaches stdout in pieces its buffer holds, so a reader that leaves (``| head``)
+is noticed as ``BrokenPipeError`` (see ``_SmallWrites``). Progress goes to stderr through
+``rich.progress`` and only when stderr is a terminal, so pipes and log files never see it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 import orjson
 from rich.console import Console
@@ -29,8 +31,6 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
-from rich.text import Text
 
 from .._client import UsageClient
 from .._models import Page
@@ -49,6 +49,46 @@ __all__ = [
 ]
 
 Row = Mapping[str, Any]
+
+
+# Characters per write to stdout; at 4 bytes a character still within its 8 KiB buffer.
+_WRITE_CHARS = 2048
+
+
+class _SmallWrites:
+    """Stdout handed at most ``_WRITE_CHARS`` characters per write, so a closed pipe raises.
+
+    When the reader leaves (``| head``) in the middle of one write larger than stdout's
+    buffer, CPython (3.11, 3.13) can take the short count the kernel returns as the end of
+    that write: the rest is dropped and nothing is raised, so the command would exit 0.
+    Writes that fit the buffer are flushed by a loop that raises ``BrokenPipeError``.
+    """
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+
+    def write(self, text: str) -> int:
+        for start in range(0, len(text), _WRITE_CHARS):
+            self._file.write(text[start : start + _WRITE_CHARS])
+        return len(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def isatty(self) -> bool:
+        return self._file.isatty()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return str(getattr(self._file, "encoding", None) or "utf-8")
+
+
+def small_writes(file: IO[str]) -> IO[str]:
+    """``file`` written in pieces that its buffer holds (see ``_SmallWrites``)."""
+    return cast(IO[str], _SmallWrites(file))
 
 
 class RowWriter(Protocol):
@@ -147,63 +187,94 @@ def human_number(value: Any) -> str:
     return str(value)
 
 
+class _StdoutConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's default exits with status 1, which the command line documents as an API
+        # failure; raising lets main() report a closed stdout as the shell does (141).
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def stdout_console(redirected_width: int) -> Console:
     """A console on stdout: the terminal's width there, ``redirected_width`` when redirected.
 
-    Redirected output has no width to fit; rich would assume 80 columns and wrap.
+    Redirected output has no width to fit; rich would assume 80 columns and wrap. A closed
+    stdout raises ``BrokenPipeError``.
     """
+    stdout = small_writes(sys.stdout)
     if sys.stdout.isatty():
-        return Console(file=sys.stdout)
-    return Console(file=sys.stdout, width=redirected_width)
+        return _StdoutConsole(file=stdout)
+    return _StdoutConsole(file=stdout, width=redirected_width)
 
 
 class _TableWriter:
-    def __init__(self, fields: Sequence[str], title: str) -> None:
-        self._fields = fields
-        self._title = title
+    """Collects every row, then prints the table that fits the terminal (see ``_table``)."""
+
+    def __init__(self, query: Query, now: int, columns: Sequence[str] | None) -> None:
+        self._query = query
+        self._now = now
+        self._columns = columns
         self._rows: list[Row] = []
 
     def write(self, rows: Iterable[Row]) -> None:
         self._rows.extend(rows)
 
     def close(self) -> None:
-        # As wide as it takes: a redirected table keeps each row on one line.
-        console = stdout_console(redirected_width=10_000)
+        from ._table import plan_table, render_table
+
         if not self._rows:
-            console.print(f"{self._title}: no results")
-            return
-        # Optional metrics the API did not send for any row would only be empty columns.
-        fields = [f for f in self._fields if any(row.get(f) is not None for row in self._rows)]
-        table = Table(title=self._title, header_style="bold")
-        for field in fields:
-            numeric = any(
-                isinstance(row.get(field), int | float | Decimal)
-                and not isinstance(row.get(field), bool)
-                for row in self._rows
-            )
-            table.add_column(field, justify="right" if numeric else "left")
-        for row in self._rows:
-            # Text, not str: a value with brackets in it must not be read as rich markup.
-            table.add_row(*(Text(human_number(row.get(f))) for f in fields))
-        console.print(table)
+            return  # the command says so on stderr
+        # Redirected, a table has no width to fit: every column, each row on one line.
+        console = stdout_console(redirected_width=80)
+        width = console.width if sys.stdout.isatty() else None
+        plan = plan_table(
+            self._rows, self._query, now=self._now, width=width, columns=self._columns
+        )
+        render_table(plan, console)
 
 
-def open_writer(fmt: str, query: Query, file: IO[str]) -> RowWriter:
+class _Projected:
+    """Rows cut down to the ``--columns`` asked for, in that order, for a machine format."""
+
+    def __init__(self, writer: RowWriter, columns: Sequence[str]) -> None:
+        self._writer = writer
+        self._columns = columns
+
+    def write(self, rows: Iterable[Row]) -> None:
+        self._writer.write({name: row.get(name) for name in self._columns} for row in rows)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def open_writer(
+    fmt: str,
+    query: Query,
+    file: IO[str],
+    *,
+    now: int,
+    columns: Sequence[str] | None = None,
+) -> RowWriter:
     """A writer of ``fmt`` (table, csv, jsonl or json) for the rows of ``query``, onto ``file``.
 
-    Columns are ``row_fields`` of the endpoint's results with the query's ``group_by``.
+    Columns are ``row_fields`` of the endpoint's results with the query's ``group_by``, or
+    exactly ``columns`` in that order; the table chooses its own (see ``_table``) and marks
+    buckets still in progress at ``now``.
     """
-    fields = row_fields(query.endpoint.result_type, query.group_by)
-    title = query.endpoint.name
-    if fmt == "csv":
-        return _CsvWriter(fields, file)
-    if fmt == "jsonl":
-        return _JsonLinesWriter(file)
-    if fmt == "json":
-        return _JsonArrayWriter(file)
+    file = small_writes(file)
     if fmt == "table":
-        return _TableWriter(fields, title)
-    raise ValueError(f"unknown format {fmt!r}")
+        return _TableWriter(query, now, columns)
+    fields = list(columns) if columns else row_fields(query.endpoint.result_type, query.group_by)
+    writer: RowWriter
+    if fmt == "csv":
+        writer = _CsvWriter(fields, file)
+    elif fmt == "jsonl":
+        writer = _JsonLinesWriter(file)
+    elif fmt == "json":
+        writer = _JsonArrayWriter(file)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return _Projected(writer, columns) if columns else writer
 
 
 def expected_buckets(query: Query, now: int) -> int:
@@ -282,15 +353,20 @@ def progress_wanted(streaming_to_stdout: bool) -> bool:
 
 async def pull(
     client: UsageClient, query: Query, writer: RowWriter, now: int, *, streaming: bool
-) -> None:
-    """Write every row of ``query`` page by page, with progress; close ``writer`` at the end."""
+) -> int:
+    """Write every row of ``query`` page by page, with progress; close ``writer`` at the end.
+
+    Returns how many rows were written.
+    """
+    written = 0
     async with client:
         stream = client.stream(query.endpoint.name, **query.kwargs())
         with PullProgress(progress_wanted(streaming)) as progress:
             task = progress.track(query.endpoint.name, expected_buckets(query, now))
             async for page in stream.pages():
-                writer.write(
-                    [row for bucket in page.data for row in bucket_rows(bucket, query.group_by)]
-                )
+                rows = [row for bucket in page.data for row in bucket_rows(bucket, query.group_by)]
+                writer.write(rows)
+                written += len(rows)
                 progress.advance(task, page)
     writer.close()
+    return written

@@ -19,7 +19,6 @@ from rich import box
 from rich.bar import Bar
 from rich.columns import Columns
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -191,10 +190,9 @@ def render_report(tallies: Mapping[str, Tally], source: str, console: Console) -
     """Print the report of ``tallies`` (from ``gather``) onto ``console``."""
     query = next(iter(tallies.values())).query
     end = query.end_time if query.end_time is not None else query.start_time
-    console.rule(
-        f"[bold]Usage report[/bold] {_when(query.start_time)} to {_when(end)} UTC, "
-        f"from {escape(source)}"
-    )
+    console.rule(f"[bold]Usage report[/bold] {_when(query.start_time)} to {_when(end)} UTC")
+    # Its own line: in the rule, a long URL would be cut at 80 columns.
+    console.print(Text(f"from {source}", style="dim"), justify="center")
     costs = tallies.get("costs")
     if costs is not None:
         _render_costs(costs, console)

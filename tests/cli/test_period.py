@@ -1,0 +1,106 @@
+"""Ranges: relative WHENs on the bucket grid, ends clamped to now, and empty results said."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable
+
+import pytest
+
+from usage_async.cli._period import Period, parse_when, resolve_period
+
+from .conftest import END, START, Result
+
+Cli = Callable[..., Result]
+
+NOW = 1_794_000_059  # 2026-11-06T21:20:59Z, a second that is on no grid
+DAY, HOUR, MINUTE = 86400, 3600, 60
+
+
+def period(start: str, end: str | None, grid: int) -> Period:
+    return resolve_period(parse_when(start, NOW), parse_when(end, NOW) if end else None, grid, NOW)
+
+
+@pytest.mark.parametrize(
+    ("start", "grid", "first"),
+    [
+        ("2d", DAY, "2026-11-04T00:00:00"),
+        ("7d", DAY, "2026-10-30T00:00:00"),
+        ("24h", HOUR, "2026-11-05T21:00:00"),
+        ("90m", MINUTE, "2026-11-06T19:50:00"),
+        ("now", HOUR, "2026-11-06T21:00:00"),
+        ("2026-11-01T12:30:15", DAY, "2026-11-01T12:30:15"),  # typed exactly: kept exactly
+    ],
+)
+def test_a_relative_start_is_rounded_down_to_the_bucket_grid(
+    start: str, grid: int, first: str
+) -> None:
+    got = period(start, None, grid)
+    assert dt.datetime.fromtimestamp(got.start, dt.UTC).isoformat() == first + "+00:00"
+    assert got.end is None
+
+
+def test_a_relative_end_is_rounded_down_too_and_now_or_later_means_up_to_now() -> None:
+    assert period("7d", "1d", DAY).end == NOW - NOW % DAY - DAY
+    assert period("7d", "now", DAY).end is None
+    assert period("7d", "2030-01-01", DAY).end is None
+    assert period("2026-11-01", "2026-11-03T06:00", DAY).end == 1_793_491_200 + 2 * DAY + 6 * HOUR
+
+
+def rows(result: Result) -> list[dict[str, str]]:
+    assert result.code == 0, result.err
+    return list(csv.DictReader(io.StringIO(result.out)))
+
+
+def seconds(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text).timestamp())
+
+
+@pytest.mark.parametrize(
+    ("argv", "width"),
+    [
+        (["--start", "2d"], DAY),
+        (["--start", "5h", "--bucket-width", "1h"], HOUR),
+        (["--start", "7m", "--bucket-width", "1m"], MINUTE),
+    ],
+    ids=["days", "hours", "minutes"],
+)
+def test_relative_ranges_give_whole_buckets_but_the_one_in_progress(
+    cli: Cli, argv: list[str], width: int
+) -> None:
+    # Vector stores report a level, so every bucket has a row, even in quiet hours.
+    got = rows(cli("vector_stores", *argv, "--format", "csv"))
+    buckets = [(seconds(r["start_time"]), seconds(r["end_time"])) for r in got]
+    assert len(buckets) >= 2
+    assert all(start % width == 0 for start, _ in buckets), "a bucket starts off the grid"
+    *closed, last = buckets
+    assert all(end - start == width for start, end in closed), "a short bucket before the last"
+    assert 0 < last[1] - last[0] <= width
+
+
+def test_an_empty_result_says_so_on_stderr_with_the_range_and_exits_0(cli: Cli) -> None:
+    result = cli("completions", "--start", "2030-01-01", "--format", "csv")
+    assert result.code == 0
+    assert result.out.startswith("start_time,end_time,")
+    assert len(result.out.splitlines()) == 1
+    assert result.err.startswith(
+        "usage-async: no completions results from 2030-01-01 00:00 UTC to now ("
+    )
+    assert "--start 2030-01-01 is in the future" in result.err
+
+
+def test_an_empty_result_repeats_the_filters_as_flags_and_the_table_prints_nothing(
+    cli: Cli,
+) -> None:
+    result = cli(
+        "costs", "--start", START, "--end", END, "--line-item", "no such, item",
+        "--project-id", "proj_none", "--format", "table",
+    )  # fmt: skip
+    assert result.code == 0
+    assert result.out == ""
+    assert result.err == (
+        "usage-async: no costs results from 2026-11-01 00:00 UTC to 2026-11-04 00:00 UTC "
+        "with --project-id proj_none --line-item 'no such, item'\n"
+    )

@@ -1,0 +1,276 @@
+"""The table format: columns chosen for the width, cells written for reading.
+
+``plan_table`` is tested on made-up rows without a terminal; the installed script is then run
+in a pseudo-terminal 80 columns wide, as a person would see it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+import usage_async as ua
+from usage_async._protocol import Query, validate
+from usage_async._rows import iso_utc
+from usage_async.cli._table import TablePlan, plan_table, render_table
+from usage_async.emulator import Emulator
+
+from .conftest import END, START, console_script, user_environment
+
+DAY = 86400
+NOW = 1_794_000_000  # 2026-11-06T21:20:00Z
+LONG_MODEL = "gpt-4o-audio-preview-2024-12-17"
+
+
+def iso(seconds: int) -> str:
+    return iso_utc(seconds)
+
+
+def query(endpoint: str, **params: Any) -> Query:
+    return validate(ua.ENDPOINTS[endpoint], {"start_time": NOW - 3 * DAY, **params})
+
+
+def completions_rows(models: Sequence[str], days: int = 2, **metrics: int) -> list[dict[str, Any]]:
+    first = NOW - NOW % DAY - (days - 1) * DAY
+    fields = ua.row_fields(ua.CompletionsResult, ["model"])
+    rows = []
+    for day in range(days):
+        for n, model in enumerate(models):
+            row: dict[str, Any] = dict.fromkeys(fields, 0)
+            row.update(
+                start_time=iso(first + day * DAY),
+                end_time=iso(first + (day + 1) * DAY),
+                model=model,
+                input_tokens=123_456_789 + n,
+                output_tokens=9_876_543,
+                num_model_requests=45_678,
+                input_cached_tokens=1_000_000,
+                **metrics,
+            )
+            rows.append(row)
+    return rows
+
+
+def shown(plan: TablePlan) -> list[str]:
+    return [column.field for column in plan.columns]
+
+
+def rendered(plan: TablePlan, width: int = 80) -> str:
+    out = io.StringIO()
+    render_table(plan, Console(file=out, width=width, color_system=None))
+    return out.getvalue()
+
+
+def test_daily_buckets_show_the_date_alone_and_no_end_time() -> None:
+    rows = completions_rows(["gpt-4o-mini"])
+    plan = plan_table(rows, query("completions", group_by=["model"]), now=NOW, width=None)
+    assert "end_time" not in shown(plan)
+    assert plan.columns[0].cells[0] == "2026-11-05"
+
+
+def test_hourly_buckets_show_hours_and_minutes() -> None:
+    start = NOW - NOW % 3600 - 7200
+    rows = [
+        {"start_time": iso(start), "end_time": iso(start + 3600), "usage_bytes": 10},
+        {"start_time": iso(start + 3600), "end_time": iso(start + 7200), "usage_bytes": 10},
+    ]
+    plan = plan_table(rows, query("vector_stores", bucket_width="1h"), now=NOW, width=None)
+    assert plan.columns[0].cells == ("2026-11-06 19:00", "2026-11-06 20:00")
+
+
+def test_the_bucket_in_progress_is_starred_and_explained_beneath() -> None:
+    rows = completions_rows(["gpt-4o-mini"], days=3)  # the last day is today, not over
+    plan = plan_table(rows, query("completions", group_by=["model"]), now=NOW, width=None)
+    assert [cell[-1] == "*" for cell in plan.columns[0].cells] == [False, False, True]
+    assert "* in progress" in plan.notes
+
+
+def test_at_80_columns_model_names_stay_whole_and_metrics_give_way() -> None:
+    rows = completions_rows([LONG_MODEL, "gpt-4o-mini-2024-07-18"])
+    plan = plan_table(rows, query("completions", group_by=["model"]), now=NOW, width=80)
+    assert plan.width <= 80
+    assert shown(plan)[:4] == ["start_time", "model", "input_tokens", "output_tokens"]
+    assert LONG_MODEL in plan.columns[1].cells
+    assert plan.hidden[:2] == ("num_model_requests", "input_cached_tokens")
+    [note] = [n for n in plan.notes if n.startswith("Not shown")]
+    assert "to fit 80 columns: num_model_requests, input_cached_tokens" in note
+    assert "--columns start_time,model,num_model_requests" in note
+    text = rendered(plan)
+    assert "…" not in text
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert sum(f" {LONG_MODEL} " in line for line in text.splitlines()) == 2
+
+
+def test_metrics_that_are_zero_in_every_row_give_way_first_and_are_only_counted() -> None:
+    rows = completions_rows(["m1"])
+    fields = ua.row_fields(ua.CompletionsResult, ["model"])
+    plan = plan_table(rows, query("completions", group_by=["model"]), now=NOW, width=80)
+    zero = [f for f in fields if all(row[f] == 0 for row in rows)]
+    assert zero, "the made-up rows have all-zero metrics"
+    assert not set(zero) & set(shown(plan))
+    assert not set(zero) & set(plan.hidden)
+    assert plan.hidden_zero == len(zero)
+
+
+def test_every_metric_shows_when_there_is_no_terminal_to_fit() -> None:
+    rows = completions_rows([LONG_MODEL])
+    plan = plan_table(rows, query("completions", group_by=["model"]), now=NOW, width=None)
+    assert plan.hidden == ()
+    assert "num_model_requests" in shown(plan)
+    assert "output_image_tokens" in shown(plan)  # zero, but there is room
+
+
+def test_identifiers_that_alone_exceed_the_width_are_kept_whole_with_one_metric() -> None:
+    ids = {
+        "vector_store_id": "vs_" + "v" * 24,
+        "project_id": "proj_" + "p" * 24,
+        "user_id": "user-" + "u" * 24,
+        "api_key_id": "key_" + "k" * 16,
+    }
+    rows = [{"start_time": iso(NOW - DAY), "end_time": iso(NOW), **ids, "num_requests": 12}]
+    q = query("file_search_calls", group_by=list(ids))
+    plan = plan_table(rows, q, now=NOW, width=80)
+    assert shown(plan) == ["start_time", *ids, "num_requests"]
+    assert plan.width > 80
+    assert any(note.startswith("Wider than 80 columns") for note in plan.notes)
+    text = rendered(plan)
+    for value in ids.values():
+        assert value in text
+
+
+def test_columns_shows_exactly_those_in_that_order_however_wide() -> None:
+    rows = completions_rows([LONG_MODEL])
+    q = query("completions", group_by=["model"])
+    wanted = ["output_image_tokens", "model", "end_time", "input_audio_tokens"]
+    plan = plan_table(rows, q, now=NOW, width=20, columns=wanted)
+    assert shown(plan) == wanted
+    assert plan.hidden == ()
+
+
+def cost_rows(amounts: Sequence[str], quantities: Sequence[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "start_time": iso(NOW - NOW % DAY - DAY),
+            "end_time": iso(NOW - NOW % DAY),
+            "line_item": f"item {n}",
+            "amount": Decimal(amount),
+            "currency": "usd",
+            "quantity": quantity,
+            "quantity_unit": "tokens",
+        }
+        for n, (amount, quantity) in enumerate(zip(amounts, quantities, strict=True))
+    ]
+
+
+def test_money_is_rounded_to_cents_in_its_currency_and_aligned_on_the_point() -> None:
+    rows = cost_rows(
+        ["54.24040527", "539.2223614", "1234.005", "0.000004500000000000000000000000000000000"],
+        [Decimal("1702952"), Decimal("0.5"), 3, None],
+    )
+    plan = plan_table(rows, query("costs", group_by=["line_item"]), now=NOW, width=None)
+    amount = next(c for c in plan.columns if c.field == "amount")
+    assert amount.cells == ("54.24 USD", "539.22 USD", "1,234.00 USD", "<0.01 USD")
+    quantity = next(c for c in plan.columns if c.field == "quantity")
+    assert quantity.cells == ("1,702,952.0", "0.5", "3.0", "")
+    assert "currency" not in shown(plan)
+    lines = [line for line in rendered(plan).splitlines() if "USD" in line]
+    assert len({line.index(" USD") for line in lines}) == 1, "amounts are not aligned"
+
+
+def test_a_quantity_is_never_shown_without_its_unit() -> None:
+    rows = cost_rows(["1.5"], [Decimal("1702952")])
+    q = query("costs", group_by=["line_item"])
+    narrow = plan_table(rows, q, now=NOW, width=len("2026-11-05   item 0   1.50 USD   1,702,952"))
+    assert "quantity" not in shown(narrow)
+    assert "quantity_unit" not in shown(narrow)
+    wide = plan_table(rows, q, now=NOW, width=None)
+    assert {"quantity", "quantity_unit"} <= set(shown(wide))
+
+
+# --- The installed script in a terminal -----------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def in_terminal(emulator: Emulator, *argv: str, columns: int = 80) -> str:
+    """What ``usage-async ARGV`` shows on a terminal ``columns`` wide (colours removed)."""
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import struct
+    import termios
+
+    reader, writer = pty.openpty()
+    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**user_environment(emulator), "COLUMNS": str(columns), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    child = subprocess.Popen(
+        [console_script(), *argv],
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        env=env,
+        close_fds=True,
+    )
+    os.close(writer)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(reader, 65536)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(reader)
+    assert child.wait(timeout=60) == 0, child.stderr.read() if child.stderr else ""
+    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+
+
+def test_on_an_80_column_terminal_every_embedding_row_can_be_told_apart(
+    emulator: Emulator,
+) -> None:
+    screen = in_terminal(
+        emulator, "embeddings", "--start", START, "--end", END, "--group-by", "model"
+    )
+    lines = screen.splitlines()
+    assert lines[0] == "embeddings: daily buckets, UTC"
+    assert all(len(line) <= 80 for line in lines)
+    assert "…" not in screen
+    rows = [line for line in lines if re.match(r"\d{4}-\d\d-\d\d ", line)]
+    keys = [tuple(line.split()[:2]) for line in rows]
+    assert len(keys) == len(set(keys)) > 3
+    assert {model for _, model in keys} >= {"text-embedding-3-small", "text-embedding-3-large"}
+
+
+def test_on_an_80_column_terminal_completions_by_model_says_what_it_left_out(
+    emulator: Emulator,
+) -> None:
+    screen = in_terminal(
+        emulator, "completions", "--start", START, "--end", END, "--group-by", "model"
+    )
+    assert all(len(line) <= 80 for line in screen.splitlines())
+    assert "…" not in screen
+    assert "Not shown, to fit 80 columns: num_model_requests" in screen
+    assert "--columns start_time,model,num_model_requests" in " ".join(screen.split())
+    assert LONG_MODEL in screen
+
+
+def test_on_a_terminal_costs_line_up_on_the_cent(emulator: Emulator) -> None:
+    screen = in_terminal(
+        emulator, "costs", "--start", START, "--end", END, "--group-by", "line_item"
+    )
+    lines = [line for line in screen.splitlines() if " USD" in line]
+    assert len(lines) > 10
+    assert len({line.index(" USD") for line in lines}) == 1
+    assert all(re.search(r"\d\.\d\d USD", line) for line in lines)

@@ -1,0 +1,111 @@
+"""WHEN arguments and the range a command asks for, in the words the user typed.
+
+A WHEN is an ISO-8601 date or datetime, a span before now (``7d``) or ``now``. Relative ones
+are rounded down to the bucket grid (whole minutes, hours or UTC days, as the bucket width),
+so ``--start 2d`` gives whole buckets and only the last one is still in progress, instead of
+buckets that start at whatever second the command ran. Errors quote the flags and values as
+typed (``--end 2026-11-24 is before --start 2026-11-25``), never Unix seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import re
+from typing import NamedTuple
+
+import attrs
+
+__all__ = ["Period", "PeriodError", "When", "parse_when", "resolve_period", "utc_text"]
+
+_DAY = 86400
+_SPAN = re.compile(r"(\d+)([mhdw])")
+_SPAN_SECONDS = {"m": 60, "h": 3600, "d": _DAY, "w": 7 * _DAY}
+_WIDTH_NAMES = {60: "minute", 3600: "hour", _DAY: "UTC day"}
+
+
+@attrs.frozen
+class When:
+    """A WHEN as typed (``text``), the moment it names, and whether it counts back from now."""
+
+    text: str
+    seconds: int
+    relative: bool = False
+
+    @property
+    def is_now(self) -> bool:
+        return self.text == "now"
+
+
+class PeriodError(ValueError):
+    """A range that cannot be asked for; the message quotes the flags as typed."""
+
+
+class Period(NamedTuple):
+    """A command's range: ``end`` is ``None`` for "up to now" (no --end, ``now`` or later).
+
+    A tuple, so ``start, end = period`` reads as well as ``period.start``.
+    """
+
+    start: int
+    end: int | None
+
+
+def parse_when(text: str, now: int) -> When:
+    """The WHEN ``text``; ``now`` anchors relative spans. Raises ``ArgumentTypeError``."""
+    text = text.strip()
+    if text == "now":
+        return When(text, now, relative=True)
+    span = _SPAN.fullmatch(text)
+    if span:
+        return When(text, now - int(span[1]) * _SPAN_SECONDS[span[2]], relative=True)
+    try:
+        moment = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a WHEN: give an ISO date or datetime (2026-11-01, "
+            f"2026-11-01T12:00Z), a span before now (90m, 24h, 7d, 2w) or 'now'"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.UTC)
+    if moment.microsecond:
+        raise argparse.ArgumentTypeError(f"{text!r} has a fraction of a second; give whole seconds")
+    seconds = int(moment.timestamp())
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is before 1970-01-01, where usage begins")
+    return When(text, seconds)
+
+
+def utc_text(seconds: int) -> str:
+    """``2026-11-25 00:00 UTC`` (seconds shown only when there are any)."""
+    moment = _dt.datetime.fromtimestamp(seconds, _dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
+
+
+def _on_grid(when: When, grid: int) -> int:
+    return when.seconds - when.seconds % grid if when.relative else when.seconds
+
+
+def resolve_period(start: When, end: When | None, grid: int, now: int) -> Period:
+    """The range of ``--start``/``--end`` for buckets ``grid`` seconds wide.
+
+    Relative WHENs are rounded down to the grid (for ``--end``, ``now`` means up to now and
+    is not rounded). An end at or after now becomes ``None``: the API ends the range at its
+    own now, and a future ``end_time`` has been seen to fail. Raises ``PeriodError`` when the
+    end is not after the start.
+    """
+    first = _on_grid(start, grid)
+    if end is None or end.is_now:
+        return Period(first, None)
+    last = _on_grid(end, grid)
+    if last <= first:
+        if (start.relative or end.relative) and end.seconds > start.seconds:
+            width = _WIDTH_NAMES.get(grid, f"{grid}-second bucket")
+            raise PeriodError(
+                f"--start {start.text} and --end {end.text} fall in the same {width} "
+                f"(from {utc_text(first)}); give an earlier --start"
+                + (" or a narrower --bucket-width" if grid > 60 else "")
+            )
+        relation = "before" if end.seconds < start.seconds else "the same moment as"
+        raise PeriodError(f"--end {end.text} is {relation} --start {start.text}")
+    return Period(first, None if last >= now else last)

@@ -1,0 +1,317 @@
+"""The ``table`` format: which columns fit a terminal, and cells written for reading.
+
+``plan_table`` is a pure function from rows and a width to the columns shown, so the rules
+are tested without a terminal; ``render_table`` draws a plan with rich. The rules:
+
+- Times in UTC, as short as the buckets allow: the date alone when every bucket starts at
+  midnight, minutes otherwise. The bucket still in progress is marked ``*``. No ``end_time``
+  unless asked for: each bucket ends where the next begins.
+- Identifiers and model names (the ``--group-by`` columns) are never cut. When the terminal
+  is too narrow for every metric, metrics are left out, the least telling first (those that
+  are zero throughout), and a note names them and how to ask for them (``--columns``).
+- Numbers with thousands separators; money rounded to cents, in its currency; quantities
+  aligned on a common number of decimals. csv, jsonl and json stay exact.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import attrs
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .._protocol import Query
+from .._rows import row_fields
+
+__all__ = ["Column", "TablePlan", "plan_table", "render_table"]
+
+Row = Mapping[str, Any]
+
+# What a column costs besides its cells: one space, the box's (blank) rule, one space.
+SEPARATOR = 3
+IN_PROGRESS = "*"
+NONE = "(none)"
+_TIMES = ("start_time", "end_time")
+_WIDTH_WORDS = {"1d": "daily", "1h": "hourly", "1m": "per-minute"}
+_CENT = Decimal("0.01")
+_MAX_DECIMALS = 4
+_NAMED = 3  # columns named in the note about those left out
+# Shown, left out and restored together: a quantity means nothing without its unit.
+_TOGETHER = {"quantity": ("quantity", "quantity_unit")}
+
+
+@attrs.frozen
+class Column:
+    """One column as shown: the field it comes from, its header lines and its cells."""
+
+    field: str
+    header: tuple[str, ...]
+    cells: tuple[str, ...]
+    numeric: bool
+
+    @property
+    def width(self) -> int:
+        return max((len(text) for text in (*self.header, *self.cells)), default=0)
+
+
+@attrs.frozen
+class TablePlan:
+    """The columns of a table and what a reader is told beneath it."""
+
+    title: str
+    columns: tuple[Column, ...]
+    rows: int
+    hidden: tuple[str, ...] = ()  # left out, some row not zero: named first
+    hidden_zero: int = 0  # left out, zero in every row: only counted
+    in_progress: bool = False
+    fit: int | None = None
+    example: str = ""
+
+    @property
+    def width(self) -> int:
+        """Characters per line of the table."""
+        return sum(c.width for c in self.columns) + SEPARATOR * (len(self.columns) - 1)
+
+    @property
+    def notes(self) -> list[str]:
+        """The lines beneath the table: the in-progress mark, and what was left out."""
+        notes = []
+        if self.in_progress:
+            notes.append(f"{IN_PROGRESS} in progress")
+        if self.hidden or self.hidden_zero:
+            # A few names and a count: fifteen names would bury the table they annotate.
+            named = list(self.hidden[:_NAMED])
+            more = len(self.hidden) - len(named) + self.hidden_zero
+            if more:
+                named.append(f"{more} more")
+            notes.append(
+                f"Not shown, to fit {self.fit} columns: {', '.join(named)} "
+                f"(--help lists them). Add any with --columns, e.g. --columns {self.example}"
+            )
+        elif self.fit is not None and self.width > self.fit:
+            notes.append(
+                f"Wider than {self.fit} columns, since identifiers are never cut: pick "
+                "columns with --columns, or group by fewer fields."
+            )
+        return notes
+
+
+def _seconds(iso: str) -> int:
+    return int(_dt.datetime.fromisoformat(iso).timestamp())
+
+
+def _time_format(moments: Sequence[int]) -> str:
+    """The shortest format that shows every moment exactly."""
+    if all(m % 86400 == 0 for m in moments):
+        return "%Y-%m-%d"
+    if all(m % 60 == 0 for m in moments):
+        return "%Y-%m-%d %H:%M"
+    return "%Y-%m-%d %H:%M:%S"
+
+
+def _time_cells(values: Sequence[Any]) -> list[str]:
+    moments = [_seconds(str(v)) for v in values]
+    layout = _time_format(moments)
+    return [_dt.datetime.fromtimestamp(m, _dt.UTC).strftime(layout) for m in moments]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return NONE
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _money(value: Any) -> str:
+    if value is None:
+        return ""
+    amount = Decimal(value)
+    if amount and abs(amount) < _CENT / 2:
+        return "<0.01" if amount > 0 else ">-0.01"
+    return f"{amount.quantize(_CENT, rounding=ROUND_HALF_EVEN):,}"
+
+
+def _decimals(value: Any) -> int:
+    if isinstance(value, int):
+        return 0
+    exponent = Decimal(value).normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _number_cells(values: Sequence[Any]) -> list[str]:
+    """Right-aligned numbers with separators, on a common number of decimals."""
+    places = min(max((_decimals(v) for v in values if v is not None), default=0), _MAX_DECIMALS)
+    cells = []
+    for value in values:
+        if value is None:
+            cells.append("")
+        elif isinstance(value, int) and not places:
+            cells.append(f"{value:,}")
+        else:
+            cells.append(f"{Decimal(value):,.{places}f}")
+    return cells
+
+
+def _header(name: str, cell_width: int) -> tuple[str, ...]:
+    """The name, split after an underscore onto two lines when its cells are narrower."""
+    if len(name) <= cell_width or "_" not in name:
+        return (name,)
+    cuts = [i + 1 for i, char in enumerate(name) if char == "_"]
+    cut = min(cuts, key=lambda i: max(i, len(name) - i))
+    return (name[:cut], name[cut:])
+
+
+def _column(field: str, rows: Sequence[Row], *, groups: Sequence[str], money_with: str) -> Column:
+    values = [row.get(field) for row in rows]
+    if field in _TIMES:
+        cells, numeric = _time_cells(values), False
+    elif field == "amount":
+        cells = [
+            f"{_money(v)} {str(row.get('currency', '')).upper()}".rstrip()
+            if money_with
+            else _money(v)
+            for v, row in zip(values, rows, strict=True)
+        ]
+        numeric = True
+    elif field in groups or not any(
+        isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in values
+    ):
+        cells, numeric = (
+            [_text(v) if v is not None or field in groups else "" for v in values],
+            False,
+        )
+    else:
+        cells, numeric = _number_cells(values), True
+    widest = max((len(c) for c in cells), default=0)
+    return Column(field, _header(field, widest), tuple(cells), numeric)
+
+
+def _mark_in_progress(column: Column, flags: Sequence[bool]) -> Column:
+    if not any(flags):
+        return column
+    cells = tuple(c + IN_PROGRESS if f else c for c, f in zip(column.cells, flags, strict=True))
+    return attrs.evolve(column, cells=cells)
+
+
+@attrs.frozen
+class _Unit:
+    """Metric columns shown or left out together, and whether any row has a non-zero one."""
+
+    fields: tuple[str, ...]
+    telling: bool
+
+
+def _metric_units(metrics: Sequence[str], rows: Sequence[Row]) -> list[_Unit]:
+    """Metrics in the order they are kept: those with a non-zero value before those that are
+    zero throughout, each group in field order; ones no row carries are not offered at all."""
+    units: list[_Unit] = []
+    placed: set[str] = set()
+    for field in metrics:
+        if field in placed:
+            continue
+        fields = tuple(f for f in _TOGETHER.get(field, (field,)) if f in metrics)
+        placed.update(fields)
+        values = [row.get(f) for row in rows for f in fields]
+        if any(v is not None for v in values):
+            units.append(_Unit(fields, any(v not in (None, 0) for v in values)))
+    return sorted(units, key=lambda unit: not unit.telling)
+
+
+def plan_table(
+    rows: Sequence[Row],
+    query: Query,
+    *,
+    now: int,
+    width: int | None,
+    columns: Sequence[str] | None = None,
+) -> TablePlan:
+    """The table of ``rows`` (from ``bucket_rows``) of ``query``, for ``width`` characters.
+
+    ``width=None`` (not a terminal) shows every column with data. ``columns`` (``--columns``)
+    shows exactly those, in that order, however wide. A bucket whose grid end is after
+    ``now`` is marked in progress.
+    """
+    endpoint = query.endpoint
+    title = f"{endpoint.name}: {_WIDTH_WORDS.get(query.width, query.width)} buckets, UTC"
+    groups = list(query.group_by)
+    fields = row_fields(endpoint.result_type, query.group_by)
+    shown = list(columns) if columns is not None else ["start_time", *groups]
+    money_with = "" if "currency" in shown else "currency"
+
+    def build(field: str) -> Column:
+        return _column(field, rows, groups=groups, money_with=money_with)
+
+    built = {field: build(field) for field in shown}
+    in_progress = [_seconds(row["start_time"]) + query.width_seconds > now for row in rows]
+    if "start_time" in built:
+        built["start_time"] = _mark_in_progress(built["start_time"], in_progress)
+    plan = TablePlan(title, tuple(built.values()), len(rows), in_progress=any(in_progress))
+    if columns is not None:
+        return attrs.evolve(plan, fit=width)
+
+    # The amount carries its currency, so a costs table needs no currency column.
+    metrics = [f for f in fields if f not in (*_TIMES, *groups, "currency")]
+    left_out: list[_Unit] = []
+    used = plan.width
+    for unit in _metric_units(metrics, rows):
+        unit_columns = [build(field) for field in unit.fields]
+        cost = sum(c.width + SEPARATOR for c in unit_columns)
+        some_metric_shown = len(built) > len(shown)
+        # Once one is left out, so are the rest: what is shown is a prefix of the order.
+        if left_out or (width is not None and used + cost > width and some_metric_shown):
+            left_out.append(unit)
+            continue
+        built.update({c.field: c for c in unit_columns})
+        used += cost
+    named = [f for unit in left_out if unit.telling for f in unit.fields]
+    zero = sum(len(unit.fields) for unit in left_out if not unit.telling)
+    first = next((f for unit in left_out for f in unit.fields), None)
+    return attrs.evolve(
+        plan,
+        columns=tuple(built[f] for f in fields if f in built),
+        hidden=tuple(f for f in metrics if f in named),
+        hidden_zero=zero,
+        fit=width,
+        example=",".join(["start_time", *groups, *([first] if first else [])]),
+    )
+
+
+def render_table(plan: TablePlan, console: Console) -> None:
+    """Print ``plan`` and its notes on ``console``; lines are never cut at its width."""
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+    )
+    lines = max((len(c.header) for c in plan.columns), default=1)
+    for column in plan.columns:
+        header = "\n" * (lines - len(column.header)) + "\n".join(column.header)
+        table.add_column(
+            Text(header),
+            justify="right" if column.numeric else "left",
+            no_wrap=True,
+            min_width=column.width,
+        )
+    for index in range(plan.rows):
+        # Text, not str: a value with brackets in it must not be read as rich markup.
+        table.add_row(*(Text(column.cells[index]) for column in plan.columns))
+    # Its own line, not the table's title, which rich would wrap at the table's width.
+    console.print(Text(plan.title, style="bold"))
+    terminal = console.width
+    # Wider than the terminal only when identifiers need it: the terminal wraps those lines
+    # (and joins them again on copy) where rich would cut cells.
+    console.width = max(terminal, plan.width)
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = terminal
+    for note in plan.notes:
+        console.print(Text(note, style="dim"))
