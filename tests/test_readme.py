@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -89,16 +90,19 @@ async def emulator(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Emulator]:
 
 
 async def run_script(code: str) -> list[str]:
-    """The lines a script prints; the emulator keeps serving while it runs."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        code,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(os.environ),
-    )
-    out, err = await process.communicate()
+    """The lines a script prints; the emulator keeps serving while it runs. It runs in a
+    directory of its own: the examples write files (``usage.db``, ``focus/``)."""
+    with tempfile.TemporaryDirectory() as folder:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            code,
+            cwd=folder,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=dict(os.environ),
+        )
+        out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     return out.decode().splitlines()
 
