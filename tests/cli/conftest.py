@@ -8,13 +8,15 @@ call ``main([...])`` exactly as the console script does (it runs its own ``async
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pytest
@@ -22,6 +24,8 @@ import pytest
 import usage_async as ua
 from usage_async.cli import main
 from usage_async.emulator import Emulator, serve
+
+T = TypeVar("T")
 
 # A closed period in the past: the same seed gives the same data for it on every run.
 START = "2026-11-01"
@@ -39,14 +43,16 @@ class Result:
     err: str
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
+@contextlib.contextmanager
+def served(start: Callable[[], AbstractAsyncContextManager[T]]) -> Iterator[T]:
+    """Run the server ``start()`` opens in a background thread, on its own event loop, for
+    the ``with``; yields what it yields (an ``Emulator``, a base URL...)."""
     started = threading.Event()
     state: dict[str, Any] = {}
 
     async def serve_until_stopped() -> None:
-        async with serve(port=0, seed=0) as emu:
-            state["running"] = emu
+        async with start() as running:
+            state["running"] = running
             state["loop"] = asyncio.get_running_loop()
             state["stop"] = stop = asyncio.Event()
             started.set()
@@ -56,15 +62,23 @@ def emulator() -> Iterator[Emulator]:
         try:
             asyncio.run(serve_until_stopped())
         finally:
-            started.set()  # never leave the fixture waiting if the emulator failed to start
+            started.set()  # never leave the caller waiting if the server failed to start
 
-    thread = threading.Thread(target=run, name="cli-test-emulator", daemon=True)
+    thread = threading.Thread(target=run, name="cli-test-server", daemon=True)
     thread.start()
     started.wait(timeout=30)
-    assert "running" in state, "the emulator did not start"
-    yield state["running"]
-    state["loop"].call_soon_threadsafe(state["stop"].set)
-    thread.join(timeout=10)
+    assert "running" in state, "the server did not start"
+    try:
+        yield state["running"]
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with served(lambda: serve(port=0, seed=0)) as running:
+        yield running
 
 
 @pytest.fixture

@@ -18,7 +18,15 @@ from .._endpoints import BUCKET_SECONDS, ENDPOINTS, Endpoint, Filter
 from .._exceptions import APIError, APIStatusError, InvalidParameterError
 from .._protocol import validate
 from .._rows import row_fields
-from ._period import Period, PeriodError, When, parse_when, resolve_period, utc_text
+from ._period import (
+    Period,
+    PeriodError,
+    ServerClock,
+    When,
+    parse_when,
+    resolve_period,
+    utc_text,
+)
 
 __all__ = ["main", "param_flags", "parse_when"]
 
@@ -518,7 +526,8 @@ def _restated_filters(args: argparse.Namespace, endpoint: Endpoint) -> list[str]
 
 
 def _nothing_found(args: argparse.Namespace, endpoint: Endpoint, period: Period, now: int) -> str:
-    """Why stdout holds no rows: the range and filters asked, said on stderr."""
+    """Why stdout holds no rows: the range and filters asked, said on stderr; ``now`` is the
+    server's, when it answered."""
     until = utc_text(period.end) if period.end is not None else f"now ({utc_text(now)})"
     text = f"usage-async: no {endpoint.name} results from {utc_text(period.start)} to {until}"
     filters = _restated_filters(args, endpoint)
@@ -556,16 +565,17 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
             )
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
     client, key = _client(args)
-    writer = open_writer(fmt, query, sys.stdout, now=now, columns=args.columns)
+    clock = ServerClock(now)
+    writer = open_writer(fmt, query, sys.stdout, clock=clock, columns=args.columns)
     written = 0
 
     async def work() -> None:
         nonlocal written
-        written = await pull(client, query, writer, now, streaming=fmt != "table")
+        written = await pull(client, query, writer, clock=clock, streaming=fmt != "table")
 
     code = _complete(work(), key, flags)
     if code == EXIT_OK and not written:
-        print(_nothing_found(args, endpoint, period, now), file=sys.stderr)
+        print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
     return code
 
 

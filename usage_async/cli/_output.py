@@ -36,6 +36,7 @@ from .._client import UsageClient
 from .._models import Page
 from .._protocol import Query
 from .._rows import bucket_rows, row_fields
+from ._period import ServerClock
 
 __all__ = [
     "PullProgress",
@@ -210,9 +211,9 @@ def stdout_console(redirected_width: int) -> Console:
 class _TableWriter:
     """Collects every row, then prints the table that fits the terminal (see ``_table``)."""
 
-    def __init__(self, query: Query, now: int, columns: Sequence[str] | None) -> None:
+    def __init__(self, query: Query, clock: ServerClock, columns: Sequence[str] | None) -> None:
         self._query = query
-        self._now = now
+        self._clock = clock
         self._columns = columns
         self._rows: list[Row] = []
 
@@ -228,7 +229,7 @@ class _TableWriter:
         console = stdout_console(redirected_width=80)
         width = console.width if sys.stdout.isatty() else None
         plan = plan_table(
-            self._rows, self._query, now=self._now, width=width, columns=self._columns
+            self._rows, self._query, now=self._clock.now, width=width, columns=self._columns
         )
         render_table(plan, console)
 
@@ -252,18 +253,18 @@ def open_writer(
     query: Query,
     file: IO[str],
     *,
-    now: int,
+    clock: ServerClock,
     columns: Sequence[str] | None = None,
 ) -> RowWriter:
     """A writer of ``fmt`` (table, csv, jsonl or json) for the rows of ``query``, onto ``file``.
 
     Columns are ``row_fields`` of the endpoint's results with the query's ``group_by``, or
     exactly ``columns`` in that order; the table chooses its own (see ``_table``) and marks
-    buckets still in progress at ``now``.
+    buckets still in progress by ``clock``.
     """
     file = small_writes(file)
     if fmt == "table":
-        return _TableWriter(query, now, columns)
+        return _TableWriter(query, clock, columns)
     fields = list(columns) if columns else row_fields(query.endpoint.result_type, query.group_by)
     writer: RowWriter
     if fmt == "csv":
@@ -352,18 +353,20 @@ def progress_wanted(streaming_to_stdout: bool) -> bool:
 
 
 async def pull(
-    client: UsageClient, query: Query, writer: RowWriter, now: int, *, streaming: bool
+    client: UsageClient, query: Query, writer: RowWriter, *, clock: ServerClock, streaming: bool
 ) -> int:
     """Write every row of ``query`` page by page, with progress; close ``writer`` at the end.
 
-    Returns how many rows were written.
+    ``clock`` learns the server's time from the first response. Returns how many rows were
+    written.
     """
     written = 0
     async with client:
         stream = client.stream(query.endpoint.name, **query.kwargs())
         with PullProgress(progress_wanted(streaming)) as progress:
-            task = progress.track(query.endpoint.name, expected_buckets(query, now))
+            task = progress.track(query.endpoint.name, expected_buckets(query, clock.local))
             async for page in stream.pages():
+                clock.observe(stream.server_time)
                 rows = [row for bucket in page.data for row in bucket_rows(bucket, query.group_by)]
                 writer.write(rows)
                 written += len(rows)
