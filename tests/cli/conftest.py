@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -126,6 +127,25 @@ def run_script(emulator: Emulator) -> Callable[..., subprocess.CompletedProcess[
     return run
 
 
+@pytest.fixture
+def script(emulator: Emulator) -> Callable[..., Result]:
+    """Run the installed ``usage-async`` script in a child process pointed at the emulator,
+    with ``env`` on top, as a user at a shell would."""
+
+    def run(*argv: str, env: dict[str, str] | None = None) -> Result:
+        done = subprocess.run(
+            [console_script(), *argv],
+            env={**user_environment(emulator), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
 def user_environment(emulator: Emulator | None = None) -> dict[str, str]:
     """This process's environment without the developer's OPENAI_* settings; with
     ``emulator``, the key and URL that point the command line at it."""
@@ -167,3 +187,42 @@ def library_totals(
             return await ua.totals(client.stream(endpoint, **params), by)
 
     return asyncio.run(total())
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def in_terminal(emulator: Emulator, *argv: str, columns: int = 80) -> str:
+    """What ``usage-async ARGV`` shows on a terminal ``columns`` wide (colours removed); it
+    must exit 0 with nothing on stderr."""
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import struct
+    import termios
+
+    reader, writer = pty.openpty()
+    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**user_environment(emulator), "COLUMNS": str(columns), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    child = subprocess.Popen(
+        [console_script(), *argv],
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        env=env,
+        close_fds=True,
+    )
+    os.close(writer)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(reader, 65536)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(reader)
+    err = child.stderr.read().decode() if child.stderr else ""
+    assert child.wait(timeout=60) == 0, err
+    assert err == ""
+    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")

@@ -17,7 +17,8 @@ from .._concurrency import FanOutError
 from .._endpoints import BUCKET_SECONDS, ENDPOINTS, Endpoint, Filter
 from .._exceptions import APIError, APIStatusError, InvalidParameterError
 from .._protocol import validate
-from .._rows import row_fields
+from .._rows import NAME_COLUMNS, row_fields
+from ._names import ID_OF
 from ._period import (
     Period,
     PeriodError,
@@ -263,16 +264,30 @@ def _add_endpoint_command(
         choices=FORMATS,
         help="output format (default: table on a terminal, csv otherwise)",
     )
+    fields = row_fields(endpoint.result_type, endpoint.group_by, names=True)
     parser.add_argument(
         "--columns",
         metavar="FIELD[,FIELD...]",
-        type=_values(row_fields(endpoint.result_type, endpoint.group_by)),
+        type=_values(fields),
         action="extend",
         help="exactly these columns, in this order, in any format (default: csv, jsonl and "
-        "json carry all; the table those that fit the terminal); grouping fields need "
-        "--group-by. Fields: " + ", ".join(row_fields(endpoint.result_type, endpoint.group_by)),
+        "json carry all; the table those that fit the terminal); grouping fields and their "
+        "names need --group-by. Fields: " + ", ".join(fields),
     )
+    if any(field in NAME_COLUMNS for field in endpoint.group_by):
+        _add_names_flag(parser, NAMES_HELP)
     parser.set_defaults(run=_run_endpoint, endpoint=endpoint.name, parser=parser)
+
+
+NAMES_HELP = (
+    "name the IDs grouped by: project_name, user_email and api_key_name from the "
+    "organization's directory (default: in the table, where a name stands in for its ID; "
+    "--names adds the name columns to csv, jsonl and json; --no-names reads no directory)"
+)
+
+
+def _add_names_flag(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--names", action=argparse.BooleanOptionalAction, default=None, help=text)
 
 
 def build_parser(now: int) -> argparse.ArgumentParser:
@@ -538,7 +553,42 @@ def _nothing_found(args: argparse.Namespace, endpoint: Endpoint, period: Period,
     return text
 
 
+def _names_shown(args: argparse.Namespace, group_by: Sequence[str], fmt: str) -> list[str]:
+    """The name columns the output will show: what the directory must be read for.
+
+    ``--columns`` says exactly; otherwise the names of the grouped IDs, by default in the
+    table only (csv, jsonl and json keep IDs unless ``--names``).
+    """
+    if args.columns is not None:
+        return [column for column in args.columns if column in ID_OF]
+    names = getattr(args, "names", None)  # only commands with IDs to name have the flag
+    wanted = names if names is not None else fmt == "table"
+    return [NAME_COLUMNS[group] for group in group_by if group in NAME_COLUMNS] if wanted else []
+
+
+def _check_columns(args: argparse.Namespace, endpoint: Endpoint, group_by: Sequence[str]) -> None:
+    for column in args.columns or ():
+        grouping = ID_OF.get(column, column)
+        if grouping in endpoint.group_by and grouping not in group_by:
+            _usage_error(
+                args,
+                f"--columns {column} needs --group-by {grouping}: rows carry a grouping field "
+                "and its name only when grouped by it",
+            )
+        if column in ID_OF and getattr(args, "names", None) is False:
+            _usage_error(args, f"--columns {column} is a name, which --no-names turns off")
+
+
+def _say(messages: Sequence[str], secret: str | None) -> None:
+    """Lines for stderr, in the command line's voice, with the key blanked out."""
+    for message in messages:
+        if secret:
+            message = message.replace(secret, "<redacted>")
+        print(f"usage-async: {message}", file=sys.stderr)
+
+
 def _run_endpoint(args: argparse.Namespace, now: int) -> int:
+    from ._names import NameLookup
     from ._output import open_writer, pull
 
     endpoint = ENDPOINTS[args.endpoint]
@@ -556,26 +606,26 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     }
     params.update({spec.name: getattr(args, spec.name) for spec in endpoint.filters})
     query = _checked(args, lambda: validate(endpoint, params), flags)
-    for column in args.columns or ():
-        if column in endpoint.group_by and column not in query.group_by:
-            _usage_error(
-                args,
-                f"--columns {column} needs --group-by {column}: rows carry a grouping field "
-                "only when grouped by it",
-            )
+    _check_columns(args, endpoint, query.group_by)
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    needs = _names_shown(args, query.group_by, fmt)
     client, key = _client(args)
     clock = ServerClock(now)
-    writer = open_writer(fmt, query, sys.stdout, clock=clock, columns=args.columns)
+    names = NameLookup(needs) if needs else None
+    writer = open_writer(fmt, query, sys.stdout, clock=clock, columns=args.columns, names=names)
     written = 0
 
     async def work() -> None:
         nonlocal written
-        written = await pull(client, query, writer, clock=clock, streaming=fmt != "table")
+        written = await pull(
+            client, query, writer, clock=clock, streaming=fmt != "table", names=names
+        )
 
     code = _complete(work(), key, flags)
-    if code == EXIT_OK and not written:
-        print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
+    if code == EXIT_OK:
+        _say(names.messages if names is not None else (), key)
+        if not written:
+            print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
     return code
 
 
