@@ -279,3 +279,33 @@ def test_a_directory_the_key_cannot_read_leaves_the_ids_and_says_so_in_one_line(
     else:  # a directory that cannot be read at all
         assert "cannot read names from the directory, showing IDs" in line
     assert "Traceback" not in done.err
+
+
+# --- The report and the demo ------------------------------------------------------------------
+
+
+def test_the_report_names_projects_and_no_names_shows_their_ids(
+    script: Script, emulator: Emulator
+) -> None:
+    named = script("report", *PERIOD)
+    before = directory_requests(emulator)
+    ids = script("report", *PERIOD, "--no-names")
+    assert read_since(emulator, before) == {}
+    assert named.code == ids.code == 0
+    projects = {p.id: p.name for p in ORGANIZATION.projects}
+    assert "Cost by project" in named.out
+    for project_id, name in projects.items():
+        if project_id in ids.out:
+            assert name in named.out
+            assert project_id not in named.out
+    assert "Voice" in named.out
+    assert "Voice" not in ids.out
+
+
+def test_the_demo_lists_cost_by_project_by_name(script: Script) -> None:
+    done = script("demo")
+    assert done.code == 0, done.err
+    assert done.err == ""
+    assert "Cost by project" in done.out
+    assert "Support Copilot" in done.out
+    assert "proj_" not in done.out

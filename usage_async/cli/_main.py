@@ -353,6 +353,11 @@ def build_parser(now: int) -> argparse.ArgumentParser:
         description="Totals per endpoint, model, project and line item, and cost per day, "
         f"in daily buckets from UTC midnight of the start day. {WHEN_HELP}",
     )
+    _add_names_flag(
+        report,
+        "name the projects in 'Cost by project' from the organization's directory "
+        "(default; --no-names shows their IDs and reads no directory)",
+    )
     report.set_defaults(run=_run_report, parser=report)
 
     from ..focus._cli import add_focus_command  # usage-async focus: its code lives there
@@ -630,13 +635,18 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
 
 
 def _run_report(args: argparse.Namespace, now: int) -> int:
+    from ._names import NameLookup
     from ._report import report_queries, show_report
 
     period = _period(args, now)
     end = period.end if period.end is not None else now
     queries = _checked(args, lambda: report_queries(period.start, end))
     client, key = _client(args)
-    return _complete(show_report(client, queries, now), key)
+    names = NameLookup(["project_name"]) if args.names is not False else None
+    code = _complete(show_report(client, queries, now, names=names), key)
+    if code == EXIT_OK and names is not None:
+        _say(names.messages, key)
+    return code
 
 
 def _run_demo(args: argparse.Namespace, now: int) -> int:
