@@ -259,11 +259,7 @@ def _add_endpoint_command(
         help="one-page time windows fetched at once; rows stay in time order "
         f"(default {DEFAULT_CONCURRENCY})",
     )
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        help="output format (default: table on a terminal, csv otherwise)",
-    )
+    _add_format_flag(parser)
     fields = row_fields(endpoint.result_type, endpoint.group_by, names=True)
     parser.add_argument(
         "--columns",
@@ -288,6 +284,14 @@ NAMES_HELP = (
 
 def _add_names_flag(parser: argparse.ArgumentParser, text: str) -> None:
     parser.add_argument("--names", action=argparse.BooleanOptionalAction, default=None, help=text)
+
+
+def _add_format_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="output format (default: table on a terminal, csv otherwise)",
+    )
 
 
 def build_parser(now: int) -> argparse.ArgumentParser:
@@ -359,6 +363,8 @@ def build_parser(now: int) -> argparse.ArgumentParser:
         "(default; --no-names shows their IDs and reads no directory)",
     )
     report.set_defaults(run=_run_report, parser=report)
+
+    _add_listing_commands(commands, [connection, insecure])
 
     from ..focus._cli import add_focus_command  # usage-async focus: its code lives there
 
@@ -653,6 +659,147 @@ def _run_demo(args: argparse.Namespace, now: int) -> int:
     from ._report import demo_report
 
     return _complete(demo_report(now, DEMO_DAYS), None)
+
+
+# --- The directory ------------------------------------------------------------------------------
+
+# The listing commands' flags, by the client parameter each sets (for API errors).
+LISTING_FLAGS: Mapping[str, str] = {
+    "include_archived": "--include-archived",
+    "emails": "--email",
+    "project_id": "--project-id",
+    "owner_project_access": "--owner-project-access",
+}
+
+
+def _add_listing_commands(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        # The endpoint commands are spelled as the client's methods (file_search_calls):
+        # the same spelling works here too.
+        snake = name.replace("-", "_")
+        parser: argparse.ArgumentParser = commands.add_parser(
+            name,
+            aliases=[snake] if snake != name else [],
+            parents=parents,
+            allow_abbrev=False,
+            help=summary,
+            description=description,
+        )
+        _add_format_flag(parser)
+        parser.set_defaults(run=_run_listing, listing=name, parser=parser)
+        return parser
+
+    def project_ids(parser: argparse.ArgumentParser, noun: str) -> None:
+        parser.add_argument(
+            LISTING_FLAGS["project_id"],
+            dest="project_ids",
+            metavar="ID",
+            type=_whole_value,
+            action="extend",
+            help=f"only this project's {noun} (repeat the flag for several; default: every "
+            "project's, archived ones included)",
+        )
+        _add_names_flag(
+            parser,
+            "name each project (default: in the table, where the name stands in for the ID; "
+            "--names adds project_name to csv, jsonl and json; --no-names reads no project "
+            "list when --project-id is given)",
+        )
+
+    projects = command(
+        "projects",
+        "the organization's projects",
+        "The organization's projects: ID, name, status, and when each was created and "
+        "archived (UTC).",
+    )
+    projects.add_argument(
+        LISTING_FLAGS["include_archived"],
+        dest="include_archived",
+        action="store_true",
+        help="archived projects too",
+    )
+    users = command(
+        "users",
+        "the organization's users",
+        "The organization's users: ID, email, name, role, and when each was added (UTC).",
+    )
+    users.add_argument(
+        LISTING_FLAGS["emails"],
+        dest="emails",
+        metavar="ADDRESS",
+        type=_whole_value,
+        action="extend",
+        help="only the user with this email address (repeat the flag for several)",
+    )
+    api_keys = command(
+        "api-keys",
+        "the projects' API keys and who owns each",
+        "Every project's API keys, archived projects included: ID, name, owner (a user or "
+        "a service account), and when each was created and last used (UTC). The secret is "
+        "never shown, only its redacted form.",
+    )
+    project_ids(api_keys, "keys")
+    api_keys.add_argument(
+        LISTING_FLAGS["owner_project_access"],
+        dest="owner_project_access",
+        choices=("active", "inactive", "any"),
+        default="any",
+        help="keys whose owner still has access to the project (active), no longer has it "
+        "(inactive), or either (any, the default)",
+    )
+    service_accounts = command(
+        "service-accounts",
+        "the projects' service accounts",
+        "Every project's service accounts, archived projects included: ID, name, role, and "
+        "when each was created (UTC).",
+    )
+    project_ids(service_accounts, "service accounts")
+
+
+def _nothing_listed(args: argparse.Namespace, noun: str) -> str:
+    filters = [
+        f"{LISTING_FLAGS[param]} {shlex.quote(value)}"
+        for param, values in (
+            ("emails", getattr(args, "emails", None)),
+            ("project_id", getattr(args, "project_ids", None)),
+        )
+        for value in values or ()
+    ]
+    access = getattr(args, "owner_project_access", "any")
+    if access != "any":
+        filters.append(f"{LISTING_FLAGS['owner_project_access']} {access}")
+    return f"usage-async: no {noun}" + (" with " + " ".join(filters) if filters else "")
+
+
+def _run_listing(args: argparse.Namespace, now: int) -> int:
+    from ._listings import LISTINGS, Listed, fetch_listing, write_listing
+
+    listing = LISTINGS[args.listing]
+    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    names = listing.in_projects and (args.names if args.names is not None else fmt == "table")
+    client, key = _client(args)
+    listed = Listed([])
+
+    async def work() -> None:
+        nonlocal listed
+        listed = await fetch_listing(
+            client,
+            listing,
+            names=names,
+            include_archived=getattr(args, "include_archived", False),
+            emails=getattr(args, "emails", None),
+            project_ids=getattr(args, "project_ids", None),
+            owner_project_access=getattr(args, "owner_project_access", None),
+        )
+
+    code = _complete(work(), key, LISTING_FLAGS)
+    if code != EXIT_OK:
+        return code
+    write_listing(listing, listed, fmt, names=names)
+    _say(listed.messages, key)
+    if not listed.rows:
+        print(_nothing_listed(args, listing.noun), file=sys.stderr)
+    return EXIT_OK
 
 
 def _run_emulator(args: argparse.Namespace, now: int) -> int:

@@ -44,6 +44,7 @@ __all__ = [
     "RowWriter",
     "expected_buckets",
     "human_number",
+    "machine_writer",
     "open_writer",
     "progress_wanted",
     "pull",
@@ -276,17 +277,21 @@ def open_writer(
     the name columns when ``names`` reads any), or exactly ``columns`` in that order; the
     table chooses its own (see ``_table``) and marks buckets still in progress by ``clock``.
     """
-    file = small_writes(file)
     if fmt == "table":
         return _TableWriter(query, clock, columns, names)
-    fields = (
-        list(columns)
-        if columns
-        else row_fields(query.endpoint.result_type, query.group_by, names=names is not None)
-    )
+    fields = row_fields(query.endpoint.result_type, query.group_by, names=names is not None)
+    return machine_writer(fmt, fields, file, columns)
+
+
+def machine_writer(
+    fmt: str, fields: Sequence[str], file: IO[str], columns: Sequence[str] | None = None
+) -> RowWriter:
+    """A csv, jsonl or json writer onto ``file`` of rows with ``fields`` (csv's header), or
+    of exactly ``columns`` in that order."""
+    file = small_writes(file)
     writer: RowWriter
     if fmt == "csv":
-        writer = _CsvWriter(fields, file)
+        writer = _CsvWriter(list(columns) if columns else fields, file)
     elif fmt == "jsonl":
         writer = _JsonLinesWriter(file)
     elif fmt == "json":

@@ -1,7 +1,8 @@
 """The ``table`` format: which columns fit a terminal, and cells written for reading.
 
 ``plan_table`` is a pure function from rows and a width to the columns shown, so the rules
-are tested without a terminal; ``render_table`` draws a plan with rich. The rules:
+are tested without a terminal (``plan_listing`` is its simpler twin for the directory
+commands); ``render_table`` draws a plan with rich. The rules:
 
 - Times in UTC, as short as the buckets allow: the date alone when every bucket starts at
   midnight, minutes otherwise. The bucket still in progress is marked ``*``. No ``end_time``
@@ -35,7 +36,15 @@ from .._protocol import Query
 from .._rows import row_fields
 from ._names import ID_OF, NAME_COLUMNS, label
 
-__all__ = ["Column", "TablePlan", "plan_table", "render_table"]
+__all__ = [
+    "Column",
+    "TablePlan",
+    "plan_listing",
+    "plan_table",
+    "render_table",
+    "text_column",
+    "time_cells",
+]
 
 Row = Mapping[str, Any]
 
@@ -47,6 +56,7 @@ _TIMES = ("start_time", "end_time")
 _WIDTH_WORDS = {"1d": "daily", "1h": "hourly", "1m": "per-minute"}
 _CENT = Decimal("0.01")
 _MAX_DECIMALS = 4
+_MINUTES = "%Y-%m-%d %H:%M"
 _NAMED = 3  # columns named in the note about those left out
 # Shown, left out and restored together: a quantity means nothing without its unit.
 _TOGETHER = {"quantity": ("quantity", "quantity_unit")}
@@ -80,6 +90,7 @@ class TablePlan:
     example: str = ""
     unknown_names: bool = False  # an ID stands where its name is unknown
     shared_names: bool = False  # a name more than one ID carries is followed by the ID
+    remedy: str = ""  # how to see what was left out, where --columns is not the way
 
     @property
     def width(self) -> int:
@@ -105,10 +116,12 @@ class TablePlan:
             more = len(self.hidden) - len(named) + self.hidden_zero
             if more:
                 named.append(f"{more} more")
-            notes.append(
-                f"Not shown, to fit {self.fit} columns: {', '.join(named)} "
-                f"(--help lists them). Add any with --columns, e.g. --columns {self.example}"
+            how = (
+                f" ({self.remedy})"
+                if self.remedy
+                else f" (--help lists them). Add any with --columns, e.g. --columns {self.example}"
             )
+            notes.append(f"Not shown, to fit {self.fit} columns: {', '.join(named)}{how}")
         elif self.fit is not None and self.width > self.fit:
             notes.append(
                 f"Wider than {self.fit} columns, since identifiers are never cut: pick "
@@ -183,7 +196,18 @@ def _header(name: str, cell_width: int) -> tuple[str, ...]:
     return (name[:cut], name[cut:])
 
 
-def _text_column(field: str, cells: Sequence[str]) -> Column:
+def time_cells(values: Sequence[str | None]) -> list[str]:
+    """ISO-8601 times to the minute, for reading (a directory's times have seconds that
+    nobody reads in a listing); ``None`` as an empty cell."""
+    moments = [_seconds(v) if v is not None else None for v in values]
+    layout = "%Y-%m-%d" if all(m % 86400 == 0 for m in moments if m is not None) else _MINUTES
+    return [
+        _dt.datetime.fromtimestamp(m, _dt.UTC).strftime(layout) if m is not None else ""
+        for m in moments
+    ]
+
+
+def text_column(field: str, cells: Sequence[str]) -> Column:
     """A left-aligned column of ``cells`` under ``field``'s name (on two lines if wider)."""
     widest = max((len(c) for c in cells), default=0)
     return Column(field, _header(field, widest), tuple(cells), False)
@@ -204,7 +228,7 @@ def _name_column(
     cells = [label(row.get(field), row.get(ident), shared) for row in rows]
     unknown = any(row.get(field) is None and row.get(ident) is not None for row in rows)
     repeated = any(row.get(field) in shared for row in rows)
-    return _text_column(field, cells), unknown, repeated
+    return text_column(field, cells), unknown, repeated
 
 
 def _named_or_id(group: str, rows: Sequence[Row]) -> str:
@@ -347,6 +371,35 @@ def plan_table(
         fit=width,
         example=",".join(["start_time", *keys, *([first] if first else [])]),
     )
+
+
+def plan_listing(
+    title: str,
+    kept: Sequence[Column],
+    optional: Sequence[Column],
+    *,
+    width: int | None,
+    remedy: str,
+) -> TablePlan:
+    """A listing's table: the ``kept`` columns always (identifiers, never cut), then as many
+    of the ``optional`` ones, in their order, as fit ``width`` (``None``: all of them).
+
+    Columns with no cell filled are not offered; a note names those left out and says how
+    to see them (``remedy``).
+    """
+    plan = TablePlan(title, tuple(kept), len(kept[0].cells) if kept else 0, remedy=remedy)
+    shown = list(kept)
+    left_out: list[str] = []
+    used = plan.width
+    for column in optional:
+        if not any(column.cells):
+            continue
+        if left_out or (width is not None and used + SEPARATOR + column.width > width):
+            left_out.append(column.field)
+            continue
+        shown.append(column)
+        used += SEPARATOR + column.width
+    return attrs.evolve(plan, columns=tuple(shown), hidden=tuple(left_out), fit=width)
 
 
 def render_table(plan: TablePlan, console: Console) -> None:
