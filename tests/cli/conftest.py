@@ -8,13 +8,16 @@ call ``main([...])`` exactly as the console script does (it runs its own ``async
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pytest
@@ -22,6 +25,8 @@ import pytest
 import usage_async as ua
 from usage_async.cli import main
 from usage_async.emulator import Emulator, serve
+
+T = TypeVar("T")
 
 # A closed period in the past: the same seed gives the same data for it on every run.
 START = "2026-11-01"
@@ -39,14 +44,16 @@ class Result:
     err: str
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
+@contextlib.contextmanager
+def served(start: Callable[[], AbstractAsyncContextManager[T]]) -> Iterator[T]:
+    """Run the server ``start()`` opens in a background thread, on its own event loop, for
+    the ``with``; yields what it yields (an ``Emulator``, a base URL...)."""
     started = threading.Event()
     state: dict[str, Any] = {}
 
     async def serve_until_stopped() -> None:
-        async with serve(port=0, seed=0) as emu:
-            state["running"] = emu
+        async with start() as running:
+            state["running"] = running
             state["loop"] = asyncio.get_running_loop()
             state["stop"] = stop = asyncio.Event()
             started.set()
@@ -56,15 +63,23 @@ def emulator() -> Iterator[Emulator]:
         try:
             asyncio.run(serve_until_stopped())
         finally:
-            started.set()  # never leave the fixture waiting if the emulator failed to start
+            started.set()  # never leave the caller waiting if the server failed to start
 
-    thread = threading.Thread(target=run, name="cli-test-emulator", daemon=True)
+    thread = threading.Thread(target=run, name="cli-test-server", daemon=True)
     thread.start()
     started.wait(timeout=30)
-    assert "running" in state, "the emulator did not start"
-    yield state["running"]
-    state["loop"].call_soon_threadsafe(state["stop"].set)
-    thread.join(timeout=10)
+    assert "running" in state, "the server did not start"
+    try:
+        yield state["running"]
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with served(lambda: serve(port=0, seed=0)) as running:
+        yield running
 
 
 @pytest.fixture
@@ -112,6 +127,25 @@ def run_script(emulator: Emulator) -> Callable[..., subprocess.CompletedProcess[
     return run
 
 
+@pytest.fixture
+def script(emulator: Emulator) -> Callable[..., Result]:
+    """Run the installed ``usage-async`` script in a child process pointed at the emulator,
+    with ``env`` on top, as a user at a shell would."""
+
+    def run(*argv: str, env: dict[str, str] | None = None) -> Result:
+        done = subprocess.run(
+            [console_script(), *argv],
+            env={**user_environment(emulator), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
 def user_environment(emulator: Emulator | None = None) -> dict[str, str]:
     """This process's environment without the developer's OPENAI_* settings; with
     ``emulator``, the key and URL that point the command line at it."""
@@ -153,3 +187,42 @@ def library_totals(
             return await ua.totals(client.stream(endpoint, **params), by)
 
     return asyncio.run(total())
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def in_terminal(emulator: Emulator, *argv: str, columns: int = 80) -> str:
+    """What ``usage-async ARGV`` shows on a terminal ``columns`` wide (colours removed); it
+    must exit 0 with nothing on stderr."""
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import struct
+    import termios
+
+    reader, writer = pty.openpty()
+    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**user_environment(emulator), "COLUMNS": str(columns), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    child = subprocess.Popen(
+        [console_script(), *argv],
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        env=env,
+        close_fds=True,
+    )
+    os.close(writer)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(reader, 65536)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(reader)
+    err = child.stderr.read().decode() if child.stderr else ""
+    assert child.wait(timeout=60) == 0, err
+    assert err == ""
+    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")

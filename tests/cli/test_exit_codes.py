@@ -32,6 +32,13 @@ PERIOD = ("--start", START, "--end", END)
         pytest.param(["costs", *PERIOD, "--group-by", "line_item"], id="costs-default-format"),
         pytest.param(["report", *PERIOD], id="report"),
         pytest.param(["demo"], id="demo"),
+        pytest.param(["projects"], id="projects-default-format"),
+        pytest.param(["users", "--format", "json"], id="users-json"),
+        pytest.param(["api-keys", "--format", "table"], id="api-keys-table"),
+        pytest.param(["service-accounts", "--format", "jsonl"], id="service-accounts-jsonl"),
+        pytest.param(
+            ["costs", *PERIOD, "--group-by", "project_id", "--names"], id="costs-with-names"
+        ),
     ],
 )
 def test_every_command_exits_141_quietly_when_stdout_is_closed_before_it_writes(

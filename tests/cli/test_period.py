@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from usage_async.cli._period import Period, parse_when, resolve_period
+from usage_async.emulator import Emulator, serve
 
-from .conftest import END, START, Result
+from .conftest import END, START, START_TS, Result, console_script, served, user_environment
 
 Cli = Callable[..., Result]
 
@@ -103,4 +105,42 @@ def test_an_empty_result_repeats_the_filters_as_flags_and_the_table_prints_nothi
     assert result.err == (
         "usage-async: no costs results from 2026-11-01 00:00 UTC to 2026-11-04 00:00 UTC "
         "with --project-id proj_none --line-item 'no such, item'\n"
+    )
+
+
+# --- The server's clock, not this machine's --------------------------------------------------
+
+SERVER_NOW = START_TS + DAY + 12 * HOUR  # 2026-11-02 12:00 UTC, weeks before this machine's now
+
+
+@pytest.fixture(scope="module")
+def behind() -> Iterator[Emulator]:
+    """An emulator whose clock (its ``Date``, the end of open ranges) is pinned in the past."""
+    with served(lambda: serve(port=0, now=lambda: SERVER_NOW)) as running:
+        yield running
+
+
+def test_the_bucket_in_progress_is_the_one_the_servers_clock_is_in(behind: Emulator) -> None:
+    done = subprocess.run(
+        [console_script(), "vector_stores", "--start", START, "--format", "table"],
+        env=user_environment(behind), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines if line.startswith("2026-")] == [
+        "2026-11-01",
+        "2026-11-02*",
+    ]
+    assert "* in progress" in lines
+
+
+def test_an_empty_range_is_in_the_future_by_the_servers_clock(behind: Emulator) -> None:
+    done = subprocess.run(
+        [console_script(), "completions", "--start", "2026-11-10"],
+        env=user_environment(behind), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        "usage-async: no completions results from 2026-11-10 00:00 UTC to now "
+        "(2026-11-02 12:00 UTC); --start 2026-11-10 is in the future\n"
     )

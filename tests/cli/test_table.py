@@ -7,9 +7,7 @@ in a pseudo-terminal 80 columns wide, as a person would see it.
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -24,7 +22,7 @@ from usage_async._rows import iso_utc
 from usage_async.cli._table import TablePlan, plan_table, render_table
 from usage_async.emulator import Emulator
 
-from .conftest import END, START, console_script, user_environment
+from .conftest import END, START, in_terminal
 
 DAY = 86400
 NOW = 1_794_000_000  # 2026-11-06T21:20:00Z
@@ -198,41 +196,6 @@ def test_a_quantity_is_never_shown_without_its_unit() -> None:
 
 # --- The installed script in a terminal -----------------------------------------------------
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-
-
-def in_terminal(emulator: Emulator, *argv: str, columns: int = 80) -> str:
-    """What ``usage-async ARGV`` shows on a terminal ``columns`` wide (colours removed)."""
-    pty = pytest.importorskip("pty")
-    import fcntl
-    import struct
-    import termios
-
-    reader, writer = pty.openpty()
-    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    env = {**user_environment(emulator), "COLUMNS": str(columns), "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
-    child = subprocess.Popen(
-        [console_script(), *argv],
-        stdout=writer,
-        stderr=subprocess.PIPE,
-        env=env,
-        close_fds=True,
-    )
-    os.close(writer)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(reader, 65536)
-        except OSError:  # EIO: the terminal's other side is closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(reader)
-    assert child.wait(timeout=60) == 0, child.stderr.read() if child.stderr else ""
-    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
-
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
@@ -274,3 +237,54 @@ def test_on_a_terminal_costs_line_up_on_the_cent(emulator: Emulator) -> None:
     assert len(lines) > 10
     assert len({line.index(" USD") for line in lines}) == 1
     assert all(re.search(r"\d\.\d\d USD", line) for line in lines)
+
+
+# --- Names standing in for IDs ---------------------------------------------------------------
+
+A, B, C = "proj_" + "a" * 24, "proj_" + "b" * 24, "proj_" + "c" * 24
+
+
+def named_cost_rows(projects: Sequence[tuple[str | None, str | None]]) -> list[dict[str, Any]]:
+    return [
+        {**cost_rows(["1.5"], [None])[0], "project_id": ident, "project_name": name}
+        for ident, name in projects
+    ]
+
+
+def test_a_name_stands_in_for_its_id_and_the_id_is_shown_where_the_name_is_unknown() -> None:
+    rows = named_cost_rows([(A, "Voice"), (B, None), (None, None)])
+    plan = plan_table(rows, query("costs", group_by=["project_id"]), now=NOW, width=80)
+    assert shown(plan)[:2] == ["start_time", "project_name"]
+    assert plan.columns[1].cells == ("Voice", B, "(none)")
+    assert "An ID is shown where its name is unknown." in plan.notes
+
+
+def test_a_name_two_projects_share_is_followed_by_the_id_so_rows_stay_apart() -> None:
+    rows = named_cost_rows([(A, "Voice"), (B, "Voice"), (C, "Docs")])
+    plan = plan_table(rows, query("costs", group_by=["project_id"]), now=NOW, width=80)
+    assert plan.columns[1].cells == (f"Voice ({A})", f"Voice ({B})", "Docs")
+    assert "A name that more than one ID carries is followed by the ID." in plan.notes
+
+
+def test_a_name_shared_in_the_directory_is_followed_by_its_id_even_on_one_row() -> None:
+    rows = named_cost_rows([(A, "Voice")])
+    q = query("costs", group_by=["project_id"])
+    alone = plan_table(rows, q, now=NOW, width=80)
+    shared = plan_table(rows, q, now=NOW, width=80, shared={"project_name": {"Voice"}})
+    assert alone.columns[1].cells == ("Voice",)
+    assert shared.columns[1].cells == (f"Voice ({A})",)
+
+
+def test_rows_without_names_show_the_id_column() -> None:
+    rows = named_cost_rows([(A, None), (B, None)])
+    plan = plan_table(rows, query("costs", group_by=["project_id"]), now=NOW, width=80)
+    assert shown(plan)[:2] == ["start_time", "project_id"]
+    assert plan.columns[1].cells == (A, B)
+    assert not any("name" in note for note in plan.notes)
+
+
+def test_asked_for_beside_its_id_a_name_is_shown_as_it_is() -> None:
+    rows = named_cost_rows([(A, "Voice"), (B, None)])
+    q = query("costs", group_by=["project_id"])
+    plan = plan_table(rows, q, now=NOW, width=80, columns=["project_id", "project_name"])
+    assert [c.cells for c in plan.columns] == [(A, B), ("Voice", "")]

@@ -17,8 +17,17 @@ from .._concurrency import FanOutError
 from .._endpoints import BUCKET_SECONDS, ENDPOINTS, Endpoint, Filter
 from .._exceptions import APIError, APIStatusError, InvalidParameterError
 from .._protocol import validate
-from .._rows import row_fields
-from ._period import Period, PeriodError, When, parse_when, resolve_period, utc_text
+from .._rows import NAME_COLUMNS, row_fields
+from ._names import ID_OF
+from ._period import (
+    Period,
+    PeriodError,
+    ServerClock,
+    When,
+    parse_when,
+    resolve_period,
+    utc_text,
+)
 
 __all__ = ["main", "param_flags", "parse_when"]
 
@@ -250,21 +259,39 @@ def _add_endpoint_command(
         help="one-page time windows fetched at once; rows stay in time order "
         f"(default {DEFAULT_CONCURRENCY})",
     )
+    _add_format_flag(parser)
+    fields = row_fields(endpoint.result_type, endpoint.group_by, names=True)
+    parser.add_argument(
+        "--columns",
+        metavar="FIELD[,FIELD...]",
+        type=_values(fields),
+        action="extend",
+        help="exactly these columns, in this order, in any format (default: csv, jsonl and "
+        "json carry all; the table those that fit the terminal); grouping fields and their "
+        "names need --group-by. Fields: " + ", ".join(fields),
+    )
+    if any(field in NAME_COLUMNS for field in endpoint.group_by):
+        _add_names_flag(parser, NAMES_HELP)
+    parser.set_defaults(run=_run_endpoint, endpoint=endpoint.name, parser=parser)
+
+
+NAMES_HELP = (
+    "name the IDs grouped by: project_name, user_email and api_key_name from the "
+    "organization's directory (default: in the table, where a name stands in for its ID; "
+    "--names adds the name columns to csv, jsonl and json; --no-names reads no directory)"
+)
+
+
+def _add_names_flag(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--names", action=argparse.BooleanOptionalAction, default=None, help=text)
+
+
+def _add_format_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         choices=FORMATS,
         help="output format (default: table on a terminal, csv otherwise)",
     )
-    parser.add_argument(
-        "--columns",
-        metavar="FIELD[,FIELD...]",
-        type=_values(row_fields(endpoint.result_type, endpoint.group_by)),
-        action="extend",
-        help="exactly these columns, in this order, in any format (default: csv, jsonl and "
-        "json carry all; the table those that fit the terminal); grouping fields need "
-        "--group-by. Fields: " + ", ".join(row_fields(endpoint.result_type, endpoint.group_by)),
-    )
-    parser.set_defaults(run=_run_endpoint, endpoint=endpoint.name, parser=parser)
 
 
 def build_parser(now: int) -> argparse.ArgumentParser:
@@ -330,7 +357,14 @@ def build_parser(now: int) -> argparse.ArgumentParser:
         description="Totals per endpoint, model, project and line item, and cost per day, "
         f"in daily buckets from UTC midnight of the start day. {WHEN_HELP}",
     )
+    _add_names_flag(
+        report,
+        "name the projects in 'Cost by project' from the organization's directory "
+        "(default; --no-names shows their IDs and reads no directory)",
+    )
     report.set_defaults(run=_run_report, parser=report)
+
+    _add_listing_commands(commands, [connection, insecure])
 
     from ..focus._cli import add_focus_command  # usage-async focus: its code lives there
 
@@ -518,7 +552,8 @@ def _restated_filters(args: argparse.Namespace, endpoint: Endpoint) -> list[str]
 
 
 def _nothing_found(args: argparse.Namespace, endpoint: Endpoint, period: Period, now: int) -> str:
-    """Why stdout holds no rows: the range and filters asked, said on stderr."""
+    """Why stdout holds no rows: the range and filters asked, said on stderr; ``now`` is the
+    server's, when it answered."""
     until = utc_text(period.end) if period.end is not None else f"now ({utc_text(now)})"
     text = f"usage-async: no {endpoint.name} results from {utc_text(period.start)} to {until}"
     filters = _restated_filters(args, endpoint)
@@ -529,7 +564,42 @@ def _nothing_found(args: argparse.Namespace, endpoint: Endpoint, period: Period,
     return text
 
 
+def _names_shown(args: argparse.Namespace, group_by: Sequence[str], fmt: str) -> list[str]:
+    """The name columns the output will show: what the directory must be read for.
+
+    ``--columns`` says exactly; otherwise the names of the grouped IDs, by default in the
+    table only (csv, jsonl and json keep IDs unless ``--names``).
+    """
+    if args.columns is not None:
+        return [column for column in args.columns if column in ID_OF]
+    names = getattr(args, "names", None)  # only commands with IDs to name have the flag
+    wanted = names if names is not None else fmt == "table"
+    return [NAME_COLUMNS[group] for group in group_by if group in NAME_COLUMNS] if wanted else []
+
+
+def _check_columns(args: argparse.Namespace, endpoint: Endpoint, group_by: Sequence[str]) -> None:
+    for column in args.columns or ():
+        grouping = ID_OF.get(column, column)
+        if grouping in endpoint.group_by and grouping not in group_by:
+            _usage_error(
+                args,
+                f"--columns {column} needs --group-by {grouping}: rows carry a grouping field "
+                "and its name only when grouped by it",
+            )
+        if column in ID_OF and getattr(args, "names", None) is False:
+            _usage_error(args, f"--columns {column} is a name, which --no-names turns off")
+
+
+def _say(messages: Sequence[str], secret: str | None) -> None:
+    """Lines for stderr, in the command line's voice, with the key blanked out."""
+    for message in messages:
+        if secret:
+            message = message.replace(secret, "<redacted>")
+        print(f"usage-async: {message}", file=sys.stderr)
+
+
 def _run_endpoint(args: argparse.Namespace, now: int) -> int:
+    from ._names import NameLookup
     from ._output import open_writer, pull
 
     endpoint = ENDPOINTS[args.endpoint]
@@ -547,42 +617,189 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     }
     params.update({spec.name: getattr(args, spec.name) for spec in endpoint.filters})
     query = _checked(args, lambda: validate(endpoint, params), flags)
-    for column in args.columns or ():
-        if column in endpoint.group_by and column not in query.group_by:
-            _usage_error(
-                args,
-                f"--columns {column} needs --group-by {column}: rows carry a grouping field "
-                "only when grouped by it",
-            )
+    _check_columns(args, endpoint, query.group_by)
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    needs = _names_shown(args, query.group_by, fmt)
     client, key = _client(args)
-    writer = open_writer(fmt, query, sys.stdout, now=now, columns=args.columns)
+    clock = ServerClock(now)
+    names = NameLookup(needs) if needs else None
+    writer = open_writer(fmt, query, sys.stdout, clock=clock, columns=args.columns, names=names)
     written = 0
 
     async def work() -> None:
         nonlocal written
-        written = await pull(client, query, writer, now, streaming=fmt != "table")
+        written = await pull(
+            client, query, writer, clock=clock, streaming=fmt != "table", names=names
+        )
 
     code = _complete(work(), key, flags)
-    if code == EXIT_OK and not written:
-        print(_nothing_found(args, endpoint, period, now), file=sys.stderr)
+    if code == EXIT_OK:
+        _say(names.messages if names is not None else (), key)
+        if not written:
+            print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
     return code
 
 
 def _run_report(args: argparse.Namespace, now: int) -> int:
+    from ._names import NameLookup
     from ._report import report_queries, show_report
 
     period = _period(args, now)
     end = period.end if period.end is not None else now
     queries = _checked(args, lambda: report_queries(period.start, end))
     client, key = _client(args)
-    return _complete(show_report(client, queries, now), key)
+    names = NameLookup(["project_name"]) if args.names is not False else None
+    code = _complete(show_report(client, queries, now, names=names), key)
+    if code == EXIT_OK and names is not None:
+        _say(names.messages, key)
+    return code
 
 
 def _run_demo(args: argparse.Namespace, now: int) -> int:
     from ._report import demo_report
 
     return _complete(demo_report(now, DEMO_DAYS), None)
+
+
+# --- The directory ------------------------------------------------------------------------------
+
+# The listing commands' flags, by the client parameter each sets (for API errors).
+LISTING_FLAGS: Mapping[str, str] = {
+    "include_archived": "--include-archived",
+    "emails": "--email",
+    "project_id": "--project-id",
+    "owner_project_access": "--owner-project-access",
+}
+
+
+def _add_listing_commands(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        # The endpoint commands are spelled as the client's methods (file_search_calls):
+        # the same spelling works here too.
+        snake = name.replace("-", "_")
+        parser: argparse.ArgumentParser = commands.add_parser(
+            name,
+            aliases=[snake] if snake != name else [],
+            parents=parents,
+            allow_abbrev=False,
+            help=summary,
+            description=description,
+        )
+        _add_format_flag(parser)
+        parser.set_defaults(run=_run_listing, listing=name, parser=parser)
+        return parser
+
+    def project_ids(parser: argparse.ArgumentParser, noun: str) -> None:
+        parser.add_argument(
+            LISTING_FLAGS["project_id"],
+            dest="project_ids",
+            metavar="ID",
+            type=_whole_value,
+            action="extend",
+            help=f"only this project's {noun} (repeat the flag for several; default: every "
+            "project's, archived ones included)",
+        )
+        _add_names_flag(
+            parser,
+            "name each project (default: in the table, where the name stands in for the ID; "
+            "--names adds project_name to csv, jsonl and json; --no-names reads no project "
+            "list when --project-id is given)",
+        )
+
+    projects = command(
+        "projects",
+        "the organization's projects",
+        "The organization's projects: ID, name, status, and when each was created and "
+        "archived (UTC).",
+    )
+    projects.add_argument(
+        LISTING_FLAGS["include_archived"],
+        dest="include_archived",
+        action="store_true",
+        help="archived projects too",
+    )
+    users = command(
+        "users",
+        "the organization's users",
+        "The organization's users: ID, email, name, role, and when each was added (UTC).",
+    )
+    users.add_argument(
+        LISTING_FLAGS["emails"],
+        dest="emails",
+        metavar="ADDRESS",
+        type=_whole_value,
+        action="extend",
+        help="only the user with this email address (repeat the flag for several)",
+    )
+    api_keys = command(
+        "api-keys",
+        "the projects' API keys and who owns each",
+        "Every project's API keys, archived projects included: ID, name, owner (a user or "
+        "a service account), and when each was created and last used (UTC). The secret is "
+        "never shown, only its redacted form.",
+    )
+    project_ids(api_keys, "keys")
+    api_keys.add_argument(
+        LISTING_FLAGS["owner_project_access"],
+        dest="owner_project_access",
+        choices=("active", "inactive", "any"),
+        default="any",
+        help="keys whose owner still has access to the project (active), no longer has it "
+        "(inactive), or either (any, the default)",
+    )
+    service_accounts = command(
+        "service-accounts",
+        "the projects' service accounts",
+        "Every project's service accounts, archived projects included: ID, name, role, and "
+        "when each was created (UTC).",
+    )
+    project_ids(service_accounts, "service accounts")
+
+
+def _nothing_listed(args: argparse.Namespace, noun: str) -> str:
+    filters = [
+        f"{LISTING_FLAGS[param]} {shlex.quote(value)}"
+        for param, values in (
+            ("emails", getattr(args, "emails", None)),
+            ("project_id", getattr(args, "project_ids", None)),
+        )
+        for value in values or ()
+    ]
+    access = getattr(args, "owner_project_access", "any")
+    if access != "any":
+        filters.append(f"{LISTING_FLAGS['owner_project_access']} {access}")
+    return f"usage-async: no {noun}" + (" with " + " ".join(filters) if filters else "")
+
+
+def _run_listing(args: argparse.Namespace, now: int) -> int:
+    from ._listings import LISTINGS, Listed, fetch_listing, write_listing
+
+    listing = LISTINGS[args.listing]
+    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    names = listing.in_projects and (args.names if args.names is not None else fmt == "table")
+    client, key = _client(args)
+    listed = Listed([])
+
+    async def work() -> None:
+        nonlocal listed
+        listed = await fetch_listing(
+            client,
+            listing,
+            names=names,
+            include_archived=getattr(args, "include_archived", False),
+            emails=getattr(args, "emails", None),
+            project_ids=getattr(args, "project_ids", None),
+            owner_project_access=getattr(args, "owner_project_access", None),
+        )
+
+    code = _complete(work(), key, LISTING_FLAGS)
+    if code != EXIT_OK:
+        return code
+    write_listing(listing, listed, fmt, names=names)
+    _say(listed.messages, key)
+    if not listed.rows:
+        print(_nothing_listed(args, listing.noun), file=sys.stderr)
+    return EXIT_OK
 
 
 def _run_emulator(args: argparse.Namespace, now: int) -> int:

@@ -36,12 +36,15 @@ from .._client import UsageClient
 from .._models import Page
 from .._protocol import Query
 from .._rows import bucket_rows, row_fields
+from ._names import NameLookup
+from ._period import ServerClock
 
 __all__ = [
     "PullProgress",
     "RowWriter",
     "expected_buckets",
     "human_number",
+    "machine_writer",
     "open_writer",
     "progress_wanted",
     "pull",
@@ -210,10 +213,17 @@ def stdout_console(redirected_width: int) -> Console:
 class _TableWriter:
     """Collects every row, then prints the table that fits the terminal (see ``_table``)."""
 
-    def __init__(self, query: Query, now: int, columns: Sequence[str] | None) -> None:
+    def __init__(
+        self,
+        query: Query,
+        clock: ServerClock,
+        columns: Sequence[str] | None,
+        names: NameLookup | None,
+    ) -> None:
         self._query = query
-        self._now = now
+        self._clock = clock
         self._columns = columns
+        self._names = names
         self._rows: list[Row] = []
 
     def write(self, rows: Iterable[Row]) -> None:
@@ -228,7 +238,12 @@ class _TableWriter:
         console = stdout_console(redirected_width=80)
         width = console.width if sys.stdout.isatty() else None
         plan = plan_table(
-            self._rows, self._query, now=self._now, width=width, columns=self._columns
+            self._rows,
+            self._query,
+            now=self._clock.now,
+            width=width,
+            columns=self._columns,
+            shared=self._names.shared() if self._names is not None else None,
         )
         render_table(plan, console)
 
@@ -252,22 +267,31 @@ def open_writer(
     query: Query,
     file: IO[str],
     *,
-    now: int,
+    clock: ServerClock,
     columns: Sequence[str] | None = None,
+    names: NameLookup | None = None,
 ) -> RowWriter:
     """A writer of ``fmt`` (table, csv, jsonl or json) for the rows of ``query``, onto ``file``.
 
-    Columns are ``row_fields`` of the endpoint's results with the query's ``group_by``, or
-    exactly ``columns`` in that order; the table chooses its own (see ``_table``) and marks
-    buckets still in progress at ``now``.
+    Columns are ``row_fields`` of the endpoint's results with the query's ``group_by`` (and
+    the name columns when ``names`` reads any), or exactly ``columns`` in that order; the
+    table chooses its own (see ``_table``) and marks buckets still in progress by ``clock``.
     """
-    file = small_writes(file)
     if fmt == "table":
-        return _TableWriter(query, now, columns)
-    fields = list(columns) if columns else row_fields(query.endpoint.result_type, query.group_by)
+        return _TableWriter(query, clock, columns, names)
+    fields = row_fields(query.endpoint.result_type, query.group_by, names=names is not None)
+    return machine_writer(fmt, fields, file, columns)
+
+
+def machine_writer(
+    fmt: str, fields: Sequence[str], file: IO[str], columns: Sequence[str] | None = None
+) -> RowWriter:
+    """A csv, jsonl or json writer onto ``file`` of rows with ``fields`` (csv's header), or
+    of exactly ``columns`` in that order."""
+    file = small_writes(file)
     writer: RowWriter
     if fmt == "csv":
-        writer = _CsvWriter(fields, file)
+        writer = _CsvWriter(list(columns) if columns else fields, file)
     elif fmt == "jsonl":
         writer = _JsonLinesWriter(file)
     elif fmt == "json":
@@ -352,21 +376,40 @@ def progress_wanted(streaming_to_stdout: bool) -> bool:
 
 
 async def pull(
-    client: UsageClient, query: Query, writer: RowWriter, now: int, *, streaming: bool
+    client: UsageClient,
+    query: Query,
+    writer: RowWriter,
+    *,
+    clock: ServerClock,
+    streaming: bool,
+    names: NameLookup | None = None,
 ) -> int:
     """Write every row of ``query`` page by page, with progress; close ``writer`` at the end.
 
-    Returns how many rows were written.
+    ``names`` is read beside the first page and names every row; ``clock`` learns the
+    server's time from the first response. Returns how many rows were written.
     """
     written = 0
     async with client:
-        stream = client.stream(query.endpoint.name, **query.kwargs())
-        with PullProgress(progress_wanted(streaming)) as progress:
-            task = progress.track(query.endpoint.name, expected_buckets(query, now))
-            async for page in stream.pages():
-                rows = [row for bucket in page.data for row in bucket_rows(bucket, query.group_by)]
-                writer.write(rows)
-                written += len(rows)
-                progress.advance(task, page)
+        if names is not None:
+            names.start(client)
+        try:
+            stream = client.stream(query.endpoint.name, **query.kwargs())
+            with PullProgress(progress_wanted(streaming)) as progress:
+                task = progress.track(query.endpoint.name, expected_buckets(query, clock.local))
+                async for page in stream.pages():
+                    clock.observe(stream.server_time)
+                    directory = await names.directory() if names is not None else None
+                    rows = [
+                        row
+                        for bucket in page.data
+                        for row in bucket_rows(bucket, query.group_by, names=directory)
+                    ]
+                    writer.write(rows)
+                    written += len(rows)
+                    progress.advance(task, page)
+        finally:
+            if names is not None:
+                await names.aclose()
     writer.close()
     return written

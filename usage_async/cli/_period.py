@@ -16,7 +16,15 @@ from typing import NamedTuple
 
 import attrs
 
-__all__ = ["Period", "PeriodError", "When", "parse_when", "resolve_period", "utc_text"]
+__all__ = [
+    "Period",
+    "PeriodError",
+    "ServerClock",
+    "When",
+    "parse_when",
+    "resolve_period",
+    "utc_text",
+]
 
 _DAY = 86400
 _SPAN = re.compile(r"(\d+)([mhdw])")
@@ -35,6 +43,30 @@ class When:
     @property
     def is_now(self) -> bool:
         return self.text == "now"
+
+
+@attrs.define
+class ServerClock:
+    """What "now" is for a command's output: the server's clock once a response has told it
+    (``BucketStream.server_time``, its ``Date``), else this machine's (``local``).
+
+    The API ends an open range, and decides which bucket is still in progress, by its own
+    clock; this machine's may be minutes off, or the server an emulator pinned in the past.
+    Ranges typed as spans (``7d``) are still anchored to this machine's clock: they are
+    resolved before anything is sent.
+    """
+
+    local: int
+    server: int | None = None
+
+    @property
+    def now(self) -> int:
+        return self.server if self.server is not None else self.local
+
+    def observe(self, server_time: int | None) -> None:
+        """Take the server's time from the first response that carried one."""
+        if self.server is None:
+            self.server = server_time
 
 
 class PeriodError(ValueError):

@@ -4,13 +4,17 @@ All twelve endpoints are pulled at once (``fan_out``, within the client's in-fli
 daily buckets, grouped by the fields the report shows (model, project, line item), and summed
 with ``Totals`` as pages arrive. The screen then shows the total cost, a bar per day, cost by
 line item and by project, each endpoint's headline metrics and the busiest models.
+
+Projects are shown by name: the projects list is read beside the usage (one request for up
+to 100 projects), and a project's ID is shown only where its name is unknown or another
+project has the same name.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,10 +28,12 @@ from rich.text import Text
 
 from .._client import UsageClient
 from .._concurrency import fan_out
+from .._directory import Directory
 from .._endpoints import ENDPOINTS
 from .._models import Bucket
 from .._protocol import Query, validate
 from .._rows import Number, Totals
+from ._names import NameLookup, label, shared_names
 from ._output import PullProgress, expected_buckets, human_number, stdout_console
 
 __all__ = ["demo_report", "report_queries", "show_report"]
@@ -98,29 +104,46 @@ class Tally:
         self.per_bucket.append((bucket.start_time, one.result()))
 
 
-async def gather(client: UsageClient, queries: Mapping[str, Query], now: int) -> dict[str, Tally]:
-    """Pull every query at once and tally it; closes ``client`` when done."""
+async def gather(
+    client: UsageClient,
+    queries: Mapping[str, Query],
+    now: int,
+    names: NameLookup | None = None,
+) -> tuple[dict[str, Tally], Directory | None]:
+    """Pull every query at once and tally it, with ``names`` read beside; closes ``client``."""
     tallies = {name: Tally(query) for name, query in queries.items()}
+    directory = None
     async with client:
-        streams = {
-            name: client.stream(name, **query.kwargs()).pages() for name, query in queries.items()
-        }
-        with PullProgress(sys.stderr.isatty()) as progress:
-            task = progress.track(
-                f"{len(queries)} endpoints",
-                sum(expected_buckets(query, now) for query in queries.values()),
-            )
-            async for name, page in fan_out(streams, concurrency=client.max_in_flight):
-                for bucket in page.data:
-                    tallies[name].add(bucket)
-                progress.advance(task, page)
-    return tallies
+        if names is not None:
+            names.start(client)
+        try:
+            streams = {
+                name: client.stream(name, **query.kwargs()).pages()
+                for name, query in queries.items()
+            }
+            with PullProgress(sys.stderr.isatty()) as progress:
+                task = progress.track(
+                    f"{len(queries)} endpoints",
+                    sum(expected_buckets(query, now) for query in queries.values()),
+                )
+                async for name, page in fan_out(streams, concurrency=client.max_in_flight):
+                    for bucket in page.data:
+                        tallies[name].add(bucket)
+                    progress.advance(task, page)
+            if names is not None:
+                directory = await names.directory()
+        finally:
+            if names is not None:
+                await names.aclose()
+    return tallies, directory
 
 
-async def show_report(client: UsageClient, queries: Mapping[str, Query], now: int) -> None:
-    """Pull the report's data and print it on stdout."""
-    tallies = await gather(client, queries, now)
-    render_report(tallies, client.base_url, stdout_console(REDIRECTED_WIDTH))
+async def show_report(
+    client: UsageClient, queries: Mapping[str, Query], now: int, names: NameLookup | None = None
+) -> None:
+    """Pull the report's data (and ``names``) and print it on stdout."""
+    tallies, directory = await gather(client, queries, now, names)
+    render_report(tallies, client.base_url, stdout_console(REDIRECTED_WIDTH), directory)
 
 
 async def demo_report(now: int, days: int) -> None:
@@ -131,9 +154,9 @@ async def demo_report(now: int, days: int) -> None:
     queries = report_queries(today - days * _DAY, today)
     async with serve(port=0) as emulator:
         client = UsageClient(emulator.api_key, base_url=emulator.base_url)
-        tallies = await gather(client, queries, now)
+        tallies, directory = await gather(client, queries, now, NameLookup(["project_name"]))
     console = stdout_console(REDIRECTED_WIDTH)
-    render_report(tallies, "the embedded emulator (sample data)", console)
+    render_report(tallies, "the embedded emulator (sample data)", console, directory)
     console.print(
         "\nThat was sample data. For your organization: export OPENAI_ADMIN_KEY=sk-admin-... "
         "and run [bold]usage-async report --start 7d[/bold]; or serve this data with "
@@ -186,8 +209,14 @@ def _describe(sums: Mapping[str, Number], metrics: Iterable[str]) -> str:
     return " · ".join(f"{human_number(sums[m])} {_label(m)}" for m in metrics if m in sums)
 
 
-def render_report(tallies: Mapping[str, Tally], source: str, console: Console) -> None:
-    """Print the report of ``tallies`` (from ``gather``) onto ``console``."""
+def render_report(
+    tallies: Mapping[str, Tally],
+    source: str,
+    console: Console,
+    directory: Directory | None = None,
+) -> None:
+    """Print the report of ``tallies`` (from ``gather``) onto ``console``; projects are
+    named from ``directory`` (``None``: by their IDs)."""
     query = next(iter(tallies.values())).query
     end = query.end_time if query.end_time is not None else query.start_time
     console.rule(f"[bold]Usage report[/bold] {_when(query.start_time)} to {_when(end)} UTC")
@@ -195,7 +224,7 @@ def render_report(tallies: Mapping[str, Tally], source: str, console: Console) -
     console.print(Text(f"from {source}", style="dim"), justify="center")
     costs = tallies.get("costs")
     if costs is not None:
-        _render_costs(costs, console)
+        _render_costs(costs, console, directory)
     console.line()
     _render_usage(tallies, console)
 
@@ -204,20 +233,36 @@ def _ranked(totals: Totals, metric: str) -> list[tuple[tuple[Any, ...], dict[str
     return sorted(totals.result().items(), key=lambda item: item[1].get(metric, 0), reverse=True)
 
 
-def _top_table(title: str, column: str, totals: Totals) -> Table:
-    """A table of the largest costs by one field (key = (value, currency))."""
+def _top_table(
+    title: str, column: str, totals: Totals, show: Callable[[Any], Text] = _name
+) -> Table:
+    """A table of the largest costs by one field (key = (value, currency)), each value as
+    ``show`` writes it."""
     table = Table(title=title, **_TABLE_STYLE)
     table.add_column(column)
     table.add_column("cost", justify="right")
     ranked = [item for item in _ranked(totals, "amount") if "amount" in item[1]]
     for (value, currency), sums in ranked[:TOP]:
-        table.add_row(_name(value), _money(sums["amount"], currency))
+        table.add_row(show(value), _money(sums["amount"], currency))
     if len(ranked) > TOP:
         table.add_row(f"... {len(ranked) - TOP} more", "")
     return table
 
 
-def _render_costs(costs: Tally, console: Console) -> None:
+def _project_names(directory: Directory | None) -> Callable[[Any], Text]:
+    """How the report shows a project ID: by its name, the ID only where the name is unknown
+    or shared (see ``label``)."""
+    if directory is None:
+        return _name
+    shared = shared_names(directory)["project_name"]
+
+    def show(project_id: Any) -> Text:
+        return Text(label(directory.project_name(project_id), project_id, shared))
+
+    return show
+
+
+def _render_costs(costs: Tally, console: Console, directory: Directory | None) -> None:
     overall = costs.overall.result()
     if not overall:
         console.print("No costs in this period.")
@@ -229,7 +274,12 @@ def _render_costs(costs: Tally, console: Console) -> None:
         Columns(
             [
                 _top_table("Cost by line item", "line item", costs.by_field["line_item"]),
-                _top_table("Cost by project", "project", costs.by_field["project_id"]),
+                _top_table(
+                    "Cost by project",
+                    "project",
+                    costs.by_field["project_id"],
+                    _project_names(directory),
+                ),
             ],
             padding=(0, 4),
         )

@@ -1,7 +1,8 @@
 """The ``table`` format: which columns fit a terminal, and cells written for reading.
 
 ``plan_table`` is a pure function from rows and a width to the columns shown, so the rules
-are tested without a terminal; ``render_table`` draws a plan with rich. The rules:
+are tested without a terminal (``plan_listing`` is its simpler twin for the directory
+commands); ``render_table`` draws a plan with rich. The rules:
 
 - Times in UTC, as short as the buckets allow: the date alone when every bucket starts at
   midnight, minutes otherwise. The bucket still in progress is marked ``*``. No ``end_time``
@@ -9,6 +10,11 @@ are tested without a terminal; ``render_table`` draws a plan with rich. The rule
 - Identifiers and model names (the ``--group-by`` columns) are never cut. When the terminal
   is too narrow for every metric, metrics are left out, the least telling first (those that
   are zero throughout), and a note names them and how to ask for them (``--columns``).
+- Names stand in for the IDs they name (``project_name`` for ``project_id``, ``user_email``,
+  ``api_key_name``) when the rows carry them: a 29-character ``proj_...`` beside its name
+  would leave an 80-column terminal room for one metric. Where a name is unknown the ID is
+  shown, and where more than one ID carries a name it is followed by the ID, so rows stay
+  distinguishable; a note says when either happened.
 - Numbers with thousands separators; money rounded to cents, in its currency; quantities
   aligned on a common number of decimals. csv, jsonl and json stay exact.
 """
@@ -16,7 +22,7 @@ are tested without a terminal; ``render_table`` draws a plan with rich. The rule
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -28,8 +34,17 @@ from rich.text import Text
 
 from .._protocol import Query
 from .._rows import row_fields
+from ._names import ID_OF, NAME_COLUMNS, label
 
-__all__ = ["Column", "TablePlan", "plan_table", "render_table"]
+__all__ = [
+    "Column",
+    "TablePlan",
+    "plan_listing",
+    "plan_table",
+    "render_table",
+    "text_column",
+    "time_cells",
+]
 
 Row = Mapping[str, Any]
 
@@ -41,6 +56,7 @@ _TIMES = ("start_time", "end_time")
 _WIDTH_WORDS = {"1d": "daily", "1h": "hourly", "1m": "per-minute"}
 _CENT = Decimal("0.01")
 _MAX_DECIMALS = 4
+_MINUTES = "%Y-%m-%d %H:%M"
 _NAMED = 3  # columns named in the note about those left out
 # Shown, left out and restored together: a quantity means nothing without its unit.
 _TOGETHER = {"quantity": ("quantity", "quantity_unit")}
@@ -72,6 +88,9 @@ class TablePlan:
     in_progress: bool = False
     fit: int | None = None
     example: str = ""
+    unknown_names: bool = False  # an ID stands where its name is unknown
+    shared_names: bool = False  # a name more than one ID carries is followed by the ID
+    remedy: str = ""  # how to see what was left out, where --columns is not the way
 
     @property
     def width(self) -> int:
@@ -84,16 +103,25 @@ class TablePlan:
         notes = []
         if self.in_progress:
             notes.append(f"{IN_PROGRESS} in progress")
+        said = []
+        if self.unknown_names:
+            said.append("An ID is shown where its name is unknown.")
+        if self.shared_names:
+            said.append("A name that more than one ID carries is followed by the ID.")
+        if said:
+            notes.append(" ".join(said))
         if self.hidden or self.hidden_zero:
             # A few names and a count: fifteen names would bury the table they annotate.
             named = list(self.hidden[:_NAMED])
             more = len(self.hidden) - len(named) + self.hidden_zero
             if more:
                 named.append(f"{more} more")
-            notes.append(
-                f"Not shown, to fit {self.fit} columns: {', '.join(named)} "
-                f"(--help lists them). Add any with --columns, e.g. --columns {self.example}"
+            how = (
+                f" ({self.remedy})"
+                if self.remedy
+                else f" (--help lists them). Add any with --columns, e.g. --columns {self.example}"
             )
+            notes.append(f"Not shown, to fit {self.fit} columns: {', '.join(named)}{how}")
         elif self.fit is not None and self.width > self.fit:
             notes.append(
                 f"Wider than {self.fit} columns, since identifiers are never cut: pick "
@@ -168,6 +196,49 @@ def _header(name: str, cell_width: int) -> tuple[str, ...]:
     return (name[:cut], name[cut:])
 
 
+def time_cells(values: Sequence[str | None]) -> list[str]:
+    """ISO-8601 times to the minute, for reading (a directory's times have seconds that
+    nobody reads in a listing); ``None`` as an empty cell."""
+    moments = [_seconds(v) if v is not None else None for v in values]
+    layout = "%Y-%m-%d" if all(m % 86400 == 0 for m in moments if m is not None) else _MINUTES
+    return [
+        _dt.datetime.fromtimestamp(m, _dt.UTC).strftime(layout) if m is not None else ""
+        for m in moments
+    ]
+
+
+def text_column(field: str, cells: Sequence[str]) -> Column:
+    """A left-aligned column of ``cells`` under ``field``'s name (on two lines if wider)."""
+    widest = max((len(c) for c in cells), default=0)
+    return Column(field, _header(field, widest), tuple(cells), False)
+
+
+def _name_column(
+    field: str, rows: Sequence[Row], shared: Collection[str]
+) -> tuple[Column, bool, bool]:
+    """A name column standing in for its ID column, and whether an ID had to stand for an
+    unknown name, or follow a shared one. Names are shared in the directory (``shared``) or
+    among these rows."""
+    ident = ID_OF[field]
+    ids_of: dict[str, set[str]] = {}
+    for row in rows:
+        if row.get(field) is not None and row.get(ident) is not None:
+            ids_of.setdefault(row[field], set()).add(row[ident])
+    shared = {*shared, *(name for name, ids in ids_of.items() if len(ids) > 1)}
+    cells = [label(row.get(field), row.get(ident), shared) for row in rows]
+    unknown = any(row.get(field) is None and row.get(ident) is not None for row in rows)
+    repeated = any(row.get(field) in shared for row in rows)
+    return text_column(field, cells), unknown, repeated
+
+
+def _named_or_id(group: str, rows: Sequence[Row]) -> str:
+    """The column that shows a grouping field: its name column when some row has a name."""
+    name = NAME_COLUMNS.get(group)
+    if name is not None and any(row.get(name) is not None for row in rows):
+        return name
+    return group
+
+
 def _column(field: str, rows: Sequence[Row], *, groups: Sequence[str], money_with: str) -> Column:
     values = [row.get(field) for row in rows]
     if field in _TIMES:
@@ -231,33 +302,52 @@ def plan_table(
     now: int,
     width: int | None,
     columns: Sequence[str] | None = None,
+    shared: Mapping[str, Collection[str]] | None = None,
 ) -> TablePlan:
     """The table of ``rows`` (from ``bucket_rows``) of ``query``, for ``width`` characters.
 
     ``width=None`` (not a terminal) shows every column with data. ``columns`` (``--columns``)
     shows exactly those, in that order, however wide. A bucket whose grid end is after
-    ``now`` is marked in progress.
+    ``now`` is marked in progress. Rows that carry names show them for their IDs (a name
+    column without its ID column stands in for it); ``shared`` gives, per name column, the
+    names the directory gives to more than one ID.
     """
     endpoint = query.endpoint
     title = f"{endpoint.name}: {_WIDTH_WORDS.get(query.width, query.width)} buckets, UTC"
     groups = list(query.group_by)
-    fields = row_fields(endpoint.result_type, query.group_by)
-    shown = list(columns) if columns is not None else ["start_time", *groups]
+    named = [NAME_COLUMNS[g] for g in groups if g in NAME_COLUMNS]
+    fields = row_fields(endpoint.result_type, query.group_by, names=True)
+    keys = [_named_or_id(g, rows) for g in groups]
+    shown = list(columns) if columns is not None else ["start_time", *keys]
     money_with = "" if "currency" in shown else "currency"
+    unknown_names = repeated_names = False
 
     def build(field: str) -> Column:
+        nonlocal unknown_names, repeated_names
+        if field in named and ID_OF[field] not in shown:
+            column, unknown, repeated = _name_column(field, rows, (shared or {}).get(field, ()))
+            unknown_names |= unknown
+            repeated_names |= repeated
+            return column
         return _column(field, rows, groups=groups, money_with=money_with)
 
     built = {field: build(field) for field in shown}
     in_progress = [_seconds(row["start_time"]) + query.width_seconds > now for row in rows]
     if "start_time" in built:
         built["start_time"] = _mark_in_progress(built["start_time"], in_progress)
-    plan = TablePlan(title, tuple(built.values()), len(rows), in_progress=any(in_progress))
+    plan = TablePlan(
+        title,
+        tuple(built.values()),
+        len(rows),
+        in_progress=any(in_progress),
+        unknown_names=unknown_names,
+        shared_names=repeated_names,
+    )
     if columns is not None:
         return attrs.evolve(plan, fit=width)
 
     # The amount carries its currency, so a costs table needs no currency column.
-    metrics = [f for f in fields if f not in (*_TIMES, *groups, "currency")]
+    metrics = [f for f in fields if f not in (*_TIMES, *groups, *named, "currency")]
     left_out: list[_Unit] = []
     used = plan.width
     for unit in _metric_units(metrics, rows):
@@ -270,17 +360,46 @@ def plan_table(
             continue
         built.update({c.field: c for c in unit_columns})
         used += cost
-    named = [f for unit in left_out if unit.telling for f in unit.fields]
+    named_out = [f for unit in left_out if unit.telling for f in unit.fields]
     zero = sum(len(unit.fields) for unit in left_out if not unit.telling)
     first = next((f for unit in left_out for f in unit.fields), None)
     return attrs.evolve(
         plan,
         columns=tuple(built[f] for f in fields if f in built),
-        hidden=tuple(f for f in metrics if f in named),
+        hidden=tuple(f for f in metrics if f in named_out),
         hidden_zero=zero,
         fit=width,
-        example=",".join(["start_time", *groups, *([first] if first else [])]),
+        example=",".join(["start_time", *keys, *([first] if first else [])]),
     )
+
+
+def plan_listing(
+    title: str,
+    kept: Sequence[Column],
+    optional: Sequence[Column],
+    *,
+    width: int | None,
+    remedy: str,
+) -> TablePlan:
+    """A listing's table: the ``kept`` columns always (identifiers, never cut), then as many
+    of the ``optional`` ones, in their order, as fit ``width`` (``None``: all of them).
+
+    Columns with no cell filled are not offered; a note names those left out and says how
+    to see them (``remedy``).
+    """
+    plan = TablePlan(title, tuple(kept), len(kept[0].cells) if kept else 0, remedy=remedy)
+    shown = list(kept)
+    left_out: list[str] = []
+    used = plan.width
+    for column in optional:
+        if not any(column.cells):
+            continue
+        if left_out or (width is not None and used + SEPARATOR + column.width > width):
+            left_out.append(column.field)
+            continue
+        shown.append(column)
+        used += SEPARATOR + column.width
+    return attrs.evolve(plan, columns=tuple(shown), hidden=tuple(left_out), fit=width)
 
 
 def render_table(plan: TablePlan, console: Console) -> None:
