@@ -347,7 +347,10 @@ class KeyOwner:
 
 @attrs.define
 class ProjectApiKey:
-    """An API key of a project; ``project_id`` is the project it was listed under."""
+    """An API key of a project; ``project_id`` is the project it was listed under.
+
+    ``owner_project_access`` is ``active`` while the owner can use the project, ``inactive``
+    once they lost access (the key still exists, and may still carry usage)."""
 
     object: ClassVar[str] = "organization.project.api_key"
     id: str
@@ -356,6 +359,7 @@ class ProjectApiKey:
     redacted_value: str | None = None
     last_used_at: int | None = None
     owner: KeyOwner | None = None
+    owner_project_access: str | None = None
     project_id: str | None = None
 
 

@@ -210,6 +210,7 @@ async def test_the_directory_names_every_id_the_usage_carries(emu_client: ua.Usa
         "user",
         "service_account",
     }
+    assert {k.owner_project_access for k in directory.api_keys.values()} == {"active", "inactive"}
     costs = emu_client.costs(
         start_time=START, end_time=MIDNIGHT, group_by=["project_id", "line_item"]
     )
