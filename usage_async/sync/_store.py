@@ -14,7 +14,6 @@ import asyncio
 import datetime as _dt
 import functools
 import logging
-import operator
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -27,15 +26,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .._exceptions import InvalidParameterError, UsageError
-from .._models import Bucket, CostsResult, UnknownResult
+from .._models import Bucket
 from ._plan import Job
 from ._schema import (
+    BOOKKEEPING,
+    ExactDecimal,
     Schema,
     UtcDateTime,
-    column_name,
     decimal_text,
     grouping_columns,
     grouping_of,
+    stored_fields,
 )
 
 logger = logging.getLogger("usage_async")
@@ -289,61 +290,44 @@ class Store:
 
     def shaper(
         self, job: Job, source: str, group_by: Sequence[str]
-    ) -> Callable[[Bucket[Any]], list[tuple[Any, ...]]]:
-        """A function from a bucket to its rows as tuples in the table's column order, with
-        values as this database's driver takes them (the work of the column types, done
-        once per bucket for times and only on money for the rest).
+    ) -> tuple[list[str], Callable[[Bucket[tuple[Any, ...]]], list[tuple[Any, ...]]]]:
+        """The row columns to read for the table of ``job``, and a function from a bucket of
+        those rows (``stream.row_pages(columns)``) to the table's rows: tuples in column
+        order with values as this database's driver takes them (times once per bucket edge,
+        money as exact text on SQLite and normalized ``Decimal`` on PostgreSQL).
 
         ``group_by`` is what the bucket was read with; the table's other grouping columns
         are null (costs by key before 2025-12-06).
         """
         table = self.schema.usage[job.endpoint.name]
-        columns = [c.name for c in table.columns][4:]
-        fields = {column_name(job.endpoint, f): f for f in job.endpoint.group_by}
-        asked = {column_name(job.endpoint, f) for f in group_by}
-        costs = job.endpoint.result_type is CostsResult
+        columns = stored_fields(job.endpoint, job.group_by)
+        asked = set(group_by)
         sqlite_side = self.engine.dialect.name == "sqlite"
         exact = _exact_text if sqlite_side else _exact_decimal
+        fixes: list[tuple[int, Callable[[Any], Any]]] = []
+        stored = list(table.columns)[len(BOOKKEEPING) :]
+        assert len(stored) == len(columns), (table.name, columns)
+        for index, column in enumerate(stored):
+            if columns[index] in job.endpoint.group_by and columns[index] not in asked:
+                fixes.append((index, _none))
+            elif isinstance(column.type, ExactDecimal):
+                fixes.append((index, exact))
+        moment = _sqlite_moment if sqlite_side else _moment
         width = job.width
 
-        moment = _sqlite_moment if sqlite_side else _moment
-        getters: list[Callable[[Any], Any]] = []
-        for column in columns:
-            field = fields.get(column, column)
-            if column in fields and column not in asked:
-                getters.append(_none)
-            elif costs and column == "amount":
-                getters.append(_amount_value(exact))
-            elif costs and column == "currency":
-                getters.append(_amount_currency)
-            elif costs and column == "quantity":
-                getters.append(_exact_of(field, exact))
-            else:
-                getters.append(operator.attrgetter(field))
-
-        plain = all(type(get) is operator.attrgetter for get in getters)
-        # Usage rows are plain attributes: one C-level getter for the whole row.
-        every = operator.attrgetter(*[fields.get(c, c) for c in columns]) if plain else None
-
-        def values(result: Any) -> tuple[Any, ...]:
-            if every is not None:
-                got = every(result)
-                return got if len(columns) > 1 else (got,)
-            return tuple([get(result) for get in getters])
-
-        def shape(bucket: Bucket[Any]) -> list[tuple[Any, ...]]:
+        def shape(bucket: Bucket[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             head = (source, width, moment(bucket.start_time), moment(bucket.end_time))
+            if not fixes:  # usage: the decoded values are the driver's already
+                return [head + values for values in bucket.results]
             out = []
-            for result in bucket.results:
-                if isinstance(result, UnknownResult):
-                    logger.warning(
-                        "skipping a result of unknown type %r in %s", result.object, table.name
-                    )
-                    continue
-                out.append(head + values(result))
+            for values in bucket.results:
+                row = list(values)
+                for index, fix in fixes:
+                    row[index] = fix(row[index])
+                out.append(head + tuple(row))
             return out
 
-        return shape
+        return columns, shape
 
     async def write_directory(
         self,
@@ -388,7 +372,7 @@ def _sqlite_moment(seconds: int) -> str:
     return _moment(seconds).strftime(UtcDateTime.FORMAT)
 
 
-def _none(result: Any) -> None:
+def _none(value: Any) -> None:
     return None
 
 
@@ -403,26 +387,6 @@ def _exact_text(value: Any) -> str | None:
 def _exact_decimal(value: Any) -> Decimal | None:
     text = _exact_text(value)
     return None if text is None else Decimal(text)
-
-
-def _amount_value(exact: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def value(result: Any) -> Any:
-        return None if result.amount is None else exact(result.amount.value)
-
-    return value
-
-
-def _amount_currency(result: Any) -> str | None:
-    return None if result.amount is None else result.amount.currency
-
-
-def _exact_of(field: str, exact: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    get = operator.attrgetter(field)
-
-    def value(result: Any) -> Any:
-        return exact(get(result))
-
-    return value
 
 
 class _Transaction:
