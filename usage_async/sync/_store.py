@@ -1,8 +1,11 @@
 """The database side of a sync: engines, the schema check, and the one-transaction writes.
 
-Every write is one ``async with engine.begin()``: a page's bucket range is deleted and
-inserted again, and the state row that describes it moves in the same transaction, so the
-state is never ahead of the data (Singer's rule) whatever instant the process dies at.
+Every page is one transaction: its bucket range is deleted and inserted again, and the
+state row that describes it moves in the same transaction, so the state is never ahead of
+the data (Singer's rule) whatever instant the process dies at. The page's statements are
+compiled once per table by SQLAlchemy and run through the driver of a pooled connection
+(asyncpg ``COPY`` for the rows on PostgreSQL, ``executemany`` on SQLite): per page, going
+through SQLAlchemy's execution cost more than the writing (benchmarks/RESULTS.md).
 
 SQLite runs in WAL mode (readers such as Grafana or DuckDB see the last commit while a sync
 writes) with ``BEGIN IMMEDIATE`` transactions, serialized in-process by one lock per engine.
@@ -11,6 +14,7 @@ writes) with ``BEGIN IMMEDIATE`` transactions, serialized in-process by one lock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import functools
 import logging
@@ -155,7 +159,8 @@ class Store:
         self.schema = Schema(prefix)
         self._lock = _lock_of(engine)
         self._serial = engine.dialect.name == "sqlite"
-        self._inserts: dict[str, str] = {}
+        self._moment = _sqlite_moment if self._serial else _moment
+        self._statements: dict[str, _PageStatements] = {}
 
     def _upsert(self, table: sa.Table) -> Any:
         """INSERT ... ON CONFLICT (primary key) DO UPDATE, in this database's dialect."""
@@ -245,48 +250,86 @@ class Store:
     ) -> None:
         """In one transaction: replace the rows of ``[start, end)`` (``end=None``: everything
         from ``start`` on) of this source and width by ``rows`` (made by ``shaper``), and
-        move the state."""
+        move the state. A failure rolls the page back whole."""
         table = self.schema.usage[job.endpoint.name]
-        c = table.c
-        where = (c.source == source) & (c.bucket_width == job.width) & (c.start_time >= start)
-        if end is not None:
-            where &= c.start_time < end
+        sql = self._page_statements(table)
+        moment = self._moment
         state = {
             "source": source,
             "endpoint": job.endpoint.name,
             "bucket_width": job.width,
             "group_by": ",".join(job.group_by),
-            "settled_until": settled_until,
-            "synced_until": synced_until,
+            "settled_until": moment(settled_until),
+            "synced_until": moment(synced_until),
         }
-        async with self._write() as conn:
-            await conn.execute(table.delete().where(where))
-            if rows:
-                await self._insert(conn, table, rows)
-            await conn.execute(self._upsert(self.schema.state), [state])
-
-    async def _insert(
-        self, conn: AsyncConnection, table: sa.Table, rows: Sequence[tuple[Any, ...]]
-    ) -> None:
-        """Insert shaped rows with the driver's bulk path: SQLAlchemy's per-value processing
-        tripled the time of a backfill (benchmarks/RESULTS.md), and shaper() did that work.
-        PostgreSQL takes them by COPY, in the same transaction."""
-        if self.engine.dialect.name == "postgresql":
+        bounds: tuple[Any, ...] = (source, job.width, moment(start))
+        delete = sql.delete_from
+        if end is not None:
+            bounds, delete = (*bounds, moment(end)), sql.delete_range
+        state_values = tuple(state[k] for k in sql.state_order)
+        columns = [c.name for c in table.columns]
+        # The page's transaction is driven through the driver itself, on a pooled connection:
+        # the same statements, a fraction of the cost per page of going through SQLAlchemy.
+        one_writer: Any = self._lock if self._serial else contextlib.nullcontext()
+        async with one_writer, self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection
-            await driver.copy_records_to_table(
-                table.name, records=rows, columns=[c.name for c in table.columns]
-            )
-            return
-        await conn.exec_driver_sql(self._insert_sql(table), list(rows))
+            if self.engine.dialect.name == "postgresql":
+                async with driver.transaction():
+                    await driver.execute(delete, *bounds)
+                    if rows:
+                        await driver.copy_records_to_table(
+                            table.name, records=rows, columns=columns
+                        )
+                    await driver.execute(sql.state, *state_values)
+                return
+            await driver.execute("BEGIN IMMEDIATE")
+            try:
+                await driver.execute(delete, bounds)
+                if rows:
+                    await driver.executemany(sql.insert, rows)
+                await driver.execute(sql.state, state_values)
+            except BaseException:
+                with contextlib.suppress(Exception):  # the error to raise is the first one
+                    await driver.execute("ROLLBACK")
+                raise
+            await driver.execute("COMMIT")
 
-    def _insert_sql(self, table: sa.Table) -> str:
-        sql = self._inserts.get(table.name)
-        if sql is None:
-            compiled = table.insert().compile(dialect=self.engine.dialect)
-            assert compiled.positiontup == [c.name for c in table.columns]
-            sql = self._inserts[table.name] = str(compiled)
-        return sql
+    def _page_statements(self, table: sa.Table) -> _PageStatements:
+        """The SQL of a page's transaction on ``table``, compiled once for this database.
+
+        Executed with the driver's values (what ``shaper`` makes): building and compiling
+        Core statements on every page cost more than the writes of small pages.
+        """
+        made = self._statements.get(table.name)
+        if made is not None:
+            return made
+        dialect = self.engine.dialect
+        c = table.c
+        where = (
+            (c.source == sa.bindparam("source"))
+            & (c.bucket_width == sa.bindparam("width"))
+            & (c.start_time >= sa.bindparam("start"))
+        )
+
+        def compiled(statement: Any, order: Sequence[str]) -> str:
+            done = statement.compile(dialect=dialect)
+            assert list(done.positiontup) == list(order), (done.positiontup, order)
+            return str(done)
+
+        columns = [column.name for column in table.columns]
+        state = self.schema.state
+        made = self._statements[table.name] = _PageStatements(
+            delete_from=compiled(table.delete().where(where), ["source", "width", "start"]),
+            delete_range=compiled(
+                table.delete().where(where & (c.start_time < sa.bindparam("end"))),
+                ["source", "width", "start", "end"],
+            ),
+            insert=compiled(table.insert(), columns),
+            state=compiled(self._upsert(state), [column.name for column in state.columns]),
+            state_order=tuple(column.name for column in state.columns),
+        )
+        return made
 
     def shaper(
         self, job: Job, source: str, group_by: Sequence[str]
@@ -387,6 +430,17 @@ def _exact_text(value: Any) -> str | None:
 def _exact_decimal(value: Any) -> Decimal | None:
     text = _exact_text(value)
     return None if text is None else Decimal(text)
+
+
+@attrs.frozen
+class _PageStatements:
+    """The compiled SQL of one table's page transaction (see ``Store._page_statements``)."""
+
+    delete_from: str
+    delete_range: str
+    insert: str
+    state: str
+    state_order: tuple[str, ...]
 
 
 class _Transaction:
