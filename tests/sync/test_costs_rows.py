@@ -38,6 +38,7 @@ async def test_a_costs_table_from_before_gains_the_columns_and_fills_what_it_rea
         await ua.sync(client, database, since=SINCE, endpoints=["costs"])
         engine = open_engine(database)
         async with engine.begin() as conn:  # the table as the previous version made it
+            await conn.execute(sa.text("DROP VIEW focus"))
             for column in ("organization_id", "organization_name", "project_name", "user_email"):
                 await conn.execute(sa.text(f"ALTER TABLE costs DROP COLUMN {column}"))
         await engine.dispose()

@@ -233,6 +233,11 @@ class Schema:
     def table_name(self, endpoint: str) -> str:
         return f"{self.prefix}{endpoint}"
 
+    @property
+    def focus_view(self) -> str:
+        """The FOCUS view over ``costs`` and ``projects`` (``_focus_view``)."""
+        return f"{self.prefix}focus"
+
     def usage_table(self, endpoint: Endpoint, group_by: Sequence[str]) -> sa.Table:
         """The table of ``endpoint`` grouped by ``group_by`` (made once per schema).
 

@@ -29,8 +29,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
 from .._models import Bucket
+from ._focus_view import create_focus_view
 from ._plan import Job
 from ._schema import (
     BOOKKEEPING,
@@ -202,7 +204,9 @@ class Store:
             state = states.get((job.endpoint.name, job.width))
             if state is not None and state.group_by != job.group_by:
                 name = self.schema.table_name(job.endpoint.name)
-                raise GroupingChangedError(_refusal([(name, state.group_by, job.group_by)]))
+                raise GroupingChangedError(
+                    _refusal([(name, state.group_by, job.group_by)], self.schema)
+                )
         return states
 
     def _create_and_check(self, conn: Connection, jobs: Sequence[Job]) -> None:
@@ -236,7 +240,25 @@ class Store:
                         f"ADD COLUMN {preparer.format_column(column)} {kind}"
                     )
         if conflicts:
-            raise GroupingChangedError(_refusal(conflicts))
+            raise GroupingChangedError(_refusal(conflicts, self.schema))
+        self._refresh_focus_view(conn)
+
+    def _refresh_focus_view(self, conn: Connection) -> None:
+        """Create or replace the ``focus`` view when there is a ``costs`` table, from the
+        columns it has now (a table made by another run or another grouping included)."""
+        inspector = sa.inspect(conn)  # a new one: tables and columns changed since
+        costs_name = self.schema.table_name("costs")
+        if costs_name not in inspector.get_table_names():
+            return
+        view = self.schema.focus_view
+        if view in inspector.get_table_names():
+            logger.warning("not creating the FOCUS view %s: a table has that name", view)
+            return
+        costs = Schema(self.schema.prefix).usage_table(
+            ENDPOINTS["costs"], ENDPOINTS["costs"].group_by
+        )
+        columns = {c["name"] for c in inspector.get_columns(costs_name)}
+        create_focus_view(conn, view, costs, self.schema.projects, columns)
 
     async def replace(
         self,
@@ -489,15 +511,22 @@ def _record(table: sa.Table, source: str, record: Any) -> dict[str, Any]:
     return row
 
 
-def _refusal(conflicts: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> str:
+def _refusal(conflicts: Sequence[tuple[str, Sequence[str], Sequence[str]]], schema: Schema) -> str:
     def shown(fields: Sequence[str]) -> str:
         return ", ".join(fields) if fields else "nothing (ungrouped)"
+
+    def drop(table: str) -> str:
+        # The FOCUS view reads costs (PostgreSQL refuses to drop a table a view reads); the
+        # next run makes it again.
+        if table == schema.table_name("costs"):
+            return f"DROP VIEW IF EXISTS {schema.focus_view}; DROP TABLE {table};"
+        return f"DROP TABLE {table};"
 
     lines = [
         f"{table} is grouped by {shown(have)}, but this sync asks for {shown(want)}"
         for table, have, want in conflicts
     ]
-    drops = " ".join(f"DROP TABLE {table};" for table, _, _ in conflicts)
+    drops = " ".join(drop(table) for table, _, _ in conflicts)
     return (
         "; ".join(lines) + ". Rows of two groupings in one table would be counted twice, so "
         f"nothing was changed. To rebuild with the new grouping, drop the table ({drops}) and "
