@@ -6,6 +6,7 @@ The object path is the reference: every case here decodes the same bytes both wa
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -16,6 +17,7 @@ from typing import Any
 
 import attrs
 import pytest
+from aiohttp import web
 from aioresponses import aioresponses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,7 +27,11 @@ from usage_async._convert import BucketDecoder, read_envelope
 from usage_async._rows import column_paths
 from usage_async.emulator import Emulator, serve
 
+from .conftest import KEY
 from .samples import bucket, completions_result, page
+from .servers import GridServer, serve_app
+
+__all__ = ["serve_app"]  # the fixture, imported for the tests below
 
 DAY = 86400
 HOUR = 3600
@@ -309,3 +315,39 @@ async def test_a_cost_without_an_amount_is_never_a_row_of_zero(
     [kept] = only.unknown
     assert kept.raw["line_item"] == "a"
     assert "no amount" in kept.reason
+
+
+@pytest.mark.parametrize(
+    ("alignment", "mixed"),
+    [("exact", False), ("floor", False), ("partial-first", False), ("floor", True)],
+)
+async def test_rows_from_the_wire_keep_the_stream_contract_whatever_the_servers_alignment(
+    serve_app: Any, alignment: Any, mixed: bool
+) -> None:
+    """Windows, seams and the cursor fallback are the stream's own, whatever a page is
+    decoded into: against servers aligning buckets three ways, and one whose windows do not
+    join (the range's own query answered exactly, every window floored to the grid, so the
+    stream falls back to the cursor), the row buckets are the sequential object buckets,
+    contiguous, none twice."""
+    now = 1_772_368_496
+    start = now - 5 * DAY - 1234
+    exact = GridServer(alignment="exact", now=lambda: now)
+    server = GridServer(alignment=alignment, now=lambda: now)
+
+    async def handle(request: web.Request) -> web.Response:
+        own_query = request.query["start_time"] == str(start)
+        return await (exact if mixed and own_query else server).handle(request)
+
+    served = await serve_app(handle)
+    params: dict[str, Any] = {"start_time": start, "end_time": now - DAY, "bucket_width": "1h"}
+    async with ua.UsageClient(KEY, base_url=served.base_url, initial_backoff=0.001) as client:
+        objects = [
+            (b.start_time, b.end_time, b.results[0].input_tokens)
+            async for b in client.completions(**params)
+        ]
+        server.requests.clear()
+        windowed = client.completions(**params, concurrency=4).row_buckets(["input_tokens"])
+        rows = [(b.start_time, b.end_time, b.results[0][0]) async for b in windowed]
+    assert rows == objects
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(rows))
+    assert len(server.requests) > 2  # it went by window
