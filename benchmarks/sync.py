@@ -6,11 +6,21 @@ Run from the repository root (after ``pip install -e '.[dev]'``)::
     python benchmarks/sync.py --write         # also rewrite its section of RESULTS.md
 
 The backfill is every endpoint, ``1h`` buckets (costs daily), grouped by every field, from an
-emulator in its own process with its clock pinned (identical bytes every round). The floor is
-the same pull with no database: the same queries, windows and concurrency, every page
-decoded and turned into rows, nothing written. PostgreSQL is a throwaway server started here
-from the machine's binaries (skipped with a note if there are none). Rounds alternate;
-figures are medians. Nothing asserts a time.
+emulator in its own process with its clock pinned (identical bytes every round).
+
+The floor is the same pull with no database, as a user would write it: the sync's requests
+(the server's clock, the directory, then every table's queries with the same windows,
+grouping and concurrency, tables concurrently) through the public client, every page
+decoded into result objects (``stream.pages()``), nothing else. Two more pulls are measured
+for comparison: the previous floor (the same, each result also turned into a dict row by
+``ua.bucket_rows``) and the rows the sync reads (``stream.row_pages()``: tuples straight from
+the wire, no objects). PostgreSQL is a throwaway server started here from the machine's
+binaries, fsync on (skipped with a note if there are none).
+
+Rounds run every case once, in an order that rotates from round to round; a case's figure is
+its median over rounds, and "x the floor" is the median of its per-round ratios to the floor
+of the same round (so a busy moment weighs on both sides). The spread (lowest to highest
+per-round ratio) is printed beside it. Nothing asserts a time.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import contextlib
 import datetime as dt
 import glob
 import importlib.metadata
+import json
 import os
 import platform
 import pwd
@@ -128,15 +139,15 @@ def _client(base_url: str) -> ua.UsageClient:
     return ua.UsageClient(KEY, base_url=base_url)
 
 
-async def pull(base_url: str) -> tuple[float, int]:
-    """The floor: the sync's queries (server now, then every table concurrently), pages
-    decoded and turned into rows, nothing written."""
-    started = time.perf_counter()
+async def pull(base_url: str, how: str) -> int:
+    """The sync's requests with no database: pages decoded ``how`` (objects, objects then
+    dict rows, or row tuples from the wire); returns the results read."""
     async with _client(base_url) as client:
         now, _ = await server_now(client, SINCE)
+        await client.directory()
 
         async def one(job: Job) -> int:
-            rows = 0
+            results = 0
             start = SINCE - SINCE % job.width_seconds
             for part in segments(job, start, now):  # costs by key: not before 2025-12-06
                 stream = client.stream(
@@ -148,21 +159,27 @@ async def pull(base_url: str) -> tuple[float, int]:
                     limit=job.endpoint.page_limit(job.width).maximum,
                     concurrency=CONCURRENCY,
                 )
-                async for page in stream.pages():
-                    for bucket in page.data:
-                        rows += len(ua.bucket_rows(bucket, part.group_by))
-            return rows
+                if how == "objects":
+                    async for page in stream.pages():
+                        results += sum(len(bucket.results) for bucket in page.data)
+                elif how == "object rows":
+                    async for page in stream.pages():
+                        for bucket in page.data:
+                            results += len(ua.bucket_rows(bucket, part.group_by))
+                else:
+                    async for row_page in stream.row_pages():
+                        results += sum(len(bucket.results) for bucket in row_page.data)
+            return results
 
         jobs = make_jobs(list(ua.ENDPOINTS.values()), "1h", None, {}, 2 * DAY)
         counts = await asyncio.gather(*(one(job) for job in jobs))
-    return time.perf_counter() - started, sum(counts)
+    return sum(counts)
 
 
-async def backfill(base_url: str, database: str) -> tuple[float, int]:
-    started = time.perf_counter()
+async def backfill(base_url: str, database: str) -> int:
     async with _client(base_url) as client:
         report = await ua.sync(client, database, since=SINCE, concurrency=CONCURRENCY)
-    return time.perf_counter() - started, sum(report.rows.values())
+    return sum(report.rows.values())
 
 
 def _versions() -> str:
@@ -178,57 +195,96 @@ def _versions() -> str:
     return ", ".join(found)
 
 
-async def measure(rounds: int) -> str:
+CASES = {
+    "floor": "pull into result objects, no database (**floor**)",
+    "object rows": "pull, objects then dict rows (`ua.bucket_rows`; the old floor)",
+    "wire rows": "pull, row tuples from the wire (`row_pages`, what the sync reads)",
+    "sqlite": "sync into SQLite (file, WAL)",
+    "postgresql": "sync into PostgreSQL (loopback, fsync on)",
+}
+
+
+async def measure(rounds: int) -> tuple[str, dict[str, object]]:
     tmp = Path(tempfile.mkdtemp(prefix="usage-async-bench-"))
-    times: dict[str, list[float]] = {"pull": [], "sqlite": [], "postgresql": []}
+    wall: dict[str, list[float]] = {case: [] for case in CASES}
+    cpu: dict[str, list[float]] = {case: [] for case in CASES}
     rows: dict[str, int] = {}
     with emulator_process() as base_url, postgres_server() as pg:
-        await pull(base_url)  # warm-up: the emulator renders and caches its pages once
-        for number in range(rounds):
-            seconds, rows["pull"] = await pull(base_url)
-            times["pull"].append(seconds)
-            sqlite_file = tmp / f"round{number}.db"
-            seconds, rows["sqlite"] = await backfill(base_url, f"sqlite:///{sqlite_file}")
-            times["sqlite"].append(seconds)
-            if pg is not None:
+        cases = [c for c in CASES if c != "postgresql" or pg is not None]
+        if not hasattr(ua.BucketStream, "row_pages"):  # a version from before the row path
+            cases.remove("wire rows")
+        await pull(base_url, "objects")  # warm-up: the emulator renders and caches its pages
+
+        async def run(case: str, number: int) -> int:
+            if case == "sqlite":
+                return await backfill(base_url, f"sqlite:///{tmp / f'round{number}.db'}")
+            if case == "postgresql":
+                assert pg is not None
                 name = f"bench{number}"
                 await _pg_admin(pg, f"CREATE DATABASE {name}")
-                seconds, rows["postgresql"] = await backfill(base_url, f"{pg}/{name}")
-                times["postgresql"].append(seconds)
-                await _pg_admin(pg, f"DROP DATABASE {name}")
+                try:
+                    return await backfill(base_url, f"{pg}/{name}")
+                finally:
+                    await _pg_admin(pg, f"DROP DATABASE {name}")
+            return await pull(base_url, "objects" if case == "floor" else case)
+
+        for number in range(rounds):
+            shift = number % len(cases)
+            for case in cases[shift:] + cases[:shift]:
+                started, used = time.perf_counter(), time.process_time()
+                rows[case] = await run(case, number)
+                wall[case].append(time.perf_counter() - started)
+                cpu[case].append(time.process_time() - used)
     shutil.rmtree(tmp, ignore_errors=True)
-    floor = statistics.median(times["pull"])
+    return _table(rounds, wall, cpu, rows), {"wall": wall, "cpu": cpu, "rows": rows}
+
+
+def _table(
+    rounds: int,
+    wall: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    rows: dict[str, int],
+) -> str:
     lines = [
         MARK,
         f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
+        f"load average before: {os.getloadavg()[0]:.1f}",
         f"- Python {platform.python_version()}; {_versions()}",
         "",
         f"{DAYS} days of `1h` buckets for all twelve endpoints (costs `1d`), every grouping "
-        f"field, `concurrency={CONCURRENCY}`; {rows['pull']:,} rows. Medians of {rounds} rounds.",
+        f"field, `concurrency={CONCURRENCY}`; {rows['floor']:,} rows. {rounds} rounds; "
+        "medians, and the lowest and highest per-round ratio.",
         "",
-        "| run | seconds | rows/s | x the pull |",
-        "|---|---:|---:|---:|",
+        "| run | wall s | rows/s | x the floor (range) | client CPU s |",
+        "|---|---:|---:|---:|---:|",
     ]
-    for run in ("pull", "sqlite", "postgresql"):
-        if not times[run]:
-            lines.append(f"| {run} | (no PostgreSQL binaries here) | | |")
+    floor = wall["floor"]
+    for case, label in CASES.items():
+        if not wall[case]:
+            missing = "no PostgreSQL binaries here" if case == "postgresql" else "not measured"
+            lines.append(f"| {label} | ({missing}) | | | |")
             continue
-        seconds = statistics.median(times[run])
-        label = {"pull": "pull, no database (floor)", "sqlite": "sync into SQLite (file, WAL)",
-                 "postgresql": "sync into PostgreSQL (loopback)"}[run]  # fmt: skip
+        assert rows[case] == rows["floor"], (case, rows[case], rows["floor"])
+        seconds = statistics.median(wall[case])
+        ratios = [w / f for w, f in zip(wall[case], floor, strict=True)]
+        spread = f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
         lines.append(
-            f"| {label} | {seconds:.2f} | {rows[run] / seconds:,.0f} | {seconds / floor:.2f} |"
+            f"| {label} | {seconds:.2f} | {rows[case] / seconds:,.0f} | {spread} | "
+            f"{statistics.median(cpu[case]):.2f} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--raw", type=Path, help="also write every round's figures as JSON")
     args = parser.parse_args()
-    figures = asyncio.run(measure(args.rounds))
+    figures, data = asyncio.run(measure(args.rounds))
+    if args.raw:
+        args.raw.write_text(json.dumps(data))
     print(figures)
     if args.write:
         results = HERE / "RESULTS.md"

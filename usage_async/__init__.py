@@ -63,7 +63,7 @@ if TYPE_CHECKING:
         VectorStoresResult,
         WebSearchesResult,
     )
-    from ._rows import Names, Totals, bucket_rows, row_fields, rows, totals
+    from ._rows import Names, Totals, bucket_rows, row_dicts, row_fields, rows, totals
     from ._streams import BucketStream, ListStream
     from ._version import __version__
     from .focus import (
@@ -140,6 +140,7 @@ __all__ = [
     "bucket_rows",
     "fan_out",
     "focus_rows",
+    "row_dicts",
     "row_fields",
     "rows",
     "sync",
@@ -210,6 +211,7 @@ _MODULE_OF = {
     "bucket_rows": "._rows",
     "fan_out": "._concurrency",
     "focus_rows": ".focus",
+    "row_dicts": "._rows",
     "row_fields": "._rows",
     "rows": "._rows",
     "sync": ".sync",

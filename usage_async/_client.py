@@ -481,13 +481,19 @@ class UsageClient:
 
     # --- One page, with retries ---------------------------------------------------------------
 
-    async def _fetch_page(self, query: Query, cursor: str | None) -> Page[Any]:
-        """Fetch, check and decode one page, retrying failed attempts with the same cursor."""
+    async def _fetch_page(
+        self, query: Query, cursor: str | None, row: tuple[str | None, ...] | None = None
+    ) -> Page[Any]:
+        """Fetch, check and decode one page, retrying failed attempts with the same cursor.
+
+        With ``row`` (paths, from ``_rows.column_paths``) results are decoded into tuples of
+        those values instead of result objects.
+        """
         path = query.endpoint.path
         response = await self._get_with_retries(path, query.params(cursor), "page", cursor)
         request_id = response.request_id
         with self._redacted_decode_errors(request_id):
-            decoder = _decoder_for(query.endpoint.name)
+            decoder = _decoder_for(query.endpoint.name, row)
             doc = decoder.parse(response.body, request_id)
             data, has_more, next_page = read_envelope(doc, request_id)
             buckets, index = decoder.decode(data, 0, _DECODE_SLICE, request_id)
@@ -604,6 +610,6 @@ def _list_decoder_for(endpoint: str) -> ListDecoder:
     return ListDecoder(LIST_ENDPOINTS[endpoint].item_type)
 
 
-@functools.cache
-def _decoder_for(endpoint: str) -> BucketDecoder:
-    return BucketDecoder(ENDPOINTS[endpoint].result_type)
+@functools.lru_cache(maxsize=256)
+def _decoder_for(endpoint: str, row: tuple[str | None, ...] | None = None) -> BucketDecoder:
+    return BucketDecoder(ENDPOINTS[endpoint].result_type, row)

@@ -9,6 +9,12 @@ benchmarks/RESULTS.md has the figures. A tagged union on ``object`` (cattrs'
 of another type, an ``object`` this version does not know, or a cost without an amount goes
 to ``Bucket.unknown`` (with the reason) instead of breaking the stream or the result type.
 
+Rows are generated from the same code: ``row_reader(cls, paths)`` reads and checks every
+field exactly as the structure hook does, but returns a tuple of the chosen values (an
+amount's value and currency, not an ``Amount``), so the database sync and ``ua.rows`` build
+no result objects. ``BucketDecoder(cls, row=paths)`` decodes pages into buckets of such
+tuples; which columns a row has, and the path of each, is ``_rows``' business.
+
 Wire quirks handled here: ``results`` or the older ``result`` key on buckets;
 ``num_sessions`` or the older ``sessions``; cost values and quantities as JSON numbers or
 decimal strings. Money is exact either way: a page whose amounts or quantities arrive as
@@ -20,6 +26,7 @@ shape raises ``DecodeError`` saying where (bucket and result index, field) and w
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import re
 import typing
@@ -50,6 +57,7 @@ __all__ = [
     "converter",
     "parse_body",
     "read_envelope",
+    "row_reader",
 ]
 
 # Older names a field has gone by on the wire, tried when the current name is absent.
@@ -120,7 +128,8 @@ def _as_decimal(value: object, name: str) -> decimal.Decimal:
     raise _FieldError(f"field {name!r} should be a decimal number, got {_describe(value)}")
 
 
-def _as_amount(value: object, name: str = "amount") -> Amount:
+def _amount_parts(value: object, name: str = "amount") -> tuple[decimal.Decimal, str]:
+    """An amount's ``(value, currency)``: what ``Amount`` holds, for rows built without it."""
     if not isinstance(value, dict):
         raise _FieldError(f"field 'amount' should be an object, got {_describe(value)}")
     raw_value = value.get("value")
@@ -131,7 +140,11 @@ def _as_amount(value: object, name: str = "amount") -> Amount:
         currency = "usd"  # the API documents amounts in dollars; older rows omit the currency
     elif not isinstance(currency, str):
         raise _FieldError(f"field 'amount.currency' should be a string, got {_describe(currency)}")
-    return Amount(_as_decimal(raw_value, "amount.value"), currency)
+    return _as_decimal(raw_value, "amount.value"), currency
+
+
+def _as_amount(value: object, name: str = "amount") -> Amount:
+    return Amount(*_amount_parts(value, name))
 
 
 def _as_owner(value: object, name: str = "owner") -> KeyOwner:
@@ -172,21 +185,53 @@ _READERS: Mapping[type, tuple[str, str]] = {
     KeyOwner: ("", "_as_owner"),
 }
 
+# Composite fields read as a tuple of their parts, in the class's field order, when a row is
+# built: a row takes an amount's value and currency, and needs no ``Amount`` in between.
+_PART_READERS: Mapping[type, str] = {Amount: "_amount_parts"}
+
+
+def _base_type(annotation: Any) -> Any:
+    """``X`` for a field typed ``X`` or ``X | None`` (the first non-None member of a union)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    return args[0]
+
 
 def _reader_for(annotation: Any) -> tuple[str, str]:
     """The reader of a field typed ``X`` or ``X | None``."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
-    return _READERS[args[0]]
+    return _READERS[_base_type(annotation)]
 
 
-def _generate_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any]:
+_NAMESPACE: Mapping[str, Any] = {
+    "_FieldError": _FieldError,
+    "_Untyped": _Untyped,
+    "_describe": _describe,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "_as_int": _as_int,
+    "_as_float": _as_float,
+    "_as_str": _as_str,
+    "_as_bool": _as_bool,
+    "_as_amount": _as_amount,
+    "_amount_parts": _amount_parts,
+    "_as_decimal": _as_decimal,
+    "_as_owner": _as_owner,
+}
+
+
+def _generate(cls: type[Any], row: tuple[str | None, ...] | None) -> Callable[[Any, Any], Any]:
     """Write, compile and return ``structure(o, _)`` for one result class.
 
     The generated code reads each field once, accepts the expected exact type with one
-    identity test, routes anything else through a converter that raises ``_FieldError``,
-    and calls the class with positional arguments (no ``**kwargs`` dict per result). A
-    result of another ``object`` type, or one missing a field in ``_WIRE_OPTIONAL``,
-    raises ``_Untyped``.
+    identity test, and routes anything else through a converter that raises ``_FieldError``.
+    A result of another ``object`` type, or one missing a field in ``_WIRE_OPTIONAL``,
+    raises ``_Untyped``. Every field is read and checked whatever is returned.
+
+    With ``row`` unset it calls the class with positional arguments (no ``**kwargs`` dict
+    per result). With ``row`` (a tuple of paths: ``"model"``, ``"amount.value"``, or
+    ``None`` for a value that is always null) it returns a tuple of those values instead,
+    and composite fields are read into their parts (``_PART_READERS``), not into objects.
     """
     tag = cls.object
     lines = [
@@ -198,12 +243,14 @@ def _generate_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any]:
         "        raise _Untyped(str(tag), _foreign(tag))",
         "    g = o.get",
     ]
-    args = []
+    variables: dict[str, str] = {}
     hints = typing.get_type_hints(cls)
     for i, field in enumerate(attrs.fields(cls)):
         var = f"v{i}"
-        args.append(var)
+        variables[field.name] = var
         exact, slow = _reader_for(hints[field.name])
+        if row is not None:
+            slow = _PART_READERS.get(_base_type(hints[field.name]), slow)
         required = field.default is attrs.NOTHING
         lines.append(f"    {var} = g({field.name!r})")
         for alias in _ALIASES.get(field.name, ()):
@@ -225,30 +272,55 @@ def _generate_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any]:
             lines.append(f"        {var} = {slow}({var}, {field.name!r})")
         else:
             lines.append(f"    {var} = {slow}({var}, {field.name!r})")
-    lines.append(f"    return cls({', '.join(args)})")
-    namespace: dict[str, Any] = {
-        "cls": cls,
-        "_FieldError": _FieldError,
-        "_Untyped": _Untyped,
-        "_foreign": _foreign,
-        "_describe": _describe,
-        "int": int,
-        "float": float,
-        "str": str,
-        "bool": bool,
-        "_as_int": _as_int,
-        "_as_float": _as_float,
-        "_as_str": _as_str,
-        "_as_bool": _as_bool,
-        "_as_amount": _as_amount,
-        "_as_decimal": _as_decimal,
-        "_as_owner": _as_owner,
-    }
+    if row is None:
+        lines.append(f"    return cls({', '.join(variables.values())})")
+    else:
+        items = [_row_item(cls, hints, variables, path) for path in row]
+        lines.append(f"    return ({''.join(item + ', ' for item in items)})")
+    namespace: dict[str, Any] = {**_NAMESPACE, "cls": cls, "_foreign": _foreign}
     source = "\n".join(lines)
-    exec(compile(source, f"<usage_async structure {cls.__name__}>", "exec"), namespace)
+    kind = "structure" if row is None else "row"
+    exec(compile(source, f"<usage_async {kind} {cls.__name__}>", "exec"), namespace)
     fn: Callable[[Any, Any], Any] = namespace["structure"]
-    fn.__doc__ = f"Structure a wire dict into {cls.__name__} (generated).\n\n{source}"
+    made = cls.__name__ if row is None else f"a row tuple of {cls.__name__}"
+    fn.__doc__ = f"Structure a wire dict into {made} (generated).\n\n{source}"
     return fn
+
+
+def _row_item(
+    cls: type[Any], hints: Mapping[str, Any], variables: Mapping[str, str], path: str | None
+) -> str:
+    """The expression of one row value: a field's variable, or a part of a composite one."""
+    if path is None:
+        return "None"
+    name, _, part = path.partition(".")
+    var = variables.get(name)
+    if var is None:
+        raise ValueError(f"{cls.__name__} has no field {name!r}")
+    if not part:
+        if _base_type(hints[name]) in _PART_READERS:
+            raise ValueError(f"a row takes the parts of {name!r}, not the whole: {name}.<part>")
+        return var
+    composite = _base_type(hints[name])
+    parts = [f.name for f in attrs.fields(composite)] if composite in _PART_READERS else []
+    if part not in parts:
+        raise ValueError(f"{cls.__name__}.{name} has no part {part!r} a row can read")
+    index = parts.index(part)
+    if attrs.fields_dict(cls)[name].default is attrs.NOTHING:
+        return f"{var}[{index}]"
+    return f"(None if {var} is None else {var}[{index}])"
+
+
+def _generate_structure_fn(cls: type[Any]) -> Callable[[Any, Any], Any]:
+    """The structure hook of one class: a wire dict to an instance (see ``_generate``)."""
+    return _generate(cls, None)
+
+
+@functools.lru_cache(maxsize=256)
+def row_reader(cls: type[Any], paths: tuple[str | None, ...]) -> Callable[[Any, Any], Any]:
+    """A wire result dict to the tuple of ``paths`` of it, with every check the structure
+    hook makes (same errors, same results kept untyped), and no result object built."""
+    return _generate(cls, paths)
 
 
 def _foreign(tag: object) -> str:
@@ -381,13 +453,21 @@ class BucketDecoder:
     ``parse(body)`` reads a page body (exactly, for endpoints with money);
     ``decode(raw, start, budget)`` decodes buckets from index ``start`` until about ``budget``
     results are done, so the async caller can give the event loop a turn inside huge pages.
+
+    With ``row`` (paths of the result: ``"model"``, ``"amount.value"``, ``None`` for a value
+    that is always null), each result is a tuple of those values, read straight from the
+    wire with the same checks and the same untyped results kept aside: rows need no result
+    objects.
     """
 
     __slots__ = ("_exact", "_hook", "_result_type")
 
-    def __init__(self, result_type: type[Result]) -> None:
+    def __init__(
+        self, result_type: type[Result], row: tuple[str | None, ...] | None = None
+    ) -> None:
         self._result_type = result_type
-        self._hook = _STRUCTURE[result_type]
+        cls: type = result_type
+        self._hook = _STRUCTURE[cls] if row is None else row_reader(cls, row)
         hints = typing.get_type_hints(result_type)
         self._exact = any(
             _reader_for(hints[f.name])[1] in ("_as_amount", "_as_decimal")

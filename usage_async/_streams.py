@@ -16,18 +16,30 @@ Two ways to walk:
   skipping what was already yielded. No alignment is assumed.
 
 Open ranges are planned to the server's clock (its ``Date`` header), never to ours.
+
+Either walk decodes into result objects, or, for ``row_buckets``/``row_pages``, into tuples of
+row values (``_rows``): the walk itself is the same code either way, handed a ``row`` of
+paths that only the page decoding looks at.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Sequence,
+)
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar, cast
 
 import attrs
 
@@ -47,6 +59,7 @@ from ._protocol import (
     validate,
     validate_list,
 )
+from ._rows import column_paths, row_fields
 
 if TYPE_CHECKING:
     from ._client import UsageClient
@@ -266,6 +279,42 @@ class BucketStream(_Lifecycle, Generic[R]):
         """Every bucket of the range, as a list (the whole range in memory: prefer iterating)."""
         return [bucket async for bucket in self]
 
+    def row_buckets(
+        self, columns: Sequence[str] | None = None
+    ) -> AsyncGenerator[Bucket[tuple[Any, ...]]]:
+        """Every bucket of the range, as iterating the stream gives them, each result a tuple
+        of the row values ``columns`` names, read straight from the wire.
+
+        ``columns`` are row columns after the times (``ua.row_fields(...)[2:]``; default:
+        the stream's own, ``row_fields(result type, group_by)[2:]``); a name column the
+        result does not carry is ``None``. No result object is built, and nothing else
+        differs from iterating the stream: every field is type-checked (``DecodeError``
+        names it), money stays exact, results that cannot be typed are in
+        ``bucket.unknown``, and the range guard, windows, checkpoints and closing are the
+        same. ``ua.row_dicts(bucket, fields)`` makes dict rows of them. Raises
+        ``InvalidParameterError`` for a column the rows of this endpoint do not have.
+        """
+        buckets = self._buckets(self._row_paths(columns))
+        return cast(AsyncGenerator[Bucket[tuple[Any, ...]]], self._track(buckets))
+
+    def row_pages(
+        self, columns: Sequence[str] | None = None
+    ) -> AsyncGenerator[Page[tuple[Any, ...]]]:
+        """Every page of the range, as ``pages()`` gives them, each result a tuple of the row
+        values ``columns`` names (see ``row_buckets``)."""
+        pages = self._pages(self._row_paths(columns))
+        return cast(AsyncGenerator[Page[tuple[Any, ...]]], self._track(pages))
+
+    def _row_paths(self, columns: Sequence[str] | None) -> tuple[str | None, ...]:
+        result_type: type = self.query.endpoint.result_type
+        if columns is None:
+            columns = row_fields(result_type, self.query.group_by)[2:]
+        elif isinstance(columns, str):
+            raise InvalidParameterError(
+                "columns must be a sequence of column names, not one string", param="columns"
+            )
+        return column_paths(result_type, columns)
+
     def checkpoint(self) -> str:
         """Where this stream stands, as a string ``client.resume()`` continues from.
 
@@ -288,8 +337,10 @@ class BucketStream(_Lifecycle, Generic[R]):
 
     # --- Walking -------------------------------------------------------------------------------
 
-    async def _buckets(self) -> AsyncGenerator[Bucket[R]]:
-        async with contextlib.aclosing(self._admitted()) as steps:
+    async def _buckets(
+        self, row: tuple[str | None, ...] | None = None
+    ) -> AsyncGenerator[Bucket[R]]:
+        async with contextlib.aclosing(self._admitted(row)) as steps:
             async for step, buckets in steps:
                 last = len(buckets) - 1
                 client = self._client
@@ -303,8 +354,8 @@ class BucketStream(_Lifecycle, Generic[R]):
                 if not buckets:
                     self._advance(step, None, whole_page=True)
 
-    async def _pages(self) -> AsyncGenerator[Page[R]]:
-        async with contextlib.aclosing(self._admitted()) as steps:
+    async def _pages(self, row: tuple[str | None, ...] | None = None) -> AsyncGenerator[Page[R]]:
+        async with contextlib.aclosing(self._admitted(row)) as steps:
             async for step, buckets in steps:
                 self._check_open()
                 end = buckets[-1].end_time if buckets else None
@@ -340,8 +391,11 @@ class BucketStream(_Lifecycle, Generic[R]):
             self._sent = attrs.evolve(sent, page=None)
         return self._sent
 
-    async def _admitted(self) -> AsyncGenerator[tuple[_Step[R], list[Bucket[R]]]]:
-        """Each step of the walk with the buckets of it the range admits, in order."""
+    async def _admitted(
+        self, row: tuple[str | None, ...] | None
+    ) -> AsyncGenerator[tuple[_Step[R], list[Bucket[R]]]]:
+        """Each step of the walk with the buckets of it the range admits, in order; ``row``
+        is how pages are decoded (``None``: into result objects)."""
         sent = self._start()
         if self._done:
             return
@@ -358,9 +412,9 @@ class BucketStream(_Lifecycle, Generic[R]):
             self._next_page = None
             if self._after is not None:  # resuming by time: start where the last bucket ended
                 sent = attrs.evolve(sent, start_time=self._after)
-            steps = self._windowed_steps(sent)
+            steps = self._windowed_steps(sent, row)
         else:
-            steps = self._cursor_steps(sent, self._cursor, self._after)
+            steps = self._cursor_steps(sent, self._cursor, self._after, row)
         async with contextlib.aclosing(steps):
             async for step in steps:
                 if self.server_time is None:
@@ -373,7 +427,11 @@ class BucketStream(_Lifecycle, Generic[R]):
                     return
 
     async def _cursor_steps(
-        self, query: Query, cursor: str | None, drop_until: int | None = None
+        self,
+        query: Query,
+        cursor: str | None,
+        drop_until: int | None = None,
+        row: tuple[str | None, ...] | None = None,
     ) -> AsyncGenerator[_Step[R]]:
         """Pages by cursor from ``cursor``, without buckets ending at or before ``drop_until``.
 
@@ -381,7 +439,7 @@ class BucketStream(_Lifecycle, Generic[R]):
         """
 
         async def fetch(at: str | None) -> Page[R]:
-            page: Page[R] = await self._client._fetch_page(query, at)
+            page: Page[R] = await self._client._fetch_page(query, at, row)
             return page
 
         def budget_of(page: Page[R]) -> int:
@@ -393,14 +451,18 @@ class BucketStream(_Lifecycle, Generic[R]):
                     page = attrs.evolve(page, data=_after(page.data, drop_until))
                 yield _Step(page, at, following, final=following is None)
 
-    async def _window(self, window: Query) -> list[Page[R]]:
-        async with contextlib.aclosing(self._cursor_steps(window, None)) as steps:
+    async def _window(
+        self, window: Query, row: tuple[str | None, ...] | None = None
+    ) -> list[Page[R]]:
+        async with contextlib.aclosing(self._cursor_steps(window, None, None, row)) as steps:
             return [step.page async for step in steps]
 
-    async def _windowed_steps(self, sent: Query) -> AsyncGenerator[_Step[R]]:
+    async def _windowed_steps(
+        self, sent: Query, row: tuple[str | None, ...] | None = None
+    ) -> AsyncGenerator[_Step[R]]:
         """The first page alone, then one-page windows from where it ended, seams checked."""
         self._check_open()
-        first: Page[R] = await self._client._fetch_page(sent, None)
+        first: Page[R] = await self._client._fetch_page(sent, None, row)
         following = CursorGuard().advance(first.has_more, first.next_page, first.request_id)
         yield _Step(first, None, following, final=following is None)
         if following is None:
@@ -414,7 +476,8 @@ class BucketStream(_Lifecycle, Generic[R]):
             concurrency = sent.concurrency or 1
             if len(windows) > 1:
                 count = len(windows)
-                walk = sharded(windows, self._window, concurrency, self._spawn)
+                fetch = functools.partial(self._window, row=row)
+                walk = sharded(windows, fetch, concurrency, self._spawn)
                 async with contextlib.aclosing(walk):
                     async for index, (window, pages) in _numbered(walk):
                         buckets = [b for p in pages for b in p.data]
@@ -437,7 +500,7 @@ class BucketStream(_Lifecycle, Generic[R]):
         # Too little left to split, or a seam that does not hold: by cursor, skipping what
         # was already yielded.
         async with contextlib.aclosing(
-            self._cursor_steps(sent, following, drop_until=expected)
+            self._cursor_steps(sent, following, drop_until=expected, row=row)
         ) as steps:
             async for step in steps:
                 yield _Step(step.page, None, None, final=step.final)

@@ -270,8 +270,17 @@ async def table_as_api_rows(url: str, table: str, where: str = "") -> list[tuple
 
 
 async def api_rows(client: ua.UsageClient, endpoint: str, **params: Any) -> list[tuple[Any, ...]]:
-    """The same data pulled directly with the library's rows, in the table's column names."""
-    rows = [row async for row in ua.rows(client.stream(endpoint, **params))]
+    """The same data pulled directly as result objects and made rows the object way, in the
+    table's column names (and with the fields costs rows carry besides, as the table keeps)."""
+    stream = client.stream(endpoint, **params)
+    extras = ua.row_fields(stream.query.endpoint.result_type, (), extras=True)[2:]
+    extras = [f for f in extras if f not in ua.row_fields(stream.query.endpoint.result_type)]
+    rows = []
+    async for bucket in stream:
+        for result, row in zip(
+            bucket.results, ua.bucket_rows(bucket, stream.query.group_by), strict=True
+        ):
+            rows.append({**row, **{f: getattr(result, f) for f in extras}})
     if endpoint == "images":
         for row in rows:
             if "source" in row:

@@ -31,6 +31,8 @@ class RevisingServer:
         self.now = now
         self.usage: dict[tuple[int, str, str], int] = {}
         self.costs: dict[tuple[int, str], Decimal] = {}
+        # Raw results added to every costs bucket as they are (e.g. ones that cannot be typed).
+        self.stray_costs: list[dict[str, Any]] = []
         self.failing: set[str] = set()
         self.api_key = KEY
         self.base_url = ""
@@ -123,7 +125,7 @@ class RevisingServer:
                 "project_id": project,
             }
             for project, amount in sorted(sums.items(), key=repr)
-        ]
+        ] + self.stray_costs
 
 
 @contextlib.asynccontextmanager

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -237,11 +238,15 @@ async def test_cancelling_a_sync_lets_the_transaction_in_progress_commit(
     loop = asyncio.get_running_loop()
     run: asyncio.Future[ua.SyncReport] | None = None
 
-    @sa.event.listens_for(engine.sync_engine, "begin")
-    def begin(conn: sa.Connection) -> None:
-        # The first transaction once the tables exist is a page's write: cancel the run now.
-        exists = "SELECT count(*) FROM sqlite_master WHERE name = 'p_sync_state'"
-        if run is not None and not run.cancelled() and conn.exec_driver_sql(exists).scalar():
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        # The first connection taken once the tables exist is for a page's write, which is
+        # about to begin its transaction: cancel the run now.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'p_sync_state'")
+        (exists,) = cursor.fetchone()
+        cursor.close()
+        if run is not None and not run.cancelled() and exists:
             loop.call_soon_threadsafe(run.cancel)
 
     async with client_for(emulator) as client:

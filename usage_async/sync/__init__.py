@@ -6,11 +6,13 @@
         report = await ua.sync(client, "sqlite:///usage.db", since=timedelta(days=90))
         print(report.summary())
 
-One table per endpoint (``completions``, ``costs``...), a ``sync_state`` table, and the
-directory tables ``projects``, ``users``, ``api_keys``, in SQLite or PostgreSQL through
-SQLAlchemy Core. Every run re-reads the buckets that are not settled yet (the last two days
-by default: dlt's lag, dbt's lookback) and replaces them, a page per transaction, with the
-state moving in the same transaction. Needs the ``sync`` extra (``postgres`` for
+One table per endpoint (``completions``, ``costs``...), a ``sync_state`` table, the
+directory tables ``projects``, ``users``, ``api_keys``, and a ``focus`` view of the costs as
+FOCUS 1.2 rows, in SQLite or PostgreSQL through SQLAlchemy Core. Every run re-reads the
+buckets that are not settled yet (the last two days by default: dlt's lag, dbt's lookback)
+and replaces them, a page per transaction, with the state moving in the same transaction.
+Rows go from the API's pages to the tables' tuples without result objects
+(``stream.row_pages``). Needs the ``sync`` extra (``postgres`` for
 PostgreSQL); ``usage-async sync`` is the command line.
 
 Names load on first use, like the package root's: the command line imports this package to

@@ -65,14 +65,17 @@ class TableReport:
     """What one run did to one table.
 
     ``rows`` were written for the re-read range ``[start, end)`` (``None`` when there was
-    nothing to read); ``settled_until`` is where the next run starts; ``error`` says why the
-    table stopped short, if it did (what was committed before stays).
+    nothing to read); ``skipped`` counts results the API sent that could not be typed (an
+    unknown ``object``, a cost without an amount: each logged, none written);
+    ``settled_until`` is where the next run starts; ``error`` says why the table stopped
+    short, if it did (what was committed before stays).
     """
 
     table: str
     endpoint: str
     bucket_width: str
     rows: int = 0
+    skipped: int = 0
     pages: int = 0
     start: _dt.datetime | None = None
     end: _dt.datetime | None = None
@@ -113,6 +116,9 @@ class SyncReport:
             f"{self.database}, {self.requests} requests, {self.duration:.1f} s, "
             f"current to {iso_utc(int(self.server_now.timestamp()))}"
         )
+        skipped = sum(t.skipped for t in self.tables)
+        if skipped:
+            line += f"; {skipped:,} results skipped (could not be typed; logged)"
         if self.failed:
             line += "; FAILED: " + "; ".join(f"{t}: {e}" for t, e in self.failed.items())
         return line
@@ -486,8 +492,8 @@ class _Run:
                 limit=job.endpoint.page_limit(job.width).maximum,
                 concurrency=self.concurrency,
             )
-            shape = self.store.shaper(job, self.source, part.group_by)
-            async for page in stream.pages():
+            columns, shape = self.store.shaper(job, self.source, part.group_by)
+            async for page in stream.row_pages(columns):
                 final = number == len(parts) - 1 and stream.done
                 covered = page.data[-1].end_time if page.data else cursor
                 report = tally.report
@@ -495,6 +501,7 @@ class _Run:
                     tally.report = attrs.evolve(report, pages=report.pages + 1)
                     continue
                 rows = [row for bucket in page.data for row in shape(bucket)]
+                skipped = self._skipped(table.name, page.data)
                 # Never past the data written: the state is in the same transaction.
                 settled = target if final else max(start, min(target, covered))
                 synced = self.now if final else max(synced, covered)
@@ -513,9 +520,26 @@ class _Run:
                 tally.report = attrs.evolve(
                     report,
                     rows=report.rows + len(rows),
+                    skipped=report.skipped + skipped,
                     pages=report.pages + 1,
                     start=_moment(start),
                     end=_moment(max(cursor, self.now) if final else cursor),
                     settled_until=_moment(settled),
                 )
                 self.bars.advance(label, len(page.data), len(rows))
+
+    def _skipped(self, table: str, buckets: Sequence[Bucket[Any]]) -> int:
+        """Log the results of ``buckets`` that could not be typed (not written); count them."""
+        count = 0
+        for bucket in buckets:
+            for untyped in bucket.unknown:
+                logger.warning(
+                    "sync %s: skipping a result in %s, bucket starting %s: %s (%r)",
+                    self.source,
+                    table,
+                    iso_utc(bucket.start_time),
+                    untyped.reason,
+                    untyped.object,
+                )
+                count += 1
+        return count

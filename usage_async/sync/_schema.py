@@ -1,10 +1,12 @@
 """The database schema, built from ``ENDPOINTS``: one table per endpoint, the state, the directory.
 
 Every table lives in one ``MetaData`` made per (prefix, groupings); no DDL is written by hand.
-Columns carry the names of ``ua.row_fields`` (``start_time``, ``end_time``, the grouping
-fields, the metrics) behind two bookkeeping columns, ``source`` (which organization) and
-``bucket_width``. One field is renamed: images' own ``source`` grouping field (``image.edit``
-...) would collide with the organization column, so it is ``image_source``.
+Columns carry the names of ``ua.row_fields(..., extras=True)`` (``start_time``, ``end_time``,
+the grouping fields, the metrics, and what costs rows carry besides: ``organization_id``,
+``organization_name``, ``project_name``, ``user_email``) behind two bookkeeping columns,
+``source`` (which organization) and ``bucket_width``. One field is renamed: images' own
+``source`` grouping field (``image.edit`` ...) would collide with the organization column, so
+it is ``image_source``.
 
 Types are the database's own where it has them and exact everywhere:
 
@@ -40,6 +42,7 @@ __all__ = [
     "decimal_text",
     "grouping_columns",
     "grouping_of",
+    "stored_fields",
 ]
 
 BOOKKEEPING = ("source", "bucket_width", "start_time", "end_time")
@@ -127,6 +130,13 @@ def column_name(endpoint: Endpoint, field: str) -> str:
     if field in BOOKKEEPING[:2]:
         return f"{endpoint.name.removesuffix('s')}_{field}"
     return field
+
+
+def stored_fields(endpoint: Endpoint, group_by: Sequence[str]) -> list[str]:
+    """The row fields the table of ``endpoint`` grouped by ``group_by`` stores, in column
+    order after the bookkeeping columns and the times (``row_fields`` names, not renamed)."""
+    chosen = [f for f in endpoint.group_by if f in group_by]
+    return row_fields(endpoint.result_type, chosen, extras=True)[2:]
 
 
 def grouping_columns(endpoint: Endpoint, group_by: Sequence[str]) -> tuple[str, ...]:
@@ -223,6 +233,11 @@ class Schema:
     def table_name(self, endpoint: str) -> str:
         return f"{self.prefix}{endpoint}"
 
+    @property
+    def focus_view(self) -> str:
+        """The FOCUS view over ``costs`` and ``projects`` (``_focus_view``)."""
+        return f"{self.prefix}focus"
+
     def usage_table(self, endpoint: Endpoint, group_by: Sequence[str]) -> sa.Table:
         """The table of ``endpoint`` grouped by ``group_by`` (made once per schema).
 
@@ -236,7 +251,6 @@ class Schema:
                 raise ValueError(f"{endpoint.name} is already defined with another grouping")
             return existing
         types = _field_types(endpoint)
-        fields = row_fields(endpoint.result_type, [f for f in endpoint.group_by if f in group_by])
         columns = [
             sa.Column("source", sa.Text, nullable=False),
             sa.Column("bucket_width", sa.Text, nullable=False),
@@ -244,15 +258,19 @@ class Schema:
             sa.Column("end_time", UtcDateTime(), nullable=False),
         ]
         columns.extend(
-            sa.Column(column_name(endpoint, field), _sql_type(types[field])) for field in fields[2:]
+            sa.Column(column_name(endpoint, field), _sql_type(types[field]))
+            for field in stored_fields(endpoint, group_by)
         )
         name = self.table_name(endpoint.name)
         table = sa.Table(
             name,
             self.metadata,
             *columns,
-            # The replace of a bucket range deletes by exactly these.
-            sa.Index(f"{name}_range", "source", "bucket_width", "start_time"),
+            # The replace of a bucket range deletes by source, width and a start_time range;
+            # start_time alone narrows it to a few rows per bucket (a handful of sources and
+            # widths), and costs a quarter less than a three-column index to keep up on insert
+            # (benchmarks/RESULTS.md). Dashboards filter on it too.
+            sa.Index(f"{name}_start_time", "start_time"),
         )
         self.usage[endpoint.name] = table
         return table

@@ -1,8 +1,11 @@
 """The database side of a sync: engines, the schema check, and the one-transaction writes.
 
-Every write is one ``async with engine.begin()``: a page's bucket range is deleted and
-inserted again, and the state row that describes it moves in the same transaction, so the
-state is never ahead of the data (Singer's rule) whatever instant the process dies at.
+Every page is one transaction: its bucket range is deleted and inserted again, and the
+state row that describes it moves in the same transaction, so the state is never ahead of
+the data (Singer's rule) whatever instant the process dies at. The page's statements are
+compiled once per table by SQLAlchemy and run through the driver of a pooled connection
+(asyncpg ``COPY`` for the rows on PostgreSQL, ``executemany`` on SQLite): per page, going
+through SQLAlchemy's execution cost more than the writing (benchmarks/RESULTS.md).
 
 SQLite runs in WAL mode (readers such as Grafana or DuckDB see the last commit while a sync
 writes) with ``BEGIN IMMEDIATE`` transactions, serialized in-process by one lock per engine.
@@ -11,10 +14,10 @@ writes) with ``BEGIN IMMEDIATE`` transactions, serialized in-process by one lock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import functools
 import logging
-import operator
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -26,16 +29,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
-from .._models import Bucket, CostsResult, UnknownResult
+from .._models import Bucket
+from ._focus_view import create_focus_view
 from ._plan import Job
 from ._schema import (
+    BOOKKEEPING,
+    ExactDecimal,
     Schema,
     UtcDateTime,
-    column_name,
     decimal_text,
     grouping_columns,
     grouping_of,
+    stored_fields,
 )
 
 logger = logging.getLogger("usage_async")
@@ -154,7 +161,8 @@ class Store:
         self.schema = Schema(prefix)
         self._lock = _lock_of(engine)
         self._serial = engine.dialect.name == "sqlite"
-        self._inserts: dict[str, str] = {}
+        self._moment = _sqlite_moment if self._serial else _moment
+        self._statements: dict[str, _PageStatements] = {}
 
     def _upsert(self, table: sa.Table) -> Any:
         """INSERT ... ON CONFLICT (primary key) DO UPDATE, in this database's dialect."""
@@ -196,7 +204,9 @@ class Store:
             state = states.get((job.endpoint.name, job.width))
             if state is not None and state.group_by != job.group_by:
                 name = self.schema.table_name(job.endpoint.name)
-                raise GroupingChangedError(_refusal([(name, state.group_by, job.group_by)]))
+                raise GroupingChangedError(
+                    _refusal([(name, state.group_by, job.group_by)], self.schema)
+                )
         return states
 
     def _create_and_check(self, conn: Connection, jobs: Sequence[Job]) -> None:
@@ -230,7 +240,25 @@ class Store:
                         f"ADD COLUMN {preparer.format_column(column)} {kind}"
                     )
         if conflicts:
-            raise GroupingChangedError(_refusal(conflicts))
+            raise GroupingChangedError(_refusal(conflicts, self.schema))
+        self._refresh_focus_view(conn)
+
+    def _refresh_focus_view(self, conn: Connection) -> None:
+        """Create or replace the ``focus`` view when there is a ``costs`` table, from the
+        columns it has now (a table made by another run or another grouping included)."""
+        inspector = sa.inspect(conn)  # a new one: tables and columns changed since
+        costs_name = self.schema.table_name("costs")
+        if costs_name not in inspector.get_table_names():
+            return
+        view = self.schema.focus_view
+        if view in inspector.get_table_names():
+            logger.warning("not creating the FOCUS view %s: a table has that name", view)
+            return
+        costs = Schema(self.schema.prefix).usage_table(
+            ENDPOINTS["costs"], ENDPOINTS["costs"].group_by
+        )
+        columns = {c["name"] for c in inspector.get_columns(costs_name)}
+        create_focus_view(conn, view, costs, self.schema.projects, columns)
 
     async def replace(
         self,
@@ -244,106 +272,127 @@ class Store:
     ) -> None:
         """In one transaction: replace the rows of ``[start, end)`` (``end=None``: everything
         from ``start`` on) of this source and width by ``rows`` (made by ``shaper``), and
-        move the state."""
+        move the state. A failure rolls the page back whole."""
         table = self.schema.usage[job.endpoint.name]
-        c = table.c
-        where = (c.source == source) & (c.bucket_width == job.width) & (c.start_time >= start)
-        if end is not None:
-            where &= c.start_time < end
+        sql = self._page_statements(table)
+        moment = self._moment
         state = {
             "source": source,
             "endpoint": job.endpoint.name,
             "bucket_width": job.width,
             "group_by": ",".join(job.group_by),
-            "settled_until": settled_until,
-            "synced_until": synced_until,
+            "settled_until": moment(settled_until),
+            "synced_until": moment(synced_until),
         }
-        async with self._write() as conn:
-            await conn.execute(table.delete().where(where))
-            if rows:
-                await self._insert(conn, table, rows)
-            await conn.execute(self._upsert(self.schema.state), [state])
-
-    async def _insert(
-        self, conn: AsyncConnection, table: sa.Table, rows: Sequence[tuple[Any, ...]]
-    ) -> None:
-        """Insert shaped rows with the driver's bulk path: SQLAlchemy's per-value processing
-        tripled the time of a backfill (benchmarks/RESULTS.md), and shaper() did that work.
-        PostgreSQL takes them by COPY, in the same transaction."""
-        if self.engine.dialect.name == "postgresql":
+        bounds: tuple[Any, ...] = (source, job.width, moment(start))
+        delete = sql.delete_from
+        if end is not None:
+            bounds, delete = (*bounds, moment(end)), sql.delete_range
+        state_values = tuple(state[k] for k in sql.state_order)
+        columns = [c.name for c in table.columns]
+        # The page's transaction is driven through the driver itself, on a pooled connection:
+        # the same statements, a fraction of the cost per page of going through SQLAlchemy.
+        one_writer: Any = self._lock if self._serial else contextlib.nullcontext()
+        async with one_writer, self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection
-            await driver.copy_records_to_table(
-                table.name, records=rows, columns=[c.name for c in table.columns]
-            )
-            return
-        await conn.exec_driver_sql(self._insert_sql(table), list(rows))
+            if self.engine.dialect.name == "postgresql":
+                async with driver.transaction():
+                    await driver.execute(delete, *bounds)
+                    if rows:
+                        await driver.copy_records_to_table(
+                            table.name, records=rows, columns=columns
+                        )
+                    await driver.execute(sql.state, *state_values)
+                return
+            await driver.execute("BEGIN IMMEDIATE")
+            try:
+                await driver.execute(delete, bounds)
+                if rows:
+                    await driver.executemany(sql.insert, rows)
+                await driver.execute(sql.state, state_values)
+            except BaseException:
+                with contextlib.suppress(Exception):  # the error to raise is the first one
+                    await driver.execute("ROLLBACK")
+                raise
+            await driver.execute("COMMIT")
 
-    def _insert_sql(self, table: sa.Table) -> str:
-        sql = self._inserts.get(table.name)
-        if sql is None:
-            compiled = table.insert().compile(dialect=self.engine.dialect)
-            assert compiled.positiontup == [c.name for c in table.columns]
-            sql = self._inserts[table.name] = str(compiled)
-        return sql
+    def _page_statements(self, table: sa.Table) -> _PageStatements:
+        """The SQL of a page's transaction on ``table``, compiled once for this database.
+
+        Executed with the driver's values (what ``shaper`` makes): building and compiling
+        Core statements on every page cost more than the writes of small pages.
+        """
+        made = self._statements.get(table.name)
+        if made is not None:
+            return made
+        dialect = self.engine.dialect
+        c = table.c
+        where = (
+            (c.source == sa.bindparam("source"))
+            & (c.bucket_width == sa.bindparam("width"))
+            & (c.start_time >= sa.bindparam("start"))
+        )
+
+        def compiled(statement: Any, order: Sequence[str]) -> str:
+            done = statement.compile(dialect=dialect)
+            assert list(done.positiontup) == list(order), (done.positiontup, order)
+            return str(done)
+
+        columns = [column.name for column in table.columns]
+        state = self.schema.state
+        made = self._statements[table.name] = _PageStatements(
+            delete_from=compiled(table.delete().where(where), ["source", "width", "start"]),
+            delete_range=compiled(
+                table.delete().where(where & (c.start_time < sa.bindparam("end"))),
+                ["source", "width", "start", "end"],
+            ),
+            insert=compiled(table.insert(), columns),
+            state=compiled(self._upsert(state), [column.name for column in state.columns]),
+            state_order=tuple(column.name for column in state.columns),
+        )
+        return made
 
     def shaper(
         self, job: Job, source: str, group_by: Sequence[str]
-    ) -> Callable[[Bucket[Any]], list[tuple[Any, ...]]]:
-        """A function from a bucket to its rows as tuples in the table's column order, with
-        values as this database's driver takes them (the work of the column types, done
-        once per bucket for times and only on money for the rest).
+    ) -> tuple[list[str], Callable[[Bucket[tuple[Any, ...]]], list[tuple[Any, ...]]]]:
+        """The row columns to read for the table of ``job``, and a function from a bucket of
+        those rows (``stream.row_pages(columns)``) to the table's rows: tuples in column
+        order with values as this database's driver takes them (times once per bucket edge,
+        money as exact text on SQLite and normalized ``Decimal`` on PostgreSQL).
 
         ``group_by`` is what the bucket was read with; the table's other grouping columns
         are null (costs by key before 2025-12-06).
         """
         table = self.schema.usage[job.endpoint.name]
-        columns = [c.name for c in table.columns][4:]
-        fields = {column_name(job.endpoint, f): f for f in job.endpoint.group_by}
-        asked = {column_name(job.endpoint, f) for f in group_by}
-        costs = job.endpoint.result_type is CostsResult
+        columns = stored_fields(job.endpoint, job.group_by)
+        asked = set(group_by)
         sqlite_side = self.engine.dialect.name == "sqlite"
         exact = _exact_text if sqlite_side else _exact_decimal
+        fixes: list[tuple[int, Callable[[Any], Any]]] = []
+        stored = list(table.columns)[len(BOOKKEEPING) :]
+        assert len(stored) == len(columns), (table.name, columns)
+        for index, column in enumerate(stored):
+            if columns[index] in job.endpoint.group_by and columns[index] not in asked:
+                fixes.append((index, _none))
+            elif isinstance(column.type, ExactDecimal):
+                fixes.append((index, exact))
+        moment = _sqlite_moment if sqlite_side else _moment
         width = job.width
 
-        moment = _sqlite_moment if sqlite_side else _moment
-        getters: list[Callable[[Any], Any]] = []
-        for column in columns:
-            field = fields.get(column, column)
-            if column in fields and column not in asked:
-                getters.append(_none)
-            elif costs and column == "amount":
-                getters.append(_amount_value(exact))
-            elif costs and column == "currency":
-                getters.append(_amount_currency)
-            elif costs and column == "quantity":
-                getters.append(_exact_of(field, exact))
-            else:
-                getters.append(operator.attrgetter(field))
-
-        plain = all(type(get) is operator.attrgetter for get in getters)
-        # Usage rows are plain attributes: one C-level getter for the whole row.
-        every = operator.attrgetter(*[fields.get(c, c) for c in columns]) if plain else None
-
-        def values(result: Any) -> tuple[Any, ...]:
-            if every is not None:
-                got = every(result)
-                return got if len(columns) > 1 else (got,)
-            return tuple([get(result) for get in getters])
-
-        def shape(bucket: Bucket[Any]) -> list[tuple[Any, ...]]:
+        def shape(bucket: Bucket[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             head = (source, width, moment(bucket.start_time), moment(bucket.end_time))
+            if not fixes:  # usage: the decoded values are the driver's already
+                return [head + values for values in bucket.results]
             out = []
-            for result in bucket.results:
-                if isinstance(result, UnknownResult):
-                    logger.warning(
-                        "skipping a result of unknown type %r in %s", result.object, table.name
-                    )
-                    continue
-                out.append(head + values(result))
+            for values in bucket.results:
+                row = list(values)
+                for index, fix in fixes:
+                    row[index] = fix(row[index])
+                out.append(head + tuple(row))
             return out
 
-        return shape
+        return columns, shape
 
     async def write_directory(
         self,
@@ -388,7 +437,7 @@ def _sqlite_moment(seconds: int) -> str:
     return _moment(seconds).strftime(UtcDateTime.FORMAT)
 
 
-def _none(result: Any) -> None:
+def _none(value: Any) -> None:
     return None
 
 
@@ -405,24 +454,15 @@ def _exact_decimal(value: Any) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
-def _amount_value(exact: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def value(result: Any) -> Any:
-        return None if result.amount is None else exact(result.amount.value)
+@attrs.frozen
+class _PageStatements:
+    """The compiled SQL of one table's page transaction (see ``Store._page_statements``)."""
 
-    return value
-
-
-def _amount_currency(result: Any) -> str | None:
-    return None if result.amount is None else result.amount.currency
-
-
-def _exact_of(field: str, exact: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    get = operator.attrgetter(field)
-
-    def value(result: Any) -> Any:
-        return exact(get(result))
-
-    return value
+    delete_from: str
+    delete_range: str
+    insert: str
+    state: str
+    state_order: tuple[str, ...]
 
 
 class _Transaction:
@@ -471,15 +511,22 @@ def _record(table: sa.Table, source: str, record: Any) -> dict[str, Any]:
     return row
 
 
-def _refusal(conflicts: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> str:
+def _refusal(conflicts: Sequence[tuple[str, Sequence[str], Sequence[str]]], schema: Schema) -> str:
     def shown(fields: Sequence[str]) -> str:
         return ", ".join(fields) if fields else "nothing (ungrouped)"
+
+    def drop(table: str) -> str:
+        # The FOCUS view reads costs (PostgreSQL refuses to drop a table a view reads); the
+        # next run makes it again.
+        if table == schema.table_name("costs"):
+            return f"DROP VIEW IF EXISTS {schema.focus_view}; DROP TABLE {table};"
+        return f"DROP TABLE {table};"
 
     lines = [
         f"{table} is grouped by {shown(have)}, but this sync asks for {shown(want)}"
         for table, have, want in conflicts
     ]
-    drops = " ".join(f"DROP TABLE {table};" for table, _, _ in conflicts)
+    drops = " ".join(drop(table) for table, _, _ in conflicts)
     return (
         "; ".join(lines) + ". Rows of two groupings in one table would be counted twice, so "
         f"nothing was changed. To rebuild with the new grouping, drop the table ({drops}) and "

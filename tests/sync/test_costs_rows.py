@@ -1,0 +1,91 @@
+"""What the costs table keeps: the organization the API names on each row, every digit of the
+money, and nothing for a result that cannot be typed (counted and logged instead)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+import usage_async as ua
+from usage_async.emulator import ORGANIZATION, Emulator
+from usage_async.sync import open_engine
+
+from .conftest import DAY, NOW, client_for, plain, table_rows
+from .revising_server import serve_revising
+
+SINCE = NOW - 5 * DAY
+
+
+async def test_costs_rows_keep_the_organization_the_api_names(
+    emulator: Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+    rows = await table_rows(database, "costs")
+    assert rows
+    assert {r["organization_id"] for r in rows} == {ORGANIZATION.id}
+    assert {r["organization_name"] for r in rows} == {ORGANIZATION.name}
+
+
+async def test_a_costs_table_from_before_gains_the_columns_and_fills_what_it_reads_again(
+    emulator: Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+        engine = open_engine(database)
+        async with engine.begin() as conn:  # the table as the previous version made it
+            await conn.execute(sa.text("DROP VIEW focus"))
+            for column in ("organization_id", "organization_name", "project_name", "user_email"):
+                await conn.execute(sa.text(f"ALTER TABLE costs DROP COLUMN {column}"))
+        await engine.dispose()
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+    rows = await table_rows(database, "costs")
+    settled = NOW - 2 * DAY
+    settled -= settled % DAY
+    reread = [r for r in rows if plain(r["start_time"]) >= iso(settled)]
+    kept = [r for r in rows if plain(r["start_time"]) < iso(settled)]
+    assert reread
+    assert kept
+    assert {r["organization_id"] for r in reread} == {ORGANIZATION.id}
+    assert {r["organization_id"] for r in kept} == {None}  # settled: not read again
+
+
+def iso(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def test_results_that_cannot_be_typed_are_counted_logged_and_not_written(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = int(dt.datetime(2026, 2, 10, 9, 30, tzinfo=dt.UTC).timestamp())
+    today = now - now % DAY
+    async with serve_revising(now) as server, client_for(server) as client:
+        server.costs[(today - DAY, "proj_a")] = Decimal("0.000004500000000000000000000000000000000")
+        server.stray_costs = [
+            {"object": "organization.costs.result", "line_item": "no amount"},
+            {"object": "organization.costs.adjustment", "amount": {"value": "-1.00"}},
+        ]
+        with caplog.at_level(logging.WARNING, logger="usage_async"):
+            report = await ua.sync(
+                client,
+                database,
+                since=today - 3 * DAY,
+                endpoints=["costs"],
+                group_by=["project_id"],
+                directory=False,
+            )
+    rows = await table_rows(database, "costs")
+    assert [(r["project_id"], Decimal(str(r["amount"]))) for r in rows] == [
+        ("proj_a", Decimal("0.0000045"))
+    ]
+    [table] = report.tables
+    buckets = 4  # three whole days and today so far
+    assert table.skipped == 2 * buckets
+    assert "8 results skipped" in report.summary()
+    assert caplog.text.count("skipping a result in costs") == 2 * buckets
+    assert "a cost with no amount" in caplog.text
+    assert "organization.costs.adjustment" in caplog.text

@@ -1,0 +1,247 @@
+"""The ``focus`` view a sync keeps beside its ``costs`` table: on SQLite and on PostgreSQL its
+rows are ``focus_rows``' rows for the same costs, cell for cell, and its billed totals are
+the sum of the table's amounts, digit for digit."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import usage_async as ua
+from usage_async.emulator import ORGANIZATION, Emulator
+from usage_async.focus import FOCUS_COLUMNS
+from usage_async.sync import GroupingChangedError, open_engine
+
+from .conftest import DAY, NOW, client_for, plain, table_rows
+from .revising_server import serve_revising
+
+SINCE = NOW - 40 * DAY  # 2026-01-29: three billing months
+FIRST_DAY = SINCE - SINCE % DAY
+COSTS = ua.ENDPOINTS["costs"]
+KINDS = {column.name: column.type for column in FOCUS_COLUMNS}
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def cell(name: str, value: Any) -> Any:
+    """A view's or an export's value as a user compares them: times as ISO-8601 UTC text,
+    numbers as exact decimals."""
+    if value is None:
+        return None
+    if KINDS[name] == "DateTime":
+        return plain(value) if isinstance(value, dt.datetime) else value
+    if KINDS[name] == "Decimal":
+        return Decimal(str(value))
+    return value
+
+
+def comparable(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (tuple(cell(c.name, row[c.name]) for c in FOCUS_COLUMNS) for row in rows), key=repr
+    )
+
+
+async def view_rows(database: str, view: str = "focus") -> list[dict[str, Any]]:
+    rows = await table_rows(database, view)
+    assert rows, "the view is empty"
+    assert list(rows[0]) == [column.name for column in FOCUS_COLUMNS]
+    return rows
+
+
+async def test_the_view_gives_the_exported_rows_and_totals(
+    emulator: Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+        export = ua.focus_rows(
+            client.costs(start_time=FIRST_DAY, end_time=NOW, group_by=list(COSTS.group_by)),
+            directory=await client.directory(),
+        )
+        written = [row async for row in export]
+    viewed = await view_rows(database)
+    assert comparable(viewed) == comparable(written)
+    # SubAccountName comes from the directory table the sync keeps: it is there.
+    assert {r["SubAccountName"] for r in viewed} >= {p.name for p in ORGANIZATION.projects[:2]}
+    assert {r["BillingAccountId"] for r in viewed} == {ORGANIZATION.id}
+
+    # Billed cost per (billing account, period, currency) is the costs table's amounts, to
+    # the last digit: summed by the database where it sums exactly, here where it does not.
+    amounts: collections.Counter[tuple[str, str, str]] = collections.Counter()
+    for row in await table_rows(database, "costs"):
+        month = plain(row["start_time"])[:7] + "-01T00:00:00Z"
+        key = (row["organization_id"], month, row["currency"].upper())
+        amounts[key] += Decimal(str(row["amount"]))
+    billed: collections.Counter[tuple[str, str, str]] = collections.Counter()
+    for row in viewed:
+        key = (row["BillingAccountId"], cell("BillingPeriodStart", row["BillingPeriodStart"]))
+        billed[(*key, row["BillingCurrency"])] += Decimal(str(row["BilledCost"]))
+    assert len(billed) == 3  # January, February, March
+    assert billed == amounts
+    assert {tuple(k): v for k, v in export.summary.billed.items()} == dict(billed)
+    assert all(str(billed[k]) == str(amounts[k]) for k in billed)  # digit for digit
+    if database.startswith("postgresql"):
+        engine = open_engine(database)
+        async with engine.connect() as conn:
+            in_sql = await conn.execute(
+                sa.text(
+                    'SELECT "BillingAccountId", "BillingPeriodStart", "BillingCurrency", '
+                    'SUM("BilledCost") FROM focus GROUP BY 1, 2, 3'
+                )
+            )
+            summed = {(a, plain(p), c): total for a, p, c, total in in_sql}
+        await engine.dispose()
+        assert summed == dict(amounts)
+        assert all(str(summed[k]) == str(amounts[k]) for k in summed)
+
+
+async def test_the_view_follows_the_grouping_the_costs_table_has(
+    emulator: Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(
+            client, database, since=SINCE, endpoints=["costs"], group_by=["line_item"], prefix="x_"
+        )
+        export = ua.focus_rows(
+            client.costs(start_time=FIRST_DAY, end_time=NOW, group_by=["line_item"]),
+            directory=await client.directory(),
+        )
+        written = [row async for row in export]
+    viewed = await view_rows(database, "x_focus")
+    assert comparable(viewed) == comparable(written)
+    assert {r["SubAccountId"] for r in viewed} == {None}  # not grouped by project
+
+
+async def test_units_and_fields_the_emulator_never_sends_come_out_as_exported(
+    database: str,
+) -> None:
+    now = int(dt.datetime(2026, 2, 10, 9, 30, tzinfo=dt.UTC).timestamp())
+    today = now - now % DAY
+
+    def cost(value: str, **fields: Any) -> dict[str, Any]:
+        return {"object": "organization.costs.result", "amount": {"value": value}, **fields}
+
+    async with serve_revising(now) as server, client_for(server) as client:
+        server.costs[(today - DAY, "proj_a")] = Decimal("0.000004500000000000000000000000000000000")
+        server.stray_costs = [
+            cost("1.25", quantity="2.5", quantity_unit="gibibyte_hours", organization_id="org-1"),
+            cost("2", quantity=3, quantity_unit="widget_units", organization_id="org-1"),
+            cost("0.5", quantity=1, quantity_unit="  odd__unit\tname ", organization_id="org-1"),
+            cost("0.75", quantity=7, organization_id="org-1"),  # a quantity without a unit
+            cost("0.1", quantity_unit="tokens", organization_id="org-1"),  # a unit without one
+            cost(
+                "9.99",
+                currency="eur",
+                line_item="",
+                project_id="proj_named",
+                project_name="Named by the API",
+                organization_id="org-2",
+                organization_name="Second Org",
+            ),
+        ]
+        server.stray_costs[-1]["amount"]["currency"] = "eur"
+        await ua.sync(
+            client,
+            database,
+            since=today - 3 * DAY,
+            endpoints=["costs"],
+            group_by=["project_id"],
+            directory=False,
+        )
+        written = [
+            row
+            async for row in ua.focus_rows(
+                client.costs(start_time=today - 3 * DAY, end_time=now, group_by=["project_id"]),
+                billing_account_id="org-1",
+            )
+        ]
+    viewed = await view_rows(database)
+    # The revising server's own rows carry no organization: the view leaves it null, where
+    # the export was given one; every other cell agrees.
+    for row in viewed:
+        if row["BillingAccountId"] is None:
+            row["BillingAccountId"] = "org-1"
+    assert comparable(viewed) == comparable(written)
+    units = {(r["x_QuantityUnit"], r["ConsumedUnit"]) for r in viewed}
+    assert ("gibibyte_hours", "GiB-Hours") in units
+    assert ("widget_units", "Widget Units") in units
+    assert ("  odd__unit\tname ", "Odd Unit Name") in units
+    named = {
+        (r["SubAccountName"], r["BillingAccountName"], r["BillingCurrency"], r["ChargeDescription"])
+        for r in viewed
+        if r["BillingAccountId"] == "org-2"
+    }
+    assert named == {("Named by the API", "Second Org", "EUR", None)}
+
+
+async def test_there_is_no_view_without_a_costs_table_and_it_is_replaced_each_run(
+    emulator: Emulator, sqlite_database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, sqlite_database, since=SINCE, endpoints=["embeddings"])
+        engine = open_engine(sqlite_database)
+        async with engine.connect() as conn:
+            views = await conn.run_sync(lambda c: sa.inspect(c).get_view_names())
+        assert views == []
+        await ua.sync(client, sqlite_database, since=SINCE, endpoints=["costs"])
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP VIEW focus"))
+            await conn.execute(sa.text("CREATE VIEW focus AS SELECT 1 AS stale"))
+        # A run of other endpoints still puts the view back as the costs table needs it.
+        await ua.sync(client, sqlite_database, since=SINCE, endpoints=["embeddings"])
+        await engine.dispose()
+    assert len(await view_rows(sqlite_database)) == len(await table_rows(sqlite_database, "costs"))
+
+
+def readme_query(dialect: str) -> str:
+    section = README.split("## Keep a database current")[1].split("\n## ")[0]
+    queries = [q for q in re.findall(r"```sql\n(.*?)```", section, re.DOTALL) if "focus" in q]
+    [query] = [q for q in queries if ("::date" in q) == (dialect == "postgresql")]
+    return query
+
+
+async def test_the_readmes_focus_queries_run_and_add_up_to_the_costs(
+    emulator: Emulator, database: str
+) -> None:
+    dialect = database.split(":")[0]
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+    engine = open_engine(database)
+    async with engine.connect() as conn:
+        result = [tuple(row) for row in await conn.execute(sa.text(readme_query(dialect)))]
+    await engine.dispose()
+    costs = await table_rows(database, "costs")
+    total = sum(Decimal(str(r["amount"])) for r in costs)
+    if dialect == "postgresql":
+        names = {p.name for p in ORGANIZATION.projects}
+        assert {project for _, project, _, _ in result} & names
+        assert sum(billed for *_, billed in result) == total  # NUMERIC: exact
+        assert len({month for month, *_ in result}) == 3
+    else:
+        assert {month for month, _, _ in result} == {"2026-01", "2026-02", "2026-03"}
+        assert abs(Decimal(sum(billed for *_, billed in result)) - total) < Decimal("1e-6")
+
+
+async def test_a_regrouped_costs_table_is_rebuilt_by_the_statements_the_refusal_gives(
+    emulator: Emulator, database: str
+) -> None:
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+        with pytest.raises(GroupingChangedError) as refused:
+            await ua.sync(client, database, endpoints=["costs"], group_by=["line_item"])
+        statements = re.findall(r"DROP [A-Z ]+ \w+;", str(refused.value))
+        assert statements == ["DROP VIEW IF EXISTS focus;", "DROP TABLE costs;"]
+        engine = open_engine(database)
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(sa.text(statement))
+        await engine.dispose()
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"], group_by=["line_item"])
+    viewed = await view_rows(database)
+    assert len(viewed) == len(await table_rows(database, "costs"))
+    assert {r["SubAccountId"] for r in viewed} == {None}
