@@ -35,7 +35,7 @@ from rich.progress import (
 from .._client import UsageClient
 from .._models import Page
 from .._protocol import Query
-from .._rows import bucket_rows, row_fields
+from .._rows import row_dicts, row_fields
 from ._names import NameLookup
 from ._period import ServerClock
 
@@ -395,15 +395,17 @@ async def pull(
             names.start(client)
         try:
             stream = client.stream(query.endpoint.name, **query.kwargs())
+            # The rows come straight from the wire, as ua.rows and the sync read them.
+            fields = row_fields(query.endpoint.result_type, query.group_by, names=names is not None)
             with PullProgress(progress_wanted(streaming)) as progress:
                 task = progress.track(query.endpoint.name, expected_buckets(query, clock.local))
-                async for page in stream.pages():
+                async for page in stream.row_pages(fields[2:]):
                     clock.observe(stream.server_time)
                     directory = await names.directory() if names is not None else None
                     rows = [
                         row
                         for bucket in page.data
-                        for row in bucket_rows(bucket, query.group_by, names=directory)
+                        for row in row_dicts(bucket, fields, names=directory)
                     ]
                     writer.write(rows)
                     written += len(rows)
