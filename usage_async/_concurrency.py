@@ -25,14 +25,14 @@ from collections.abc import (
     Mapping,
 )
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
 from ._exceptions import InvalidParameterError, UsageError
 from ._protocol import Query
 
-__all__ = ["FanOut", "FanOutError", "fan_out", "plan_windows", "sharded"]
+__all__ = ["Closable", "FanOut", "FanOutError", "fan_out", "plan_windows", "sharded"]
 
 K = TypeVar("K")
 T = TypeVar("T")
@@ -128,7 +128,25 @@ class _Failure:
     error: BaseException
 
 
-class FanOut(Generic[K, T]):
+class Closable:
+    """``async with x:`` closes ``x`` on the way out (``await x.aclose()``)."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class FanOut(Closable, Generic[K, T]):
     """``(key, item)`` pairs from many streams at once (see ``fan_out``).
 
     Iterate it once. ``await fan.aclose()`` (or leaving ``async with fan_out(...) as fan:``)
@@ -151,17 +169,6 @@ class FanOut(Generic[K, T]):
     async def aclose(self) -> None:
         """Stop every stream now; no request is sent after this returns."""
         await self._generator.aclose()
-
-    async def __aenter__(self) -> FanOut[K, T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def fan_out(streams: Mapping[K, AsyncIterable[T]], *, concurrency: int = 8) -> FanOut[K, T]:

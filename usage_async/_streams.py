@@ -38,13 +38,12 @@ from collections.abc import (
     Coroutine,
     Sequence,
 )
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 
 from ._checkpoint import Checkpoint, Mode, decode_checkpoint, encode_checkpoint
-from ._concurrency import plan_windows, sharded
+from ._concurrency import Closable, plan_windows, sharded
 from ._endpoints import ENDPOINTS, LIST_ENDPOINTS
 from ._exceptions import ClientClosedError, InvalidParameterError, PaginationError
 from ._models import Bucket, Page
@@ -97,7 +96,7 @@ class ListPage(Generic[T]):
     server_time: int | None = attrs.field(default=None, eq=False)
 
 
-class _Lifecycle:
+class _Lifecycle(Closable):
     """What every stream shares: the generators it handed out, its tasks, and closing them."""
 
     def __init__(self, client: UsageClient) -> None:
@@ -182,17 +181,6 @@ class _Lifecycle:
             # A generator running in another task stops at its next request instead.
             if not getattr(generator, "ag_running", False):
                 await generator.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 @attrs.frozen
