@@ -395,3 +395,23 @@ async def test_cost_rows_keep_a_project_name_the_api_sent() -> None:
         )
     ]
     assert row["project_name"] == "Renamed by the API"
+
+
+async def test_directory_parts_read_only_what_is_asked(serve_app: Serve) -> None:
+    server = DirectoryServer(projects=5, users=3)
+    served = await started(serve_app, server)
+    async with connect(served) as client:
+        names = await client.directory(parts=("projects",))
+        assert [path for path, _ in server.queries] == ["/v1/organization/projects"]
+        assert names.project_name("proj_001") == "Project 1"
+        assert names.users == {}
+        server.queries.clear()
+        keys = await client.directory(parts=["api_keys"])
+    paths = [path for path, _ in server.queries]
+    assert paths[0] == "/v1/organization/projects"  # keys are listed per project
+    assert len([p for p in paths if p.endswith("/api_keys")]) == 5
+    assert not [p for p in paths if "users" in p or "service_accounts" in p]
+    assert keys.projects == {}
+    assert len(keys.api_keys) == 5 * 3
+    with pytest.raises(ua.InvalidParameterError, match="parts"):
+        await client.directory(parts=["keys"])

@@ -22,7 +22,15 @@ import os
 import random
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 
 import attrs
@@ -33,7 +41,7 @@ from ._convert import (
     parse_body,
     read_envelope,
 )
-from ._directory import Directory, load_directory
+from ._directory import PARTS, Directory, load_directory
 from ._endpoints import (
     ENDPOINTS,
     LIST_ENDPOINTS,
@@ -456,15 +464,17 @@ class UsageClient:
         self._ensure_open()
         return ListStream(self, validate_list(LIST_ENDPOINTS[name], params))
 
-    async def directory(self) -> Directory:
+    async def directory(self, parts: Collection[str] = PARTS) -> Directory:
         """Every project (archived too), user, project API key and service account, as a
         lookup from IDs to names.
 
-        Fetched concurrently, under the client's in-flight cap. A part the key may not read
-        (403) is left empty and named in ``Directory.warnings`` (and logged) instead of
-        failing the whole lookup; any other error is raised.
+        ``parts`` reads only some of them (``("projects",)``: one request per hundred
+        projects, where the keys and service accounts take two per project). Fetched
+        concurrently, under the client's in-flight cap. A part the key may not read (403) is
+        left empty and named in ``Directory.warnings`` (and logged) instead of failing the
+        whole lookup; any other error is raised.
         """
-        return await load_directory(self)
+        return await load_directory(self, parts)
 
     def stream(self, endpoint: str, **params: Any) -> BucketStream[Any]:
         """The stream of an endpoint named at run time (``"completions"``, ``"costs"``...)."""

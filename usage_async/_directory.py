@@ -12,19 +12,19 @@ import asyncio
 import contextlib
 import logging
 import types
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from ._exceptions import NotFoundError, PermissionDeniedError
+from ._exceptions import InvalidParameterError, NotFoundError, PermissionDeniedError
 from ._models import KeyOwner, Project, ProjectApiKey, ServiceAccount, User
 
 if TYPE_CHECKING:
     from ._client import UsageClient
     from ._streams import ListStream
 
-__all__ = ["Directory", "load_directory"]
+__all__ = ["PARTS", "Directory", "load_directory"]
 
 logger = logging.getLogger("usage_async")
 
@@ -79,8 +79,21 @@ async def _first_error_raised() -> AsyncIterator[None]:
         raise group.exceptions[0] from None
 
 
-async def load_directory(client: UsageClient) -> Directory:
-    """Read the whole directory through ``client`` (see the module docstring)."""
+PARTS = ("projects", "users", "api_keys", "service_accounts")
+"""The parts of the directory, as ``client.directory(parts=...)`` names them."""
+
+
+async def load_directory(client: UsageClient, parts: Collection[str] = PARTS) -> Directory:
+    """Read ``parts`` of the directory through ``client`` (see the module docstring).
+
+    API keys and service accounts are listed per project, so reading them reads the projects
+    too. Raises ``InvalidParameterError`` for a part that is not one of ``PARTS``.
+    """
+    unknown = sorted(set(parts) - set(PARTS))
+    if isinstance(parts, str) or unknown:
+        raise InvalidParameterError(
+            f"parts must be some of {', '.join(PARTS)}; got {parts!r}", param="parts"
+        )
     warnings: list[str] = []
 
     async def read(
@@ -94,12 +107,20 @@ async def load_directory(client: UsageClient) -> Directory:
             warnings.append(warning)
             return []
 
+    async def nothing() -> list[Any]:
+        return []
+
+    per_project_parts = {"api_keys", "service_accounts"} & set(parts)
     readable = (PermissionDeniedError,)
     async with _first_error_raised(), asyncio.TaskGroup() as group:
         projects_read = group.create_task(
             read("projects", client.projects(include_archived=True, limit=PAGE), readable)
+            if "projects" in parts or per_project_parts
+            else nothing()
         )
-        users_read = group.create_task(read("users", client.users(limit=PAGE), readable))
+        users_read = group.create_task(
+            read("users", client.users(limit=PAGE), readable) if "users" in parts else nothing()
+        )
     projects = projects_read.result()
     # A project archived or removed between the two reads answers 404: name it, go on.
     per_project = (PermissionDeniedError, NotFoundError)
@@ -114,6 +135,7 @@ async def load_directory(client: UsageClient) -> Directory:
                 )
             )
             for p in projects
+            if "api_keys" in parts
         ]
         accounts_read = [
             group.create_task(
@@ -124,9 +146,10 @@ async def load_directory(client: UsageClient) -> Directory:
                 )
             )
             for p in projects
+            if "service_accounts" in parts
         ]
     return Directory(
-        projects=projects,
+        projects=projects if "projects" in parts else (),
         users=users_read.result(),
         api_keys=[key for task in keys_read for key in task.result()],
         service_accounts=[account for task in accounts_read for account in task.result()],
