@@ -234,6 +234,13 @@ async def test_bad_list_parameters_are_refused_before_any_request(
             ],
             "a second time",
         ),
+        (  # fresh ids with nothing in them: a server paging without advancing
+            [
+                {"data": [project(1)], "has_more": True, "last_id": "proj_001"},
+                {"data": [], "has_more": True, "last_id": "proj_fresh"},
+            ],
+            "empty list page",
+        ),
     ],
 )
 async def test_list_paging_guards(

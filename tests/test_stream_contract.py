@@ -75,7 +75,7 @@ async def test_windowed_equals_sequential_whatever_the_servers_alignment(
 
 
 async def test_a_seam_that_does_not_hold_falls_back_to_the_cursor_with_no_duplicate(
-    serve_app: Serve,
+    serve_app: Serve, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A server that answers the range's own query exactly but floors every other start to
     the grid: each window would repeat part of a bucket. The stream notices at the first seam
@@ -91,10 +91,12 @@ async def test_a_seam_that_does_not_hold_falls_back_to_the_cursor_with_no_duplic
     served = await serve_app(handle)
     async with client_for(served) as client:
         params: dict[str, Any] = {"start_time": start, "end_time": NOW - DAY, "bucket_width": "1h"}
-        windowed = await walk(client.completions(**params, concurrency=4))
+        with caplog.at_level(logging.WARNING, logger="usage_async"):
+            windowed = await walk(client.completions(**params, concurrency=4))
         expected = await walk(client.completions(**params))
     assert windowed == expected
     assert_contiguous(windowed)
+    assert "going on page by page" in caplog.text  # the fallback did happen
 
 
 async def test_an_open_windowed_range_is_planned_to_the_servers_clock_not_ours(
@@ -348,3 +350,224 @@ async def test_https_to_a_plain_port_fails_at_once_saying_tls(serve_app: Serve) 
                 await client.completions(start_time=NOW - DAY).collect()
     assert not info.value.retryable
     assert served.requests == []
+
+
+# --- Closing from another task, and what the consumer hears ---------------------------------
+
+
+def one_page_then(handler: Any) -> Any:
+    """Answers a range's first page from the grid (seven daily buckets, more to come), then
+    every other request with ``handler``."""
+    grid = GridServer(now=lambda: NOW)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if "page" not in request.query and len(grid.requests) == 0:
+            return await grid.handle(request)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return handle
+
+
+async def hang(_: web.Request) -> web.Response:
+    await asyncio.sleep(30)
+    return web.json_response({})
+
+
+@pytest.mark.parametrize("concurrency", [None, 4])
+async def test_aclose_from_another_task_ends_the_consumer_with_client_closed(
+    serve_app: Serve, concurrency: int | None
+) -> None:
+    """The consumer is between buckets (busy with one) when another task closes the stream:
+    its next step says the stream was closed — it must not end quietly as if complete."""
+    served = await serve_app(GridServer(now=lambda: NOW).handle)
+    async with client_for(served) as client:
+        stream = client.completions(
+            start_time=NOW - 60 * DAY, bucket_width="1d", concurrency=concurrency
+        )
+        got: list[int] = []
+        holding = asyncio.Event()
+
+        async def consume() -> None:
+            async for bucket in stream:
+                got.append(bucket.start_time)
+                holding.set()
+                await asyncio.sleep(0.05)  # a slow consumer, writing the bucket somewhere
+
+        consumer = asyncio.ensure_future(consume())
+        await holding.wait()
+        await stream.aclose()
+        with pytest.raises(ua.ClientClosedError):
+            await consumer
+    assert 0 < len(got) < 60
+    assert not stream.done
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        hang,  # a request in flight
+        lambda _: asyncio.sleep(
+            0,
+            web.json_response(  # a request sleeping in a back-off
+                {"error": {"message": "slow down", "type": "x", "param": None, "code": None}},
+                status=429,
+                headers={"retry-after": "60"},
+            ),
+        ),
+    ],
+    ids=["in-flight", "in-back-off"],
+)
+async def test_aclose_ends_a_request_running_in_the_consumers_own_task(
+    serve_app: Serve, handler: Any
+) -> None:
+    served = await serve_app(handler)
+    async with client_for(served) as client:
+        stream = client.completions(start_time=NOW - DAY)
+        consumer = asyncio.ensure_future(stream.collect())
+        await asyncio.sleep(0.2)
+        count = len(served.requests)
+        async with asyncio.timeout(5):
+            await stream.aclose()
+            with pytest.raises(ua.ClientClosedError):
+                await consumer
+        assert not consumer.cancelled()
+        await asyncio.sleep(0.1)
+    assert len(served.requests) == count == 1
+
+
+@pytest.mark.parametrize("how", ["client.close", "stream.aclose"])
+async def test_closing_under_a_windowed_stream_says_closed_not_cancelled(
+    serve_app: Serve, how: str
+) -> None:
+    """Windows in flight when the stream or its client closes: the consumer awaiting them
+    hears ClientClosedError, and its own task is not left cancelled."""
+    hanging = 0
+    four_windows = asyncio.Event()
+
+    async def count_and_hang(request: web.Request) -> web.Response:
+        nonlocal hanging
+        hanging += 1
+        if hanging == 4:
+            four_windows.set()
+        return await hang(request)
+
+    served = await serve_app(one_page_then(count_and_hang))
+    client = client_for(served)
+    stream = client.completions(start_time=NOW - 60 * DAY, bucket_width="1d", concurrency=4)
+    consumer = asyncio.ensure_future(stream.collect())
+    await four_windows.wait()  # the first page is in; four windows hang
+    async with asyncio.timeout(5):
+        await (client.close() if how == "client.close" else stream.aclose())
+        with pytest.raises(ua.ClientClosedError):
+            await consumer
+    assert not consumer.cancelled()
+    await client.close()
+
+
+async def test_a_shared_limiter_never_waits_out_another_clients_back_off(
+    serve_app: Serve,
+) -> None:
+    """Two organizations share one in-flight slot. Organization A is told to wait (429,
+    retry-after 1 s): B's request must not queue behind A's wait while holding the slot."""
+    order: list[str] = []
+    throttled = asyncio.Event()
+
+    async def org_a(request: web.Request) -> web.Response:
+        if not throttled.is_set():
+            throttled.set()
+            order.append("a throttled")
+            return web.json_response(
+                {"error": {"message": "slow down", "type": "x", "param": None, "code": None}},
+                status=429,
+                headers={"retry-after": "1"},
+            )
+        order.append("a retried")
+        return web.json_response(page([bucket(1000 * DAY)]))
+
+    async def org_b(request: web.Request) -> web.Response:
+        order.append("b served")
+        return web.json_response(page([bucket(1000 * DAY)]))
+
+    a_served = await serve_app(org_a)
+    b_served = await serve_app(org_b)
+    limiter = asyncio.Semaphore(1)
+    async with (
+        client_for(a_served, limiter=limiter) as a,
+        client_for(b_served, limiter=limiter) as b,
+    ):
+        a_pull = asyncio.ensure_future(a.completions(start_time=1000 * DAY).collect())
+        await throttled.wait()
+        # A's retry is now waiting out its second; B takes the slot meanwhile.
+        second = asyncio.ensure_future(a.completions(start_time=1000 * DAY).collect())
+        await asyncio.sleep(0.05)
+        await b.completions(start_time=1000 * DAY).collect()
+        await a_pull
+        await second
+    assert order.index("b served") < order.index("a retried")
+
+
+# --- The end of the range --------------------------------------------------------------------
+
+
+async def test_the_last_bucket_of_the_range_finishes_the_stream_without_another_request(
+    serve_app: Serve,
+) -> None:
+    """A server that still says has_more after the page holding the range's last bucket (it
+    runs past end_time): a consumer that stops right after that bucket has a finished stream,
+    whose checkpoint resumes to nothing — not to a request that starts where the range ends."""
+    server = GridServer(now=lambda: NOW, ignore_end=True)
+    served = await serve_app(server.handle)
+    start = NOW - NOW % DAY - 30 * DAY
+    async with client_for(served) as client:
+        for concurrency in (None, 4):
+            server.requests.clear()
+            stream = client.completions(
+                start_time=start, end_time=start + 7 * DAY, concurrency=concurrency
+            )
+            got = []
+            async for bucket in stream:  # seven daily buckets a page: the range's first page
+                got.append(bucket)
+                if len(got) == 7:
+                    break
+            assert stream.done
+            assert len(server.requests) == 1
+            assert await client.resume(stream.checkpoint()).collect() == []
+            assert len(server.requests) == 1
+            whole = await client.completions(
+                start_time=start, end_time=start + 7 * DAY, concurrency=concurrency
+            ).collect()
+            assert [b.start_time for b in whole] == [b.start_time for b in got]
+            assert len(server.requests) == 2  # the whole range took one request too
+
+
+# --- The key, however the server echoes it ---------------------------------------------------
+
+LONG_KEY = "sk-admin-" + "Qx7" * 50 + "end"
+
+
+def slices(secret: str, size: int = 12) -> list[str]:
+    return [secret[i : i + size] for i in range(len(secret) - size + 1)]
+
+
+@pytest.mark.parametrize("status", [200, 500])
+@pytest.mark.parametrize("cut", [None, 60])
+async def test_no_part_of_a_long_key_reaches_an_error_or_a_log(
+    serve_app: Serve, caplog: pytest.LogCaptureFixture, status: int, cut: int | None
+) -> None:
+    async def echo(request: web.Request) -> web.Response:
+        seen = request.headers["Authorization"].removeprefix("Bearer ")
+        return web.Response(status=status, text=f"<html>bad key {seen[:cut]} here</html>")
+
+    served = await serve_app(echo)
+    async with ua.UsageClient(
+        LONG_KEY, base_url=served.base_url, max_retries=1, initial_backoff=0.001
+    ) as client:
+        with (
+            caplog.at_level(logging.DEBUG, logger="usage_async"),
+            pytest.raises(ua.APIError) as info,
+        ):
+            await client.completions(start_time=NOW - DAY).collect()
+    shown = f"{info.value} {info.value!r} {info.value.args} {caplog.text}"
+    assert "bad key" in shown
+    assert not [piece for piece in slices(LONG_KEY) if piece in shown]

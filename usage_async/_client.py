@@ -33,8 +33,7 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 
-import attrs
-
+from ._closing import Interrupts, redact
 from ._convert import (
     BucketDecoder,
     ListDecoder,
@@ -138,6 +137,9 @@ class _SharedBackoff:
 
     def hold(self, seconds: float) -> None:
         self._until = max(self._until, self._clock() + seconds)
+
+    def holding(self) -> bool:
+        return self._until > self._clock()
 
     async def wait(self, sleep: Callable[[float], Awaitable[None]]) -> None:
         delay = self._until - self._clock()
@@ -277,11 +279,10 @@ class UsageClient:
             )
         self._in_flight = limiter if limiter is not None else asyncio.Semaphore(max_in_flight)
         self._closed = False
-        # Tasks the client started (windows), and tasks inside a request of the client's, by
-        # how many requests deep: close() cancels both.
+        # Tasks the client started (windows), and the tasks inside a request of the client's:
+        # close() cancels both, and the requests end in ClientClosedError.
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._requesting: dict[asyncio.Task[Any], int] = {}
-        self._cancelled_by_close: set[asyncio.Task[Any]] = set()
+        self._interrupts = Interrupts("the UsageClient")
         # Seams for tests: how the client sleeps and reads the clock between attempts.
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._clock: Callable[[], float] = time.monotonic
@@ -308,21 +309,17 @@ class UsageClient:
         ``ClientClosedError``. Closing twice is harmless.
         """
         self._closed = True
+        self._interrupts.interrupt(also=self._tasks)
         current = asyncio.current_task()
-        for task in self._requesting:
-            if task is not current and not task.done():
-                self._cancelled_by_close.add(task)  # its request ends in ClientClosedError
-                task.cancel()
-        for task in self._tasks:
-            if task is not current:
-                task.cancel()
         own = [task for task in self._tasks if task is not current]
         await asyncio.gather(*own, return_exceptions=True)
         await self._transport.close()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Start a task of the client's own: ``close()`` cancels and awaits it."""
-        self._ensure_open()
+        if self._closed:
+            coroutine.close()  # never started: no "was never awaited" warning either
+            self._ensure_open()
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -526,14 +523,13 @@ class UsageClient:
 
     @contextlib.contextmanager
     def _redacted_decode_errors(self, request_id: str | None) -> Iterator[None]:
-        # A decode error's message quotes the body; a body that echoes the key must not
-        # carry it on.
+        # A decode error's message quotes a cut-off snippet of the body; a body that echoes
+        # the key must not carry any of it on.
         try:
             yield
         except DecodeError as exc:
-            key = self._api_key.reveal()
-            if key in exc.message:
-                redacted = exc.message.replace(key, "<redacted>")
+            redacted = redact(exc.message, self._api_key.reveal())
+            if redacted != exc.message:
                 raise DecodeError(redacted, request_id=request_id) from None
             raise
 
@@ -548,40 +544,34 @@ class UsageClient:
             if self.retry_deadline is not None
             else contextlib.nullcontext()
         )
-        task = asyncio.current_task()
-        if task is not None:
-            self._requesting[task] = self._requesting.get(task, 0) + 1
         try:
-            async with deadline:
-                async for attempt in retrying:
-                    with attempt:
-                        return await self._attempt(url, params, describe)
+            with self._interrupts.guard():
+                async with deadline:
+                    async for attempt in retrying:
+                        with attempt:
+                            return await self._attempt(url, params, describe)
         except TimeoutError:
             raise APITimeoutError(
                 f"{describe} gave up: retry_deadline of {self.retry_deadline} s passed"
             ) from None
-        except asyncio.CancelledError:
-            if task is not None and task in self._cancelled_by_close:
-                self._cancelled_by_close.discard(task)
-                if task.uncancel() == 0:  # only close() cancelled it: say so, do not cancel
-                    raise ClientClosedError(
-                        f"{describe} stopped: the UsageClient was closed"
-                    ) from None
-            raise
-        finally:
-            if task is not None:
-                depth = self._requesting.pop(task, 1) - 1
-                if depth:
-                    self._requesting[task] = depth
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def _attempt(self, url: str, params: list[tuple[str, str]], describe: str) -> Response:
         self._ensure_open()  # a retry must not reopen a client closed meanwhile
-        async with self._in_flight:
-            # Inside the slot: requests queued behind the cap see a hold set while they queued.
+        # Wait out a back-off before taking a slot, never while holding one: the slots may be
+        # shared with other clients (limiter=), whose requests owe this one's 429 nothing. A
+        # hold set while this request queued for its slot sends it back to wait.
+        while True:
             await self._backoff.wait(self._sleep)
+            await self._in_flight.acquire()
+            if not self._backoff.holding():
+                break
+            self._in_flight.release()
+        try:
             started = time.perf_counter()
             response = await self._transport.get(url, params, self._headers(), self.timeout)
+        finally:
+            self._in_flight.release()
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.0f ms (request_id %s)",
@@ -593,17 +583,18 @@ class UsageClient:
             )
         if 200 <= response.status < 300:
             return response
-        error = error_from_response(self._scrub(response), time.time())
+        error = error_from_response(response, time.time())
+        # An error body may echo the key (a proxy's error page, say), whole or cut off: no
+        # error message, nor the log line of a retry, may carry any of it.
+        key = self._api_key.reveal()
+        error.message = redact(error.message, key)
+        error.args = (error.message,)
+        for name in ("param", "code", "type"):
+            value = getattr(error, name)
+            if value is not None:
+                setattr(error, name, redact(value, key))
         self._note_throttle(error)
         raise error
-
-    def _scrub(self, response: Response) -> Response:
-        """Blank the key out of an error body that echoes it (a proxy's error page, say), so
-        that no error message or log line built from the body can carry it."""
-        key = self._api_key.reveal().encode()
-        if key in response.body:
-            return attrs.evolve(response, body=response.body.replace(key, b"<redacted>"))
-        return response
 
     def _note_throttle(self, error: APIStatusError) -> None:
         wait = error.retry_after

@@ -214,9 +214,9 @@ class CostsResult:
 
     ``amount`` is always there: the wire makes it optional, but a cost without an amount
     cannot be summed or billed, so such a result is kept in ``Bucket.unknown`` instead (with
-    the reason), never turned into a zero. ``quantity`` is exact (a ``Decimal``, or an ``int``
-    when the API sent a whole number). ``organization_id``, ``organization_name``,
-    ``project_name`` and ``user_email`` are extra fields the live API sometimes sends.
+    the reason), never turned into a zero. ``quantity`` is an exact ``Decimal``.
+    ``organization_id``, ``organization_name``, ``project_name`` and ``user_email`` are extra
+    fields the live API sometimes sends.
     """
 
     object: ClassVar[str] = "organization.costs.result"
@@ -226,7 +226,7 @@ class CostsResult:
     user_id: str | None = None
     api_key_id: str | None = None
     api_source: str | None = None
-    quantity: Decimal | int | None = None
+    quantity: Decimal | None = None
     quantity_unit: str | None = None
     organization_id: str | None = None
     organization_name: str | None = None

@@ -65,18 +65,22 @@ class Response:
         return server_time(self.headers)
 
 
-def server_time(headers: Mapping[str, str]) -> int | None:
-    """Unix seconds from an HTTP ``Date`` header; ``None`` when it is absent or unreadable."""
-    raw = headers.get("date")
-    if not raw:
-        return None
+def _http_date(raw: str) -> float | None:
+    """Unix seconds of an HTTP date; ``None`` when it does not parse."""
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.UTC)
-    return int(when.timestamp())
+    return when.timestamp()
+
+
+def server_time(headers: Mapping[str, str]) -> int | None:
+    """Unix seconds from an HTTP ``Date`` header; ``None`` when it is absent or unreadable."""
+    raw = headers.get("date")
+    when = _http_date(raw) if raw else None
+    return None if when is None else int(when)
 
 
 @attrs.frozen
@@ -435,13 +439,8 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=_dt.UTC)
-        return max(when.timestamp() - now, 0.0)
+        when = _http_date(raw)
+        return None if when is None else max(when - now, 0.0)
     if value != value or value == float("inf"):
         return None
     return max(value, 0.0)
@@ -541,35 +540,37 @@ class RangeGuard:
         self._end = end
         self._last_end: int | None = None
 
-    @property
-    def last_end(self) -> int | None:
-        """Where the last admitted bucket ended."""
-        return self._last_end
-
     def admit(self, buckets: Sequence[Any], request_id: str | None) -> tuple[list[Any], bool]:
         out: list[Any] = []
         end = self._end
         for bucket in buckets:
             start_time, end_time = bucket.start_time, bucket.end_time
-            where = f"bucket [{start_time}, {end_time})"
             if end_time <= start_time:
-                raise PaginationError(f"{where} ends before it starts", request_id=request_id)
+                raise self._broken(bucket, "ends before it starts", request_id)
             if end is not None and start_time >= end:
                 return out, True
             if end_time <= self._start:
-                raise PaginationError(
-                    f"{where} lies before the requested start_time {self._start}",
-                    request_id=request_id,
+                raise self._broken(
+                    bucket, f"lies before the requested start_time {self._start}", request_id
                 )
             if self._last_end is not None and start_time < self._last_end:
-                raise PaginationError(
-                    f"{where} overlaps or precedes the previous bucket, which ended at "
+                raise self._broken(
+                    bucket,
+                    f"overlaps or precedes the previous bucket, which ended at "
                     f"{self._last_end}; the server's buckets are out of order",
-                    request_id=request_id,
+                    request_id,
                 )
             out.append(bucket)
             self._last_end = end_time
+            if end is not None and end_time >= end:
+                return out, True  # the last bucket of the range: nothing more to fetch
         return out, False
+
+    @staticmethod
+    def _broken(bucket: Any, what: str, request_id: str | None) -> PaginationError:
+        return PaginationError(
+            f"bucket [{bucket.start_time}, {bucket.end_time}) {what}", request_id=request_id
+        )
 
 
 class CursorGuard:

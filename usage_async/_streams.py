@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 import attrs
 
 from ._checkpoint import Checkpoint, Mode, decode_checkpoint, encode_checkpoint
+from ._closing import Interrupts
 from ._concurrency import Closable, plan_windows, sharded
 from ._endpoints import ENDPOINTS, LIST_ENDPOINTS
 from ._exceptions import ClientClosedError, InvalidParameterError, PaginationError
@@ -102,9 +103,13 @@ class _Lifecycle(Closable):
     def __init__(self, client: UsageClient) -> None:
         self._client = client
         self._closed = False
-        # Weak: a generator that finished, or that its consumer dropped, is forgotten.
-        self._live: weakref.WeakSet[AsyncGenerator[Any]] = weakref.WeakSet()
+        # The generators handed out, each with the task that iterates it. Weak: a generator
+        # that finished, or that its consumer dropped, is forgotten.
+        self._live: weakref.WeakKeyDictionary[AsyncGenerator[Any], _Consumer] = (
+            weakref.WeakKeyDictionary()
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._interrupts = Interrupts("this stream")
 
     @property
     def closed(self) -> bool:
@@ -120,9 +125,11 @@ class _Lifecycle(Closable):
             raise ClientClosedError("this stream is closed; create a new one to fetch again")
         self._client._ensure_open()
 
-    def _track(self, generator: AsyncGenerator[T]) -> AsyncGenerator[T]:
+    def _track(self, body: Callable[[_Consumer], AsyncGenerator[T]]) -> AsyncGenerator[T]:
         self._check_open()
-        self._live.add(generator)
+        consumer = _Consumer()
+        generator = body(consumer)
+        self._live[generator] = consumer
         return generator
 
     def _spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
@@ -157,7 +164,8 @@ class _Lifecycle(Closable):
                     f"at most {budget - 3} buckets, without reaching its end"
                 )
             self._check_open()
-            page = await fetch(cursor)
+            with self._interrupts.guard():
+                page = await fetch(cursor)
             if budget is None and budget_of is not None:
                 budget = budget_of(page)
             following = guard.advance(page.has_more, page.next_page, page.request_id)
@@ -167,20 +175,35 @@ class _Lifecycle(Closable):
             cursor = following
 
     async def aclose(self) -> None:
-        """Stop the stream now: cancel what it has in flight and close its iterators.
+        """Stop the stream now: end its requests, cancel its windows, close its iterators.
 
+        A request of the stream in flight (in whichever task iterates it) ends at once with
+        ``ClientClosedError``; so does the next step of an iteration another task holds.
         After this returns no request of this stream is sent and no task of it is left;
         iterating it again raises ``ClientClosedError``. Closing twice is harmless.
         """
         self._closed = True
         tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
+        self._interrupts.interrupt(also=tasks)
         await asyncio.gather(*tasks, return_exceptions=True)
-        for generator in list(self._live):
-            # A generator running in another task stops at its next request instead.
-            if not getattr(generator, "ag_running", False):
+        current = asyncio.current_task()
+        for generator, consumer in list(self._live.items()):
+            # This task's own iterations close now; another task's ends at its next step
+            # with ClientClosedError (closing it here would end it quietly, as if complete).
+            if consumer.task in (None, current) and not getattr(generator, "ag_running", False):
                 await generator.aclose()
+
+
+class _Consumer:
+    """The task iterating one generator of a stream (``None`` until it starts)."""
+
+    __slots__ = ("task",)
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[Any] | None = None
+
+    def started(self) -> None:
+        self.task = asyncio.current_task()
 
 
 @attrs.frozen
@@ -253,7 +276,7 @@ class BucketStream(_Lifecycle, Generic[R]):
         return f"<BucketStream {self.endpoint}({args})>"
 
     def __aiter__(self) -> AsyncIterator[Bucket[R]]:
-        return self._track(self._buckets())
+        return self._track(self._buckets)
 
     def pages(self) -> AsyncIterator[Page[R]]:
         """Every page of the range, in order, each fully decoded.
@@ -261,7 +284,7 @@ class BucketStream(_Lifecycle, Generic[R]):
         A page holds only buckets of the range not yielded before (a resumed stream skips
         the rest). With ``concurrency`` > 1 these are the pages of each time window.
         """
-        return self._track(self._pages())
+        return self._track(self._pages)
 
     async def collect(self) -> list[Bucket[R]]:
         """Every bucket of the range, as a list (the whole range in memory: prefer iterating)."""
@@ -282,16 +305,18 @@ class BucketStream(_Lifecycle, Generic[R]):
         same. ``ua.row_dicts(bucket, fields)`` makes dict rows of them. Raises
         ``InvalidParameterError`` for a column the rows of this endpoint do not have.
         """
-        buckets = self._buckets(self._row_paths(columns))
-        return cast(AsyncGenerator[Bucket[tuple[Any, ...]]], self._track(buckets))
+        paths = self._row_paths(columns)
+        buckets = self._track(functools.partial(self._buckets, row=paths))
+        return cast(AsyncGenerator[Bucket[tuple[Any, ...]]], buckets)
 
     def row_pages(
         self, columns: Sequence[str] | None = None
     ) -> AsyncGenerator[Page[tuple[Any, ...]]]:
         """Every page of the range, as ``pages()`` gives them, each result a tuple of the row
         values ``columns`` names (see ``row_buckets``)."""
-        pages = self._pages(self._row_paths(columns))
-        return cast(AsyncGenerator[Page[tuple[Any, ...]]], self._track(pages))
+        paths = self._row_paths(columns)
+        pages = self._track(functools.partial(self._pages, row=paths))
+        return cast(AsyncGenerator[Page[tuple[Any, ...]]], pages)
 
     def _row_paths(self, columns: Sequence[str] | None) -> tuple[str | None, ...]:
         result_type: type = self.query.endpoint.result_type
@@ -326,29 +351,33 @@ class BucketStream(_Lifecycle, Generic[R]):
     # --- Walking -------------------------------------------------------------------------------
 
     async def _buckets(
-        self, row: tuple[str | None, ...] | None = None
+        self, consumer: _Consumer, row: tuple[str | None, ...] | None = None
     ) -> AsyncGenerator[Bucket[R]]:
+        consumer.started()
+        client = self._client
         async with contextlib.aclosing(self._admitted(row)) as steps:
             async for step, buckets in steps:
                 last = len(buckets) - 1
-                client = self._client
                 for i, bucket in enumerate(buckets):
-                    if self._closed or client._closed:  # closed while we held a page
-                        self._check_open()
                     # Before the yield: a consumer that stops after this bucket has it
                     # counted, so the checkpoint (and ``done``) already point past it.
                     self._advance(step, bucket.end_time, whole_page=i == last)
                     yield bucket
+                    if self._closed or client._closed:  # closed while the consumer held it
+                        self._check_open()
                 if not buckets:
                     self._advance(step, None, whole_page=True)
 
-    async def _pages(self, row: tuple[str | None, ...] | None = None) -> AsyncGenerator[Page[R]]:
+    async def _pages(
+        self, consumer: _Consumer, row: tuple[str | None, ...] | None = None
+    ) -> AsyncGenerator[Page[R]]:
+        consumer.started()
         async with contextlib.aclosing(self._admitted(row)) as steps:
             async for step, buckets in steps:
-                self._check_open()
                 end = buckets[-1].end_time if buckets else None
                 self._advance(step, end, whole_page=True)
                 yield attrs.evolve(step.page, data=tuple(buckets))
+                self._check_open()
 
     def _advance(self, step: _Step[R], end: int | None, *, whole_page: bool) -> None:
         """Move the position past a bucket ending at ``end`` (or past a whole page)."""
@@ -385,9 +414,11 @@ class BucketStream(_Lifecycle, Generic[R]):
         """Each step of the walk with the buckets of it the range admits, in order; ``row``
         is how pages are decoded (``None``: into result objects)."""
         sent = self._start()
-        if self._done:
+        end = self.query.end_time
+        if self._done or (end is not None and self._after is not None and self._after >= end):
+            self._done = True
             return
-        guard = RangeGuard(sent.start_time, self.query.end_time)
+        guard = RangeGuard(sent.start_time, end)
         # Windows are cut from the start of a range (or the time a resumed one reached), never
         # from a cursor: a walk that starts from one goes on by cursor.
         windowed = (
@@ -442,15 +473,23 @@ class BucketStream(_Lifecycle, Generic[R]):
     async def _window(
         self, window: Query, row: tuple[str | None, ...] | None = None
     ) -> list[Page[R]]:
-        async with contextlib.aclosing(self._cursor_steps(window, None, None, row)) as steps:
-            return [step.page async for step in steps]
+        try:
+            async with contextlib.aclosing(self._cursor_steps(window, None, None, row)) as steps:
+                return [step.page async for step in steps]
+        except asyncio.CancelledError:
+            # Cancelled by closing (the stream or its client) between requests: the consumer
+            # awaiting this window hears ClientClosedError, not a bare cancellation.
+            if self._closed or self._client._closed:
+                raise ClientClosedError("this stream was closed") from None
+            raise
 
     async def _windowed_steps(
         self, sent: Query, row: tuple[str | None, ...] | None = None
     ) -> AsyncGenerator[_Step[R]]:
         """The first page alone, then one-page windows from where it ended, seams checked."""
         self._check_open()
-        first: Page[R] = await self._client._fetch_page(sent, None, row)
+        with self._interrupts.guard():
+            first: Page[R] = await self._client._fetch_page(sent, None, row)
         following = CursorGuard().advance(first.has_more, first.next_page, first.request_id)
         yield _Step(first, None, following, final=following is None)
         if following is None:
@@ -460,29 +499,28 @@ class BucketStream(_Lifecycle, Generic[R]):
             server_now = first.server_time if first.server_time is not None else int(time.time())
             upper = sent.end_time if sent.end_time is not None else server_now
             windows = plan_windows(sent, expected, upper, open_end=sent.end_time is None)
-            width = sent.width_seconds
-            concurrency = sent.concurrency or 1
             if len(windows) > 1:
-                count = len(windows)
                 fetch = functools.partial(self._window, row=row)
-                walk = sharded(windows, fetch, concurrency, self._spawn)
+                walk = sharded(windows, fetch, sent.concurrency or 1, self._spawn)
                 async with contextlib.aclosing(walk):
-                    async for index, (window, pages) in _numbered(walk):
-                        buckets = [b for p in pages for b in p.data]
-                        if buckets and not _seam_holds(buckets[0].start_time, expected, width):
+                    async for window, pages in walk:
+                        first_bucket = next((p.data[0] for p in pages if p.data), None)
+                        if first_bucket is not None and not _seam_holds(
+                            first_bucket.start_time, expected, sent.width_seconds
+                        ):
                             logger.warning(
                                 "%s: a window starting at %d began with a bucket at %d; going "
                                 "on page by page from the first page's cursor instead",
                                 sent.endpoint.name,
                                 window.start_time,
-                                buckets[0].start_time,
+                                first_bucket.start_time,
                             )
                             break
+                        last_window = window is windows[-1]
                         for i, page in enumerate(pages):
-                            final = index == count - 1 and i == len(pages) - 1
-                            yield _Step(page, None, None, final=final)
-                        if buckets:
-                            expected = buckets[-1].end_time
+                            yield _Step(page, None, None, final=last_window and i == len(pages) - 1)
+                            if page.data:
+                                expected = page.data[-1].end_time
                     else:
                         return
         # Too little left to split, or a seam that does not hold: by cursor, skipping what
@@ -492,13 +530,6 @@ class BucketStream(_Lifecycle, Generic[R]):
         ) as steps:
             async for step in steps:
                 yield _Step(step.page, None, None, final=step.final)
-
-
-async def _numbered(walk: AsyncIterator[T]) -> AsyncIterator[tuple[int, T]]:
-    index = 0
-    async for item in walk:
-        yield index, item
-        index += 1
 
 
 def _seam_holds(first_start: int, expected: int, width: int) -> bool:
@@ -551,7 +582,7 @@ class ListStream(_Lifecycle, Generic[T]):
         return f"<ListStream {self.endpoint}({args})>"
 
     def __aiter__(self) -> AsyncIterator[T]:
-        return self._track(self._items())
+        return self._track(self._items)
 
     async def collect(self) -> list[T]:
         """Every item of the list."""
@@ -573,7 +604,8 @@ class ListStream(_Lifecycle, Generic[T]):
             )
         )
 
-    async def _items(self) -> AsyncGenerator[T]:
+    async def _items(self, consumer: _Consumer) -> AsyncGenerator[T]:
+        consumer.started()
         self._after, self._done = self._resume
         if self._done:
             return
@@ -585,12 +617,19 @@ class ListStream(_Lifecycle, Generic[T]):
 
         async with contextlib.aclosing(self._walk(fetch, self._after)) as walk:
             async for page, _, following in walk:
+                if following is not None and not page.data:
+                    # A list's cursor is its last item's id: more to come after no item at
+                    # all is a server paging without advancing.
+                    raise PaginationError(
+                        "the API sent an empty list page with has_more=true",
+                        request_id=page.request_id,
+                    )
                 last = len(page.data) - 1
                 for i, item in enumerate(page.data):
-                    self._check_open()
                     self._after = getattr(item, "id", self._after)
                     self._done = following is None and i == last
                     yield item
+                    self._check_open()
                 if following is None:
                     self._done = True
 
