@@ -38,8 +38,8 @@ class Checkpoint:
     ``params`` are the keyword arguments of the query as sent (``None`` if nothing was sent
     yet: the query is then decided when the resumed stream starts, from ``requested``).
     ``mode`` says how to resume: ``cursor`` from ``cursor`` (skipping buckets that end at or
-    before ``after``, or, for lists, items up to the id ``after``), ``time`` from ``after``
-    as the new start (windowed bucket streams, whose pages have no common cursor).
+    before ``after``; a list's cursor is the id of its last item yielded), ``time`` from
+    ``after`` as the new start (windowed bucket streams, whose pages have no common cursor).
     """
 
     kind: Literal["buckets", "list"]
@@ -48,7 +48,7 @@ class Checkpoint:
     params: Mapping[str, Any] | None
     mode: Mode = "cursor"
     cursor: str | None = None
-    after: int | str | None = None
+    after: int | None = None
     done: bool = False
 
 
@@ -103,8 +103,10 @@ def _checked(document: dict[str, Any]) -> Checkpoint:
         raise TypeError("params")
     if cursor is not None and not isinstance(cursor, str):
         raise TypeError("cursor")
-    if after is not None and (isinstance(after, bool) or not isinstance(after, int | str)):
-        raise TypeError("after")
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
+        raise TypeError("after: Unix seconds")
+    if kind == "list" and (mode != "cursor" or after is not None):
+        raise ValueError("a list resumes by cursor alone")
     if not isinstance(done, bool):
         raise TypeError("done")
     return Checkpoint(kind, endpoint, requested, params, mode, cursor, after, done)

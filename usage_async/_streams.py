@@ -599,7 +599,6 @@ class ListStream(_Lifecycle, Generic[T]):
                 requested=params,
                 params=params,
                 cursor=self._after,
-                after=self._after,
                 done=self._done,
             )
         )
@@ -654,7 +653,7 @@ def resume(client: UsageClient, text: str) -> BucketStream[Any] | ListStream[Any
         sent=sent,
         mode=checkpoint.mode,
         cursor=checkpoint.cursor,
-        after=checkpoint.after if isinstance(checkpoint.after, int) else None,
+        after=checkpoint.after,
         done=checkpoint.done,
     )
 
