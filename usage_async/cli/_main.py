@@ -28,6 +28,7 @@ from ._period import (
     resolve_period,
     utc_text,
 )
+from ._voice import library_log, say
 
 __all__ = ["main", "param_flags", "parse_when"]
 
@@ -510,10 +511,8 @@ def _client(args: argparse.Namespace) -> tuple[UsageClient, str]:
 
 
 def _fail(message: str, secret: str | None) -> int:
-    if secret:
-        # The real API masks keys in its messages; a proxy or emulator might not.
-        message = message.replace(secret, "<redacted>")
-    print(f"usage-async: error: {message}", file=sys.stderr)
+    # The real API masks keys in its messages; a proxy or emulator might not.
+    say(f"error: {message}", secret)
     return EXIT_API_ERROR
 
 
@@ -526,9 +525,14 @@ def _api_message(exc: APIError, flags: Mapping[str, str]) -> str:
 def _complete(
     work: Coroutine[Any, Any, None], secret: str | None, flags: Mapping[str, str] | None = None
 ) -> int:
-    """Run ``work``; an API or network failure becomes a one-line message and exit 1."""
+    """Run ``work``; an API or network failure becomes a one-line message and exit 1.
+
+    Whatever the library logs meanwhile (retries, parts of the directory it could not read)
+    is said on stderr as it happens, one line each, with ``secret`` blanked out.
+    """
     try:
-        asyncio.run(work)
+        with library_log(secret):
+            asyncio.run(work)
     except FanOutError as exc:
         if not isinstance(exc.error, APIError):
             raise
@@ -593,9 +597,7 @@ def _check_columns(args: argparse.Namespace, endpoint: Endpoint, group_by: Seque
 def _say(messages: Sequence[str], secret: str | None) -> None:
     """Lines for stderr, in the command line's voice, with the key blanked out."""
     for message in messages:
-        if secret:
-            message = message.replace(secret, "<redacted>")
-        print(f"usage-async: {message}", file=sys.stderr)
+        say(message, secret)
 
 
 def _run_endpoint(args: argparse.Namespace, now: int) -> int:
