@@ -26,7 +26,7 @@ from .._client import UsageClient
 from .._directory import Directory
 from .._models import KeyOwner, Project, ProjectApiKey, ServiceAccount, User
 from .._rows import iso_utc
-from ._names import PAGE, NameLookup, label, shared_names
+from ._names import NameLookup, label, shared_names
 from ._output import machine_writer, stdout_console
 from ._table import Column, TablePlan, plan_listing, render_table, text_column, time_cells
 
@@ -36,6 +36,7 @@ Row = dict[str, Any]
 T = TypeVar("T")
 
 _TIMES = ("created_at", "archived_at", "added_at", "last_used_at")
+PAGE = 100  # the lists' largest page: the fewest requests
 _REMEDY = "csv, jsonl and json carry every field"
 
 
@@ -166,11 +167,10 @@ def service_account_row(account: ServiceAccount) -> Row:
 @attrs.frozen
 class Listed:
     """What a listing command read: its rows, how many projects they came from (listings per
-    project), the lines to say on stderr, and the names more than one project carries."""
+    project), and the names more than one project carries."""
 
     rows: list[Row]
     projects: int = 0
-    messages: tuple[str, ...] = ()
     shared: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
 
 
@@ -236,7 +236,7 @@ async def _per_project(
         directory = Directory(projects=projects)
         per_project = await _each([read(p.id) for p in projects])
         rows = [row for rows in per_project for row in rows]
-        return Listed(_named(rows, directory, names), len(projects), (), shared_names(directory))
+        return Listed(_named(rows, directory, names), len(projects), shared_names(directory))
     wanted = list(dict.fromkeys(project_ids))
     lookup = NameLookup({"project_name"}) if names else None
     try:
@@ -248,8 +248,7 @@ async def _per_project(
         if lookup is not None:
             await lookup.aclose()
     rows = [row for rows in per_project for row in rows]
-    messages = tuple(lookup.messages) if lookup is not None else ()
-    return Listed(_named(rows, found, names), len(wanted), messages, shared_names(found))
+    return Listed(_named(rows, found, names), len(wanted), shared_names(found))
 
 
 def _named(rows: list[Row], directory: Directory | None, names: bool) -> list[Row]:

@@ -594,12 +594,6 @@ def _check_columns(args: argparse.Namespace, endpoint: Endpoint, group_by: Seque
             _usage_error(args, f"--columns {column} is a name, which --no-names turns off")
 
 
-def _say(messages: Sequence[str], secret: str | None) -> None:
-    """Lines for stderr, in the command line's voice, with the key blanked out."""
-    for message in messages:
-        say(message, secret)
-
-
 def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     from ._names import NameLookup
     from ._output import open_writer, pull
@@ -635,10 +629,8 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
         )
 
     code = _complete(work(), key, flags)
-    if code == EXIT_OK:
-        _say(names.messages if names is not None else (), key)
-        if not written:
-            print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
+    if code == EXIT_OK and not written:
+        print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
     return code
 
 
@@ -651,10 +643,7 @@ def _run_report(args: argparse.Namespace, now: int) -> int:
     queries = _checked(args, lambda: report_queries(period.start, end))
     client, key = _client(args)
     names = NameLookup(["project_name"]) if args.names is not False else None
-    code = _complete(show_report(client, queries, now, names=names), key)
-    if code == EXIT_OK and names is not None:
-        _say(names.messages, key)
-    return code
+    return _complete(show_report(client, queries, now, names=names), key)
 
 
 def _run_demo(args: argparse.Namespace, now: int) -> int:
@@ -798,7 +787,6 @@ def _run_listing(args: argparse.Namespace, now: int) -> int:
     if code != EXIT_OK:
         return code
     write_listing(listing, listed, fmt, names=names)
-    _say(listed.messages, key)
     if not listed.rows:
         print(_nothing_listed(args, listing.noun), file=sys.stderr)
     return EXIT_OK
