@@ -780,12 +780,14 @@ def _run_listing(args: argparse.Namespace, now: int) -> int:
             include_archived=getattr(args, "include_archived", False),
             emails=getattr(args, "emails", None),
             project_ids=getattr(args, "project_ids", None),
-            owner_project_access=getattr(args, "owner_project_access", None),
+            owner_project_access=getattr(args, "owner_project_access", "any"),
         )
 
     code = _complete(work(), key, LISTING_FLAGS)
     if code != EXIT_OK:
         return code
+    if listed.unread:
+        return _fail(f"cannot list {listing.noun}: the projects list could not be read", key)
     write_listing(listing, listed, fmt, names=names)
     if not listed.rows:
         print(_nothing_listed(args, listing.noun), file=sys.stderr)
