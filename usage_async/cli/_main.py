@@ -619,13 +619,17 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     client, key = _client(args)
     clock = ServerClock(now)
     names = NameLookup(needs) if needs else None
-    writer = open_writer(fmt, query, sys.stdout, clock=clock, columns=args.columns, names=names)
+    # The rows' fields, for the reader of the wire and the writer alike.
+    fields = row_fields(endpoint.result_type, query.group_by, names=names is not None)
+    writer = open_writer(
+        fmt, query, fields, sys.stdout, clock=clock, columns=args.columns, names=names
+    )
     written = 0
 
     async def work() -> None:
         nonlocal written
         written = await pull(
-            client, query, writer, clock=clock, streaming=fmt != "table", names=names
+            client, query, fields, writer, clock=clock, streaming=fmt != "table", names=names
         )
 
     code = _complete(work(), key, flags)
