@@ -176,6 +176,15 @@ def test_projects_on_a_terminal_show_readable_utc_times_and_archived_ones_on_req
     assert "T15:30" not in screen
 
 
+def test_users_on_a_terminal_were_added_to_the_minute(emulator: Emulator) -> None:
+    screen = in_terminal(emulator, "users", columns=120)
+    first = ORGANIZATION.users[0]
+    [line] = [line for line in screen.splitlines() if first.id in line]
+    added = dt.datetime.fromtimestamp(first.added_at, dt.UTC)
+    assert added.second, "a time with seconds, or the minute is not shown to be the end"
+    assert line.rstrip().endswith(added.strftime("%Y-%m-%d %H:%M"))
+
+
 def test_users_by_email_finds_them_whatever_the_case(script: Script) -> None:
     done = script("users", "--email", "bob@example.com", "--email", "CAROL@example.com")
     assert done.code == 0, done.err

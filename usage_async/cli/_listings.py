@@ -291,7 +291,7 @@ def _title(listing: Listing, listed: Listed) -> str:
 
 def _cells(field: str, rows: Sequence[Row]) -> list[str]:
     if field in _TIMES:
-        return time_cells([row.get(field) for row in rows])
+        return time_cells([row.get(field) for row in rows], seconds=False)
     if field == "owner":
         values = [row.get("owner_email") or row.get("owner_name") for row in rows]
     else:

@@ -34,7 +34,7 @@ from .._models import Bucket, Page
 from .._protocol import Query, validate
 from .._rows import Number, Totals
 from .._streams import BucketStream
-from ._names import NameLookup, label, shared_names
+from ._names import NONE, NameLookup, label, shared_names
 from ._output import PullProgress, expected_buckets, human_number, stdout_console
 
 __all__ = ["demo_report", "report_queries", "show_report"]
@@ -179,7 +179,7 @@ def _when(seconds: int) -> str:
 
 def _name(value: Any) -> Text:
     # Text, not str: a name with brackets in it must not be read as rich markup.
-    return Text("(none)" if value is None else str(value))
+    return Text(NONE if value is None else str(value))
 
 
 def _money(value: Number, currency: str) -> str:
