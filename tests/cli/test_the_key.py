@@ -128,3 +128,14 @@ def test_no_piece_of_the_key_is_shown_whatever_the_server_echoes(
         assert all(line.startswith("usage-async: warning: ") for line in lines[:-1])
     else:
         assert len(lines) == 1
+
+
+def test_a_refused_base_url_that_carries_the_key_does_not_show_it(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", LONG_KEY)
+    url = f"ftp://proxy.example/v1?key={LONG_KEY[:60]}"
+    result = cli("completions", "--start", START, "--base-url", url)
+    assert result.code == 2
+    assert "--base-url ftp://proxy.example/v1?key=<redacted> is not an http(s) URL" in result.err
+    assert pieces_of_the_key(result.out + result.err) == []

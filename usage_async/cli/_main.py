@@ -28,7 +28,7 @@ from ._period import (
     resolve_period,
     utc_text,
 )
-from ._voice import library_log, say
+from ._voice import library_log, redact, say
 
 __all__ = ["main", "param_flags", "parse_when"]
 
@@ -476,7 +476,12 @@ def _admin_key(args: argparse.Namespace) -> str:
 
 
 def _base_url_problem(args: argparse.Namespace, refusal: InvalidParameterError) -> str:
-    """Why the base URL was refused, naming where it came from: the flag or the variable."""
+    """Why the base URL was refused, naming where it came from: the flag or the variable.
+
+    The library is the judge (this runs only once it refused), but its refusal carries no
+    more than ``param`` and a message in its own words (``allow_insecure=True``, ``api_key``),
+    so which rule the URL broke is read from the URL again, to say it in the command line's.
+    """
     source, url = (
         ("--base-url", args.base_url) if args.base_url else (f"${URL_ENV}", os.environ[URL_ENV])
     )
@@ -506,7 +511,8 @@ def _client(args: argparse.Namespace) -> tuple[UsageClient, str]:
     except InvalidParameterError as exc:
         if exc.param != "base_url":
             raise
-        _usage_error(args, _base_url_problem(args, exc))
+        # A URL may carry the key in its query string (?key=...): blanked like any message.
+        _usage_error(args, redact(_base_url_problem(args, exc), key))
     return client, key
 
 
