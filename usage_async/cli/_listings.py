@@ -189,8 +189,8 @@ async def fetch_listing(
     """Read ``listing``'s rows through ``client`` (closed when done).
 
     ``names`` adds ``project_name`` to the rows of listings per project. Raises
-    ``APIError`` when a list cannot be read; a project that cannot be read, of every
-    project's, is left out with the library's warning.
+    ``APIError`` when a list cannot be read, except one project's list when every project's
+    is read: that project is left out, with the library's warning.
     """
     async with client:
         if listing.command == "projects":
