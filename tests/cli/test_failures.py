@@ -1,7 +1,8 @@
 """Failures a user meets: API errors (exit 1), key problems (exit 2), Ctrl-C (exit 130).
 
 A few of these run the installed console script in a child process, because what matters
-there is what the shell sees: the exit code, no traceback, and the key never printed.
+there is what the shell sees: the exit code and no traceback. That the key is never printed,
+whole or in pieces, is ``test_the_key``'s: the emulator never echoes one.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ def test_a_wrong_key_exits_1_with_status_message_and_request_id(
     assert result.out == ""
     assert result.err.startswith("usage-async: error: HTTP 401: ")
     assert "request_id: req_" in result.err
-    assert WRONG_KEY not in result.err
 
 
 def test_an_api_validation_error_names_the_parameter(cli: Cli) -> None:
@@ -92,7 +92,7 @@ def test_a_key_given_as_a_flag_is_refused_without_being_echoed(cli: Cli) -> None
         assert WRONG_KEY not in result.err + result.out
 
 
-def test_console_script_exits_1_on_a_wrong_key_without_traceback_or_the_key(
+def test_console_script_exits_1_on_a_wrong_key_without_traceback(
     run_script: Script, emulator: Emulator
 ) -> None:
     done = run_script(
@@ -101,7 +101,6 @@ def test_console_script_exits_1_on_a_wrong_key_without_traceback_or_the_key(
     assert done.returncode == 1
     assert "HTTP 401" in done.stderr
     assert "Traceback" not in done.stderr
-    assert WRONG_KEY not in done.stdout + done.stderr
 
 
 def test_console_script_exits_2_on_bad_arguments_and_a_missing_key_without_traceback(

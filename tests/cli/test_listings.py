@@ -2,23 +2,26 @@
 
 The expected rows come from the emulator's own catalog (``ORGANIZATION``), not from the
 library, so a listing that drops, reorders or misreads an item fails here. Every test runs
-the installed script in a child process.
+the installed script in a child process: against the session's emulator, or against a small
+directory server of our own whose projects vanish between the two reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
 
 from usage_async.emulator import ORGANIZATION, Emulator
 
-from .conftest import Result, in_terminal
+from .conftest import Result, in_terminal, served
 
 Script = Callable[..., Result]
 Row = dict[str, Any]
@@ -173,6 +176,15 @@ def test_projects_on_a_terminal_show_readable_utc_times_and_archived_ones_on_req
     assert "T15:30" not in screen
 
 
+def test_users_on_a_terminal_were_added_to_the_minute(emulator: Emulator) -> None:
+    screen = in_terminal(emulator, "users", columns=120)
+    first = ORGANIZATION.users[0]
+    [line] = [line for line in screen.splitlines() if first.id in line]
+    added = dt.datetime.fromtimestamp(first.added_at, dt.UTC)
+    assert added.second, "a time with seconds, or the minute is not shown to be the end"
+    assert line.rstrip().endswith(added.strftime("%Y-%m-%d %H:%M"))
+
+
 def test_users_by_email_finds_them_whatever_the_case(script: Script) -> None:
     done = script("users", "--email", "bob@example.com", "--email", "CAROL@example.com")
     assert done.code == 0, done.err
@@ -258,3 +270,118 @@ def test_the_listings_also_answer_to_the_snake_case_the_endpoint_commands_use(
     hyphen, snake = script("api-keys", "--format", "json"), script("api_keys", "--format", "json")
     assert hyphen.code == snake.code == 0
     assert hyphen.out == snake.out
+
+
+def test_keys_of_every_project_by_owner_access_are_those_of_each_project_asked_alone(
+    script: Script,
+) -> None:
+    inactive = {key.id for key in ORGANIZATION.api_keys if key.owner_project_access == "inactive"}
+    assert inactive, "the catalog has keys whose owner lost access, or this proves nothing"
+    for access in ("inactive", "active"):
+        done = script("api-keys", "--owner-project-access", access, "--format", "json")
+        assert done.code == 0, done.err
+        want = [
+            row for row in expected_api_keys() if (row["id"] in inactive) == (access == "inactive")
+        ]
+        assert orjson.loads(done.out) == want
+
+
+# --- A project gone between the projects list and its own list ---------------------------------
+
+LIST_PAGE: Mapping[str, Any] = {"object": "list", "first_id": None, "last_id": None}
+
+
+def listed(items: list[dict[str, Any]]) -> web.Response:
+    return web.json_response({**LIST_PAGE, "data": items, "has_more": False})
+
+
+def a_project(project_id: str, name: str) -> dict[str, Any]:
+    return {
+        "object": "organization.project",
+        "id": project_id,
+        "name": name,
+        "created_at": 1_700_000_000,
+        "status": "active",
+        "archived_at": None,
+    }
+
+
+def refused(status: int, message: str) -> web.Response:
+    error = {"message": message, "type": "invalid_request_error", "param": None, "code": None}
+    return web.json_response({"error": error}, status=status)
+
+
+@contextlib.asynccontextmanager
+async def directory_losing_a_project(projects_status: int = 200) -> AsyncIterator[str]:
+    """Lists two projects; the second is gone (404) by the time its keys or service accounts
+    are asked for. ``projects_status`` refuses the projects list itself."""
+
+    async def projects(request: web.Request) -> web.Response:
+        if projects_status != 200:
+            return refused(projects_status, "You have insufficient permissions.")
+        return listed([a_project("proj_kept", "Kept"), a_project("proj_gone", "Gone")])
+
+    async def per_project(request: web.Request) -> web.Response:
+        project_id, what = request.match_info["project"], request.match_info["what"]
+        if project_id == "proj_gone":
+            return refused(404, f"No project with ID '{project_id}'.")
+        item: dict[str, Any] = {"id": f"{what}_1", "name": "kept one", "created_at": 1_700_000_000}
+        if what == "api_keys":
+            item.update(
+                object="organization.project.api_key",
+                redacted_value="sk-...abcd",
+                last_used_at=None,
+                owner={"type": "service_account", "service_account": {"id": "svc", "name": "bot"}},
+                owner_project_access="active",
+            )
+        else:
+            item.update(object="organization.project.service_account", role="member")
+        return listed([item])
+
+    app = web.Application()
+    app.router.add_get("/v1/organization/projects", projects)
+    app.router.add_get("/v1/organization/projects/{project}/{what}", per_project)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}/v1"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def losing_a_project() -> Iterator[dict[str, str]]:
+    with served(directory_losing_a_project) as base_url:
+        yield {"OPENAI_BASE_URL": base_url, "OPENAI_ADMIN_KEY": "sk-admin-x"}
+
+
+@pytest.mark.parametrize(
+    ("command", "noun"), [("api-keys", "API keys"), ("service-accounts", "service accounts")]
+)
+def test_a_project_gone_between_the_two_reads_is_a_warning_not_a_failure(
+    script: Script, losing_a_project: dict[str, str], command: str, noun: str
+) -> None:
+    done = script(command, "--format", "json", env=losing_a_project)
+    assert done.code == 0, done.err
+    assert [(row["project_id"], row["name"]) for row in orjson.loads(done.out)] == [
+        ("proj_kept", "kept one")
+    ]
+    [line] = done.err.splitlines()
+    assert line.startswith(f"usage-async: warning: the directory has no {noun} of project ")
+    assert "proj_gone" in line
+    assert "HTTP 404" in line
+
+
+def test_keys_of_every_project_when_the_projects_list_is_refused_exit_1(script: Script) -> None:
+    with served(lambda: directory_losing_a_project(projects_status=403)) as base_url:
+        done = script(
+            "api-keys", env={"OPENAI_BASE_URL": base_url, "OPENAI_ADMIN_KEY": "sk-admin-x"}
+        )
+    assert done.code == 1
+    assert done.out == ""
+    warning, error = done.err.splitlines()
+    assert warning.startswith("usage-async: warning: the directory has no projects: HTTP 403")
+    assert error == "usage-async: error: cannot list API keys: the projects list could not be read"

@@ -157,6 +157,15 @@ def test_only_the_directory_lists_a_shown_name_needs_are_read(
     assert read_since(emulator, before) == {"projects": 1}
 
     before = directory_requests(emulator)
+    by_key = script("completions", *PERIOD, "--group-by", "api_key_id", "--names")
+    assert by_key.code == 0, by_key.err
+    # Key names are listed per project: the projects, then each one's keys, nothing else.
+    assert read_since(emulator, before) == {
+        "projects": 1,
+        "project_api_keys": len(ORGANIZATION.projects),
+    }
+
+    before = directory_requests(emulator)
     by_model = script("completions", *PERIOD, "--group-by", "model", "--names")
     assert by_model.code == 0, by_model.err
     assert read_since(emulator, before) == {}
@@ -270,14 +279,15 @@ def test_a_directory_the_key_cannot_read_leaves_the_ids_and_says_so_in_one_line(
     assert "proj_beta" in done.out
     assert "project_id" in done.out  # the ID column, not names standing in for nothing
     lines = done.err.splitlines()
-    assert len(lines) == 1, done.err
+    assert len(lines) == 1, done.err  # said once: not by the library and again by the CLI
     [line] = lines
-    assert line.startswith("usage-async: ")
     assert f"HTTP {status}" in line
-    if status == 403:  # a part the key may not read
-        assert "the directory has no projects" in line
+    if status == 403:  # a part the key may not read: the library's warning, in our voice
+        assert line.startswith("usage-async: warning: the directory has no projects: ")
     else:  # a directory that cannot be read at all
-        assert "cannot read names from the directory, showing IDs" in line
+        assert line.startswith(
+            "usage-async: warning: cannot read names from the directory, showing IDs: "
+        )
     assert "Traceback" not in done.err
 
 

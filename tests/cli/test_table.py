@@ -85,6 +85,21 @@ def test_hourly_buckets_show_hours_and_minutes() -> None:
     assert plan.columns[0].cells == ("2026-11-06 19:00", "2026-11-06 20:00")
 
 
+def test_buckets_that_start_off_the_minute_show_their_seconds() -> None:
+    # --start 12:00:30 --bucket-width 1m: every bucket starts 30 s past a minute.
+    start = NOW - 7200 + 30
+    rows = [
+        {
+            "start_time": iso(start + n * 60),
+            "end_time": iso(start + (n + 1) * 60),
+            "input_tokens": 1,
+        }
+        for n in range(2)
+    ]
+    plan = plan_table(rows, query("completions", bucket_width="1m"), now=NOW, width=None)
+    assert plan.columns[0].cells == ("2026-11-06 19:20:30", "2026-11-06 19:21:30")
+
+
 def test_the_bucket_in_progress_is_starred_and_explained_beneath() -> None:
     rows = completions_rows(["gpt-4o-mini"], days=3)  # the last day is today, not over
     plan = plan_table(rows, query("completions", group_by=["model"]), now=NOW, width=None)

@@ -3,11 +3,11 @@
 One ``Listing`` per command says what its rows hold and what its table shows; the rows are
 the API's items, flattened (a key's owner becomes ``owner_type``, ``owner_id``...), with
 times as ISO-8601 UTC text, as the usage rows have them. API keys and service accounts are
-listed per project: every project's, archived ones included, unless ``--project-id`` names
-some; the projects are read concurrently under the client's in-flight cap and the rows keep
-the projects' order. Their tables name each project (``project_name`` standing in for
-``project_id``, as in the usage tables); csv, jsonl and json add ``project_name`` with
-``--names``.
+listed per project: every project's, archived ones included, as ``client.directory()`` reads
+them (concurrently, a project gone between the two reads left out with a warning), unless
+``--project-id`` names some. The rows keep the projects' order. Their tables name each
+project (``project_name`` standing in for ``project_id``, as in the usage tables); csv,
+jsonl and json add ``project_name`` with ``--names``.
 
 A listing is a few pages at most, so it is read whole, then written: the table needs every
 row to size its columns anyway.
@@ -15,10 +15,9 @@ row to size its columns anyway.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import attrs
 
@@ -26,16 +25,17 @@ from .._client import UsageClient
 from .._directory import Directory
 from .._models import KeyOwner, Project, ProjectApiKey, ServiceAccount, User
 from .._rows import iso_utc
-from ._names import PAGE, NameLookup, label, shared_names
+from ._names import NameLookup, label, shared_names
 from ._output import machine_writer, stdout_console
 from ._table import Column, TablePlan, plan_listing, render_table, text_column, time_cells
 
 __all__ = ["LISTINGS", "Listed", "Listing", "fetch_listing", "listing_table", "write_listing"]
 
 Row = dict[str, Any]
-T = TypeVar("T")
+Access = Literal["active", "inactive", "any"]
 
 _TIMES = ("created_at", "archived_at", "added_at", "last_used_at")
+PAGE = 100  # the lists' largest page: the fewest requests
 _REMEDY = "csv, jsonl and json carry every field"
 
 
@@ -166,22 +166,14 @@ def service_account_row(account: ServiceAccount) -> Row:
 @attrs.frozen
 class Listed:
     """What a listing command read: its rows, how many projects they came from (listings per
-    project), the lines to say on stderr, and the names more than one project carries."""
+    project), and the names more than one project carries. ``unread``: the projects list
+    itself could not be read (the library's warning said why), so there are no rows to give.
+    """
 
     rows: list[Row]
     projects: int = 0
-    messages: tuple[str, ...] = ()
     shared: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
-
-
-async def _each(reads: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
-    """Every read at once, results in order; the first failure is raised as itself."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(read) for read in reads]
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    return [task.result() for task in tasks]
+    unread: bool = False
 
 
 async def fetch_listing(
@@ -192,12 +184,13 @@ async def fetch_listing(
     include_archived: bool = False,
     emails: Sequence[str] | None = None,
     project_ids: Sequence[str] | None = None,
-    owner_project_access: Any = None,
+    owner_project_access: Access = "any",
 ) -> Listed:
     """Read ``listing``'s rows through ``client`` (closed when done).
 
     ``names`` adds ``project_name`` to the rows of listings per project. Raises
-    ``APIError`` when a list cannot be read.
+    ``APIError`` when a list cannot be read, except one project's list when every project's
+    is read: that project is left out, with the library's warning.
     """
     async with client:
         if listing.command == "projects":
@@ -206,50 +199,64 @@ async def fetch_listing(
         if listing.command == "users":
             users = await client.users(emails=emails or None, limit=PAGE).collect()
             return Listed([user_row(u) for u in users])
-
-        def read(project_id: str) -> Coroutine[Any, Any, list[Row]]:
-            if listing.command == "api-keys":
-                keys = client.project_api_keys(
-                    project_id, owner_project_access=owner_project_access, limit=PAGE
-                )
-                return _rows_of(keys.collect(), api_key_row)
-            accounts = client.project_service_accounts(project_id, limit=PAGE)
-            return _rows_of(accounts.collect(), service_account_row)
-
-        return await _per_project(client, read, names=names, project_ids=project_ids)
+        if project_ids:
+            return await _of_projects(
+                client, listing, list(dict.fromkeys(project_ids)), names, owner_project_access
+            )
+        return await _of_every_project(client, listing, names, owner_project_access)
 
 
-async def _rows_of(items: Awaitable[list[T]], row: Callable[[T], Row]) -> list[Row]:
-    return [row(item) for item in await items]
-
-
-async def _per_project(
-    client: UsageClient,
-    read: Callable[[str], Coroutine[Any, Any, list[Row]]],
-    *,
-    names: bool,
-    project_ids: Sequence[str] | None,
+async def _of_every_project(
+    client: UsageClient, listing: Listing, names: bool, access: Access
 ) -> Listed:
-    if not project_ids:
-        # Every project, archived ones too: their keys still carry usage to name.
-        projects = await client.projects(include_archived=True, limit=PAGE).collect()
-        directory = Directory(projects=projects)
-        per_project = await _each([read(p.id) for p in projects])
-        rows = [row for rows in per_project for row in rows]
-        return Listed(_named(rows, directory, names), len(projects), (), shared_names(directory))
-    wanted = list(dict.fromkeys(project_ids))
+    # Every project, archived ones too (their keys still carry usage to name), read as the
+    # library reads the directory: a project archived or removed between the projects list
+    # and its own list is a warning, not the end of the command.
+    keys = listing.command == "api-keys"
+    directory = await client.directory(
+        parts=("projects", "api_keys" if keys else "service_accounts")
+    )
+    if directory.warnings and not directory.projects:
+        # Not even the projects list could be read (an organization always has one): "no
+        # keys" would be an answer the command does not have.
+        return Listed([], unread=True)
+    if keys:
+        # The keys were read with owner_project_access="any"; each says which it is.
+        rows = [
+            api_key_row(key)
+            for key in directory.api_keys.values()
+            if access == "any" or key.owner_project_access == access
+        ]
+    else:
+        rows = [service_account_row(a) for a in directory.service_accounts.values()]
+    return Listed(_named(rows, directory, names), len(directory.projects), shared_names(directory))
+
+
+async def _of_projects(
+    client: UsageClient, listing: Listing, wanted: list[str], names: bool, access: Access
+) -> Listed:
+    # Projects named by hand, a few at most: read one after another, each project's error
+    # (a 404 for an ID that is not one) failing the command as itself. The names are read
+    # beside them.
     lookup = NameLookup({"project_name"}) if names else None
+    rows: list[Row] = []
     try:
         if lookup is not None:
-            lookup.start(client)  # beside the lists: the names come from another list
-        per_project = await _each([read(project_id) for project_id in wanted])
+            lookup.start(client)
+        for project_id in wanted:
+            if listing.command == "api-keys":
+                stream = client.project_api_keys(
+                    project_id, owner_project_access=access, limit=PAGE
+                )
+                rows.extend(api_key_row(key) for key in await stream.collect())
+            else:
+                accounts = client.project_service_accounts(project_id, limit=PAGE)
+                rows.extend(service_account_row(a) for a in await accounts.collect())
         found = await lookup.directory() if lookup is not None else None
     finally:
         if lookup is not None:
             await lookup.aclose()
-    rows = [row for rows in per_project for row in rows]
-    messages = tuple(lookup.messages) if lookup is not None else ()
-    return Listed(_named(rows, found, names), len(wanted), messages, shared_names(found))
+    return Listed(_named(rows, found, names), len(wanted), shared_names(found))
 
 
 def _named(rows: list[Row], directory: Directory | None, names: bool) -> list[Row]:
@@ -284,7 +291,7 @@ def _title(listing: Listing, listed: Listed) -> str:
 
 def _cells(field: str, rows: Sequence[Row]) -> list[str]:
     if field in _TIMES:
-        return time_cells([row.get(field) for row in rows])
+        return time_cells([row.get(field) for row in rows], seconds=False)
     if field == "owner":
         values = [row.get("owner_email") or row.get("owner_name") for row in rows]
     else:

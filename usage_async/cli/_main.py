@@ -28,6 +28,7 @@ from ._period import (
     resolve_period,
     utc_text,
 )
+from ._voice import library_log, redact, say
 
 __all__ = ["main", "param_flags", "parse_when"]
 
@@ -475,7 +476,12 @@ def _admin_key(args: argparse.Namespace) -> str:
 
 
 def _base_url_problem(args: argparse.Namespace, refusal: InvalidParameterError) -> str:
-    """Why the base URL was refused, naming where it came from: the flag or the variable."""
+    """Why the base URL was refused, naming where it came from: the flag or the variable.
+
+    The library is the judge (this runs only once it refused), but its refusal carries no
+    more than ``param`` and a message in its own words (``allow_insecure=True``, ``api_key``),
+    so which rule the URL broke is read from the URL again, to say it in the command line's.
+    """
     source, url = (
         ("--base-url", args.base_url) if args.base_url else (f"${URL_ENV}", os.environ[URL_ENV])
     )
@@ -505,15 +511,14 @@ def _client(args: argparse.Namespace) -> tuple[UsageClient, str]:
     except InvalidParameterError as exc:
         if exc.param != "base_url":
             raise
-        _usage_error(args, _base_url_problem(args, exc))
+        # A URL may carry the key in its query string (?key=...): blanked like any message.
+        _usage_error(args, redact(_base_url_problem(args, exc), key))
     return client, key
 
 
 def _fail(message: str, secret: str | None) -> int:
-    if secret:
-        # The real API masks keys in its messages; a proxy or emulator might not.
-        message = message.replace(secret, "<redacted>")
-    print(f"usage-async: error: {message}", file=sys.stderr)
+    # The real API masks keys in its messages; a proxy or emulator might not.
+    say(f"error: {message}", secret)
     return EXIT_API_ERROR
 
 
@@ -526,9 +531,14 @@ def _api_message(exc: APIError, flags: Mapping[str, str]) -> str:
 def _complete(
     work: Coroutine[Any, Any, None], secret: str | None, flags: Mapping[str, str] | None = None
 ) -> int:
-    """Run ``work``; an API or network failure becomes a one-line message and exit 1."""
+    """Run ``work``; an API or network failure becomes a one-line message and exit 1.
+
+    Whatever the library logs meanwhile (retries, parts of the directory it could not read)
+    is said on stderr as it happens, one line each, with ``secret`` blanked out.
+    """
     try:
-        asyncio.run(work)
+        with library_log(secret):
+            asyncio.run(work)
     except FanOutError as exc:
         if not isinstance(exc.error, APIError):
             raise
@@ -590,14 +600,6 @@ def _check_columns(args: argparse.Namespace, endpoint: Endpoint, group_by: Seque
             _usage_error(args, f"--columns {column} is a name, which --no-names turns off")
 
 
-def _say(messages: Sequence[str], secret: str | None) -> None:
-    """Lines for stderr, in the command line's voice, with the key blanked out."""
-    for message in messages:
-        if secret:
-            message = message.replace(secret, "<redacted>")
-        print(f"usage-async: {message}", file=sys.stderr)
-
-
 def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     from ._names import NameLookup
     from ._output import open_writer, pull
@@ -623,20 +625,22 @@ def _run_endpoint(args: argparse.Namespace, now: int) -> int:
     client, key = _client(args)
     clock = ServerClock(now)
     names = NameLookup(needs) if needs else None
-    writer = open_writer(fmt, query, sys.stdout, clock=clock, columns=args.columns, names=names)
+    # The rows' fields, for the reader of the wire and the writer alike.
+    fields = row_fields(endpoint.result_type, query.group_by, names=names is not None)
+    writer = open_writer(
+        fmt, query, fields, sys.stdout, clock=clock, columns=args.columns, names=names
+    )
     written = 0
 
     async def work() -> None:
         nonlocal written
         written = await pull(
-            client, query, writer, clock=clock, streaming=fmt != "table", names=names
+            client, query, fields, writer, clock=clock, streaming=fmt != "table", names=names
         )
 
     code = _complete(work(), key, flags)
-    if code == EXIT_OK:
-        _say(names.messages if names is not None else (), key)
-        if not written:
-            print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
+    if code == EXIT_OK and not written:
+        print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
     return code
 
 
@@ -649,10 +653,7 @@ def _run_report(args: argparse.Namespace, now: int) -> int:
     queries = _checked(args, lambda: report_queries(period.start, end))
     client, key = _client(args)
     names = NameLookup(["project_name"]) if args.names is not False else None
-    code = _complete(show_report(client, queries, now, names=names), key)
-    if code == EXIT_OK and names is not None:
-        _say(names.messages, key)
-    return code
+    return _complete(show_report(client, queries, now, names=names), key)
 
 
 def _run_demo(args: argparse.Namespace, now: int) -> int:
@@ -789,14 +790,15 @@ def _run_listing(args: argparse.Namespace, now: int) -> int:
             include_archived=getattr(args, "include_archived", False),
             emails=getattr(args, "emails", None),
             project_ids=getattr(args, "project_ids", None),
-            owner_project_access=getattr(args, "owner_project_access", None),
+            owner_project_access=getattr(args, "owner_project_access", "any"),
         )
 
     code = _complete(work(), key, LISTING_FLAGS)
     if code != EXIT_OK:
         return code
+    if listed.unread:
+        return _fail(f"cannot list {listing.noun}: the projects list could not be read", key)
     write_listing(listing, listed, fmt, names=names)
-    _say(listed.messages, key)
     if not listed.rows:
         print(_nothing_listed(args, listing.noun), file=sys.stderr)
     return EXIT_OK

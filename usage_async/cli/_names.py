@@ -1,15 +1,15 @@
 """Names for the IDs a command shows, read from the directory while the usage is pulled.
 
 A command knows which name columns it will show (``project_name``, ``user_email``,
-``api_key_name``) before it sends anything; ``NameLookup`` then reads the smallest part of
-the directory that holds them: the projects list alone for project names (one request for
-up to 100 projects), the users list for emails, and the whole directory only for key names,
-which are listed project by project. It runs beside the pull, and the rows wait for it only
-at the first page. Nothing is read when no shown column needs a name (``--no-names``).
+``api_key_name``) before it sends anything; ``NameLookup`` then reads the parts of the
+directory that hold them, and only those (``client.directory(parts=...)``): the projects
+list alone for project names (one request for up to 100 projects), the users list for
+emails, every project's keys for key names. It runs beside the pull, and the rows wait for
+it only at the first page. Nothing is read when no shown column needs a name (``--no-names``).
 
-A directory the key cannot read at all leaves the IDs, said in one line; each part it could
-not read (``Directory.warnings``) is one line too. The lines are kept in ``messages`` for the
-command to print once its output is written: a progress display may be on stderr meanwhile.
+A directory that cannot be read at all leaves the IDs, said in one warning; a part the key
+may not read is the library's own warning. Both reach stderr through the run's log handler
+(``_voice.library_log``), once each.
 
 In a table a name stands in for its ID (``label``): the ID is shown where the name is
 unknown, and after a name that more than one ID carries, so no two rows look alike.
@@ -18,27 +18,30 @@ unknown, and after a name that more than one ID carries, so no two rows look ali
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Collection, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Collection, Mapping
 
-from .. import _directory
 from .._client import UsageClient
 from .._directory import Directory
-from .._exceptions import APIError, PermissionDeniedError
+from .._exceptions import APIError
 from .._rows import NAME_COLUMNS
-from .._streams import ListStream
 
-__all__ = ["ID_OF", "NAME_COLUMNS", "NONE", "NameLookup", "label", "read_names", "shared_names"]
-
-T = TypeVar("T")
+__all__ = ["ID_OF", "NAME_COLUMNS", "NONE", "NameLookup", "label", "shared_names"]
 
 ID_OF: Mapping[str, str] = {name: ident for ident, name in NAME_COLUMNS.items()}
 """The ID column each name column names (``project_name`` -> ``project_id``)."""
 
 NONE = "(none)"  # a grouping value the API left empty, as the table shows it
-PAGE = 100  # the lists' largest page: the fewest requests
+
+PART_OF: Mapping[str, str] = {
+    "project_name": "projects",
+    "user_email": "users",
+    "api_key_name": "api_keys",
+}
+"""The part of the directory (``client.directory(parts=...)``) each name column comes from."""
+
+# The command line's own warnings, beneath the library's logger: said by the same handler.
+logger = logging.getLogger("usage_async.cli")
 
 
 def label(name: str | None, ident: str | None, shared: Collection[str] = ()) -> str:
@@ -71,76 +74,20 @@ def shared_names(directory: Directory | None) -> dict[str, frozenset[str]]:
     }
 
 
-class _DirectoryWarningsSaidHere(logging.Filter):
-    """The library logs each part of the directory it could not read; the command line says
-    them itself, once, in its own words."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.pathname != _directory.__file__
-
-
-@contextlib.contextmanager
-def _quiet_directory_log() -> Iterator[None]:
-    log = logging.getLogger("usage_async")
-    quiet = _DirectoryWarningsSaidHere()
-    log.addFilter(quiet)
-    try:
-        yield
-    finally:
-        log.removeFilter(quiet)
-
-
-async def read_names(client: UsageClient, needs: Collection[str]) -> Directory:
-    """The part of the directory that names the columns ``needs``, read through ``client``.
-
-    A part the key may not read (403) is left empty and named in ``warnings``, as
-    ``client.directory()`` does; any other error is raised.
-    """
-    if "api_key_name" in needs:  # keys are listed per project: every list must be read
-        with _quiet_directory_log():
-            return await client.directory()
-    warnings: list[str] = []
-
-    async def read(part: str, stream: ListStream[T]) -> list[T]:
-        try:
-            return await stream.collect()
-        except PermissionDeniedError as exc:
-            warnings.append(f"the directory has no {part}: {exc}")
-            return []
-
-    async def nothing() -> list[Any]:
-        return []
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            projects = group.create_task(
-                read("projects", client.projects(include_archived=True, limit=PAGE))
-                if "project_name" in needs
-                else nothing()
-            )
-            users = group.create_task(
-                read("users", client.users(limit=PAGE)) if "user_email" in needs else nothing()
-            )
-    except BaseExceptionGroup as failed:  # the first failure, as itself
-        raise failed.exceptions[0] from None
-    return Directory(projects=projects.result(), users=users.result(), warnings=tuple(warnings))
-
-
 class NameLookup:
     """The names of the columns ``needs``, read in the background once ``start``-ed.
 
-    ``await directory()`` gives them, or an empty directory (so IDs) when the read failed;
-    ``messages`` then holds the lines to print. ``aclose()`` stops a read still running.
+    ``await directory()`` gives them, or an empty directory (so IDs, with a warning) when
+    the directory could not be read. ``aclose()`` stops a read still running.
     """
 
     def __init__(self, needs: Collection[str]) -> None:
-        self.needs = frozenset(needs)
-        self.messages: list[str] = []
+        self.parts = tuple(dict.fromkeys(PART_OF[need] for need in needs))
         self._task: asyncio.Task[Directory] | None = None
         self._directory: Directory | None = None
 
     def start(self, client: UsageClient) -> None:
-        self._task = asyncio.ensure_future(read_names(client, self.needs))
+        self._task = asyncio.ensure_future(client.directory(parts=self.parts))
 
     async def directory(self) -> Directory:
         if self._directory is None:
@@ -148,9 +95,8 @@ class NameLookup:
             try:
                 directory = await self._task
             except APIError as exc:
-                self.messages.append(f"cannot read names from the directory, showing IDs: {exc}")
+                logger.warning("cannot read names from the directory, showing IDs: %s", exc)
                 directory = Directory()
-            self.messages.extend(f"warning: {warning}" for warning in directory.warnings)
             self._directory = directory
         return self._directory
 

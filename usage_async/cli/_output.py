@@ -35,7 +35,8 @@ from rich.progress import (
 from .._client import UsageClient
 from .._models import Page
 from .._protocol import Query
-from .._rows import row_dicts, row_fields
+from .._rows import row_dicts
+from .._streams import BucketStream
 from ._names import NameLookup
 from ._period import ServerClock
 
@@ -265,6 +266,7 @@ class _Projected:
 def open_writer(
     fmt: str,
     query: Query,
+    fields: Sequence[str],
     file: IO[str],
     *,
     clock: ServerClock,
@@ -273,13 +275,12 @@ def open_writer(
 ) -> RowWriter:
     """A writer of ``fmt`` (table, csv, jsonl or json) for the rows of ``query``, onto ``file``.
 
-    Columns are ``row_fields`` of the endpoint's results with the query's ``group_by`` (and
-    the name columns when ``names`` reads any), or exactly ``columns`` in that order; the
-    table chooses its own (see ``_table``) and marks buckets still in progress by ``clock``.
+    Machine formats carry ``fields`` (the rows' fields, as ``pull`` makes them) or exactly
+    ``columns`` in that order; the table chooses its own (see ``_table``), names IDs by
+    ``names`` and marks buckets still in progress by ``clock``.
     """
     if fmt == "table":
         return _TableWriter(query, clock, columns, names)
-    fields = row_fields(query.endpoint.result_type, query.group_by, names=names is not None)
     return machine_writer(fmt, fields, file, columns)
 
 
@@ -378,13 +379,16 @@ def progress_wanted(streaming_to_stdout: bool) -> bool:
 async def pull(
     client: UsageClient,
     query: Query,
+    fields: Sequence[str],
     writer: RowWriter,
     *,
     clock: ServerClock,
     streaming: bool,
     names: NameLookup | None = None,
 ) -> int:
-    """Write every row of ``query`` page by page, with progress; close ``writer`` at the end.
+    """Write every row of ``query``, with ``fields`` (``row_fields`` of the query, with the
+    name columns when ``names`` is given), page by page, with progress; close ``writer`` at
+    the end.
 
     ``names`` is read beside the first page and names every row; ``clock`` learns the
     server's time from the first response. Returns how many rows were written.
@@ -394,9 +398,9 @@ async def pull(
         if names is not None:
             names.start(client)
         try:
-            stream = client.stream(query.endpoint.name, **query.kwargs())
-            # The rows come straight from the wire, as ua.rows and the sync read them.
-            fields = row_fields(query.endpoint.result_type, query.group_by, names=names is not None)
+            # The query is validated already; the rows come straight from the wire, as
+            # ua.rows and the sync read them.
+            stream: BucketStream[Any] = BucketStream(client, query)
             with PullProgress(progress_wanted(streaming)) as progress:
                 task = progress.track(query.endpoint.name, expected_buckets(query, clock.local))
                 async for page in stream.row_pages(fields[2:]):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -30,10 +30,11 @@ from .._client import UsageClient
 from .._concurrency import fan_out
 from .._directory import Directory
 from .._endpoints import ENDPOINTS
-from .._models import Bucket
+from .._models import Bucket, Page
 from .._protocol import Query, validate
 from .._rows import Number, Totals
-from ._names import NameLookup, label, shared_names
+from .._streams import BucketStream
+from ._names import NONE, NameLookup, label, shared_names
 from ._output import PullProgress, expected_buckets, human_number, stdout_console
 
 __all__ = ["demo_report", "report_queries", "show_report"]
@@ -117,9 +118,9 @@ async def gather(
         if names is not None:
             names.start(client)
         try:
-            streams = {
-                name: client.stream(name, **query.kwargs()).pages()
-                for name, query in queries.items()
+            # Validated already by report_queries: each goes to its stream as it is.
+            streams: dict[str, AsyncIterator[Page[Any]]] = {
+                name: BucketStream[Any](client, query).pages() for name, query in queries.items()
             }
             with PullProgress(sys.stderr.isatty()) as progress:
                 task = progress.track(
@@ -178,7 +179,7 @@ def _when(seconds: int) -> str:
 
 def _name(value: Any) -> Text:
     # Text, not str: a name with brackets in it must not be read as rich markup.
-    return Text("(none)" if value is None else str(value))
+    return Text(NONE if value is None else str(value))
 
 
 def _money(value: Number, currency: str) -> str:

@@ -34,7 +34,7 @@ from rich.text import Text
 
 from .._protocol import Query
 from .._rows import row_fields
-from ._names import ID_OF, NAME_COLUMNS, label
+from ._names import ID_OF, NAME_COLUMNS, NONE, label
 
 __all__ = [
     "Column",
@@ -51,7 +51,6 @@ Row = Mapping[str, Any]
 # What a column costs besides its cells: one space, the box's (blank) rule, one space.
 SEPARATOR = 3
 IN_PROGRESS = "*"
-NONE = "(none)"
 _TIMES = ("start_time", "end_time")
 _WIDTH_WORDS = {"1d": "daily", "1h": "hourly", "1m": "per-minute"}
 _CENT = Decimal("0.01")
@@ -134,21 +133,6 @@ def _seconds(iso: str) -> int:
     return int(_dt.datetime.fromisoformat(iso).timestamp())
 
 
-def _time_format(moments: Sequence[int]) -> str:
-    """The shortest format that shows every moment exactly."""
-    if all(m % 86400 == 0 for m in moments):
-        return "%Y-%m-%d"
-    if all(m % 60 == 0 for m in moments):
-        return "%Y-%m-%d %H:%M"
-    return "%Y-%m-%d %H:%M:%S"
-
-
-def _time_cells(values: Sequence[Any]) -> list[str]:
-    moments = [_seconds(str(v)) for v in values]
-    layout = _time_format(moments)
-    return [_dt.datetime.fromtimestamp(m, _dt.UTC).strftime(layout) for m in moments]
-
-
 def _text(value: Any) -> str:
     if value is None:
         return NONE
@@ -196,11 +180,19 @@ def _header(name: str, cell_width: int) -> tuple[str, ...]:
     return (name[:cut], name[cut:])
 
 
-def time_cells(values: Sequence[str | None]) -> list[str]:
-    """ISO-8601 times to the minute, for reading (a directory's times have seconds that
-    nobody reads in a listing); ``None`` as an empty cell."""
+def time_cells(values: Sequence[str | None], *, seconds: bool = True) -> list[str]:
+    """ISO-8601 UTC times for reading, all in the shortest layout that shows each exactly:
+    the date alone when every one is a UTC midnight, else to the minute, else to the second.
+    ``seconds=False`` stops at the minute (a directory's times have seconds nobody reads in
+    a listing). ``None`` is an empty cell."""
     moments = [_seconds(v) if v is not None else None for v in values]
-    layout = "%Y-%m-%d" if all(m % 86400 == 0 for m in moments if m is not None) else _MINUTES
+    known = [m for m in moments if m is not None]
+    if all(m % 86400 == 0 for m in known):
+        layout = "%Y-%m-%d"
+    elif not seconds or all(m % 60 == 0 for m in known):
+        layout = _MINUTES
+    else:
+        layout = "%Y-%m-%d %H:%M:%S"
     return [
         _dt.datetime.fromtimestamp(m, _dt.UTC).strftime(layout) if m is not None else ""
         for m in moments
@@ -242,7 +234,7 @@ def _named_or_id(group: str, rows: Sequence[Row]) -> str:
 def _column(field: str, rows: Sequence[Row], *, groups: Sequence[str], money_with: str) -> Column:
     values = [row.get(field) for row in rows]
     if field in _TIMES:
-        cells, numeric = _time_cells(values), False
+        cells, numeric = time_cells(values), False
     elif field == "amount":
         cells = [
             f"{_money(v)} {str(row.get('currency', '')).upper()}".rstrip()

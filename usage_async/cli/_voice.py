@@ -1,0 +1,100 @@
+"""How the command line speaks on stderr: one line each, ``usage-async: ...``, never the key.
+
+Everything the command line says about a run goes through here: its errors (``say``) and
+the records the library logs while the run is under way (``library_log``), a retried
+request or a part of the directory the key may not read, in the same one-line form
+(``usage-async: warning: ...``), never with a traceback.
+
+The key is blanked out of every line (``redact``), not only when whole: an error message
+quotes the first bytes of a body, so a proxy that echoes the ``Authorization`` header leaks
+a piece of the key, cut wherever the snippet ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+
+__all__ = ["REDACTED", "library_log", "redact", "say"]
+
+REDACTED = "<redacted>"
+PIECE = 8  # the shortest run of the key's characters that is blanked wherever it appears
+
+_LOGGER = "usage_async"
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with every run of ``PIECE`` or more characters that also occurs in ``secret``
+    replaced by ``<redacted>`` (a key shorter than that is blanked where it appears whole)."""
+    if not secret:
+        return text
+    if len(secret) < PIECE:
+        return text.replace(secret, REDACTED)
+    pieces = {secret[i : i + PIECE] for i in range(len(secret) - PIECE + 1)}
+    # Every character inside some PIECE-long window found in the key is part of a run the key
+    # holds; consecutive such characters become one marker.
+    spans: list[list[int]] = []
+    for start in range(len(text) - PIECE + 1):
+        if text[start : start + PIECE] in pieces:
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = start + PIECE
+            else:
+                spans.append([start, start + PIECE])
+    if not spans:
+        return text
+    out, done = [], 0
+    for start, end in spans:
+        out.append(text[done:start] + REDACTED)
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def say(message: str, secret: str | None = None) -> None:
+    """Print ``usage-async: MESSAGE`` on stderr, on one line, with ``secret`` blanked out."""
+    print(f"usage-async: {redact(_one_line(message), secret)}", file=sys.stderr)
+
+
+class _StderrLines(logging.Handler):
+    """Each record as one ``usage-async: LEVEL: message`` line on stderr: no traceback."""
+
+    def __init__(self, secret: str | None) -> None:
+        super().__init__(logging.WARNING)
+        self._secret = secret
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not fit its format
+            message = str(record.msg)
+        # sys.stderr as it is now, not when the handler was made (tests swap it); a closed
+        # stderr leaves nowhere to say anything, and must not fail the code that logged.
+        with contextlib.suppress(OSError, ValueError):
+            say(f"{record.levelname.lower()}: {message}", self._secret)
+
+
+@contextlib.contextmanager
+def library_log(secret: str | None) -> Iterator[None]:
+    """For the block, say each record logged on the library's ``usage_async`` logger (and
+    the command line's own, beneath it) at WARNING or above, once, with ``secret`` blanked.
+
+    The records are not passed on to the root logger's handlers meanwhile: the command line
+    owns stderr, and Python's fallback would print the same warning again, without the prefix
+    and unredacted.
+    """
+    logger = logging.getLogger(_LOGGER)
+    handler = _StderrLines(secret)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = propagate
+        logger.removeHandler(handler)
