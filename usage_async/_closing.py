@@ -70,27 +70,32 @@ class Interrupts:
                 task.cancel()
 
 
-def redact(text: str, secret: str, least: int = 8) -> str:
+def redact(text: str, secret: str | None, least: int = 8) -> str:
     """``text`` with every run of ``least`` or more characters of ``secret`` blanked out.
 
     Error messages quote cut-off snippets of bodies, so a secret that a server echoed shows
-    up cut, where a plain ``replace`` of the whole secret would miss it.
+    up cut, where a plain ``replace`` of the whole secret would miss it. A secret shorter
+    than ``least`` is blanked where it appears whole.
     """
     if not secret or not text:
         return text
     if len(secret) < least:
         return text.replace(secret, "<redacted>")
     pieces = {secret[i : i + least] for i in range(len(secret) - least + 1)}
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text[i : i + least] in pieces:
-            end = i + least
-            while end < len(text) and text[i : end + 1] in secret:
-                end += 1
-            out.append("<redacted>")
-            i = end
-        else:
-            out.append(text[i])
-            i += 1
+    # Every character inside some window found in the secret belongs to a run the secret
+    # holds; overlapping or touching windows become one marker.
+    spans: list[list[int]] = []
+    for start in range(len(text) - least + 1):
+        if text[start : start + least] in pieces:
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = start + least
+            else:
+                spans.append([start, start + least])
+    if not spans:
+        return text
+    out, done = [], 0
+    for start, end in spans:
+        out.append(text[done:start] + "<redacted>")
+        done = end
+    out.append(text[done:])
     return "".join(out)

@@ -17,39 +17,11 @@ import logging
 import sys
 from collections.abc import Iterator
 
-__all__ = ["REDACTED", "library_log", "redact", "say"]
+from .._closing import redact
 
-REDACTED = "<redacted>"
-PIECE = 8  # the shortest run of the key's characters that is blanked wherever it appears
+__all__ = ["library_log", "redact", "say"]
 
 _LOGGER = "usage_async"
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with every run of ``PIECE`` or more characters that also occurs in ``secret``
-    replaced by ``<redacted>`` (a key shorter than that is blanked where it appears whole)."""
-    if not secret:
-        return text
-    if len(secret) < PIECE:
-        return text.replace(secret, REDACTED)
-    pieces = {secret[i : i + PIECE] for i in range(len(secret) - PIECE + 1)}
-    # Every character inside some PIECE-long window found in the key is part of a run the key
-    # holds; consecutive such characters become one marker.
-    spans: list[list[int]] = []
-    for start in range(len(text) - PIECE + 1):
-        if text[start : start + PIECE] in pieces:
-            if spans and start <= spans[-1][1]:
-                spans[-1][1] = start + PIECE
-            else:
-                spans.append([start, start + PIECE])
-    if not spans:
-        return text
-    out, done = [], 0
-    for start, end in spans:
-        out.append(text[done:start] + REDACTED)
-        done = end
-    out.append(text[done:])
-    return "".join(out)
 
 
 def _one_line(text: str) -> str:
