@@ -11,6 +11,7 @@ ending at ``now``, ``limit`` buckets per page, cursors, and grouping (ungrouped 
 from __future__ import annotations
 
 import contextlib
+import decimal
 import email.utils
 import itertools
 from collections.abc import AsyncIterator
@@ -114,10 +115,11 @@ class RevisingServer:
 
     def _costs(self, start: int, end: int, group_by: set[str]) -> list[dict[str, Any]]:
         sums: dict[str | None, Decimal] = {}
+        exact = decimal.Context(prec=decimal.MAX_PREC)  # + in the default context rounds
         for (day, project), amount in self.costs.items():
             if start <= day < end:
                 key = project if "project_id" in group_by else None
-                sums[key] = sums.get(key, Decimal(0)) + amount
+                sums[key] = exact.add(sums.get(key, Decimal(0)), amount)
         return [
             {
                 "object": "organization.costs.result",

@@ -89,3 +89,28 @@ async def test_results_that_cannot_be_typed_are_counted_logged_and_not_written(
     assert caplog.text.count("skipping a result in costs") == 2 * buckets
     assert "a cost with no amount" in caplog.text
     assert "organization.costs.adjustment" in caplog.text
+
+
+async def test_money_keeps_every_digit_in_the_table_the_view_and_the_export(database: str) -> None:
+    """An amount of 35 significant digits (Decimal's default context keeps 28) reads back as
+    the API's text from the costs table, the focus view and ``focus_rows``."""
+    sent = "1234567890.1234567890123456789012345"
+    now = int(dt.datetime(2026, 2, 10, 9, 30, tzinfo=dt.UTC).timestamp())
+    day = now - now % DAY - DAY
+    async with serve_revising(now) as server, client_for(server) as client:
+        server.costs[(day, "proj_a")] = Decimal(sent)
+        await ua.sync(
+            client, database, since=day, endpoints=["costs"], group_by=["project_id"],
+            directory=False,
+        )  # fmt: skip
+        export = ua.focus_rows(
+            client.costs(start_time=day, group_by=["project_id"]), billing_account_id="org-1"
+        )
+        [exported] = [row async for row in export]
+    [stored] = await table_rows(database, "costs")
+    [viewed] = await table_rows(database, "focus")
+    assert str(stored["amount"]) == sent
+    assert str(viewed["BilledCost"]) == sent
+    assert str(exported["BilledCost"]) == sent
+    assert ua.focus.focus_number(exported["BilledCost"]) == sent
+    assert [str(total) for total in export.summary.billed.values()] == [sent]

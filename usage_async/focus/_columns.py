@@ -29,7 +29,9 @@ The vocabulary, and what each node means in SQL terms:
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Literal as TypingLiteral
 
 import attrs
@@ -51,6 +53,9 @@ __all__ = [
     "UnitName",
     "Upper",
     "UtcTime",
+    "exact_decimal",
+    "exact_sum",
+    "focus_number",
     "focus_unit",
 ]
 
@@ -196,6 +201,40 @@ def focus_unit(unit: str) -> str:
     if known is not None:
         return known
     return " ".join(word[:1].upper() + word[1:] for word in unit.replace("_", " ").split())
+
+
+# A context that cannot round: ``Decimal``'s default one keeps 28 significant digits, and its
+# ``normalize()`` and ``+`` round to them. The API's amounts are decimal strings of any length.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
+def exact_decimal(value: Decimal | int) -> Decimal:
+    """``value`` with no trailing zeros and every significant digit (``0E-6176`` -> ``0``).
+
+    What the sync binds for PostgreSQL's ``NUMERIC``. Raises ``ValueError`` for an infinity
+    or a NaN, which no amount can be.
+    """
+    if isinstance(value, int):
+        return Decimal(value)
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {value}")
+    return Decimal(0) if value.is_zero() else value.normalize(_EXACT)
+
+
+def focus_number(value: Decimal | int) -> str:
+    """A number as FOCUS number text: plain digits, no exponent, no trailing zeros.
+
+    ``Decimal("0E-6176")`` gives ``"0"`` and ``Decimal("1E+1")`` gives ``"10"``; every
+    significant digit is kept (no rounding to a context precision). The one formatter of
+    exact numbers: FOCUS files, the sync's money text on SQLite, and so the ``focus`` view.
+    """
+    return format(exact_decimal(value), "f")
+
+
+def exact_sum(total: Decimal, value: Decimal | int) -> Decimal:
+    """``total + value`` with every digit (``+`` rounds to 28 significant digits), as
+    ``exact_decimal`` gives it (``0E-6176`` adds no six thousand zeros)."""
+    return exact_decimal(_EXACT.add(total, value))
 
 
 _START = Field("start_time")

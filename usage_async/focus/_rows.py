@@ -34,6 +34,7 @@ from ._columns import (
     UnitName,
     Upper,
     UtcTime,
+    exact_sum,
     focus_unit,
 )
 
@@ -265,7 +266,7 @@ class FocusRows:
                     summary.gaps[column.name] += 1
             row[column.name] = value
         key = BilledKey(row["BillingAccountId"], row["BillingPeriodStart"], row["BillingCurrency"])
-        summary.billed[key] = summary.billed.get(key, Decimal(0)) + row["BilledCost"]
+        summary.billed[key] = exact_sum(summary.billed.get(key, Decimal(0)), row["BilledCost"])
         summary.rows += 1
         return row
 

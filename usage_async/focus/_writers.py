@@ -21,7 +21,7 @@ from typing import IO, Any, Literal, Protocol
 
 from .._exceptions import InvalidParameterError, UsageError
 from .._version import __version__
-from ._columns import FOCUS_COLUMNS, FOCUS_VERSION, FocusColumn
+from ._columns import FOCUS_COLUMNS, FOCUS_VERSION, FocusColumn, focus_number
 from ._rows import FocusRow, FocusRows
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "DECIMAL_SCALE",
     "FORMATS",
     "FocusExportError",
-    "focus_number",
     "parquet_schema",
     "write_focus",
 ]
@@ -49,20 +48,6 @@ PARQUET_EXTRA_HINT = "pip install 'usage-async[parquet]'"
 
 class FocusExportError(UsageError):
     """A FOCUS file could not be written as asked (a value that a Parquet column cannot hold)."""
-
-
-def focus_number(value: Decimal) -> str:
-    """A decimal as FOCUS number text: plain digits, no exponent, no trailing zeros.
-
-    ``Decimal("0E-6176")`` gives ``"0"`` and ``Decimal("1E+1")`` gives ``"10"``; every
-    significant digit is kept (no rounding to a context precision).
-    """
-    if not value.is_finite():
-        raise FocusExportError(f"{value} is not a number FOCUS can hold")
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def _cell(value: Any) -> str:

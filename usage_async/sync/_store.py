@@ -20,7 +20,6 @@ import functools
 import logging
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -32,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
 from .._models import Bucket
+from ..focus._columns import exact_decimal, focus_number
 from ._focus_view import create_focus_view
 from ._plan import Job
 from ._schema import (
@@ -39,7 +39,6 @@ from ._schema import (
     ExactDecimal,
     Schema,
     UtcDateTime,
-    decimal_text,
     grouping_columns,
     grouping_of,
     stored_fields,
@@ -359,7 +358,7 @@ class Store:
         """The row columns to read for the table of ``job``, and a function from a bucket of
         those rows (``stream.row_pages(columns)``) to the table's rows: tuples in column
         order with values as this database's driver takes them (times once per bucket edge,
-        money as exact text on SQLite and normalized ``Decimal`` on PostgreSQL).
+        money as ``focus_number`` text on SQLite and ``exact_decimal`` on PostgreSQL).
 
         ``group_by`` is what the bucket was read with; the table's other grouping columns
         are null (costs by key before 2025-12-06).
@@ -368,7 +367,7 @@ class Store:
         columns = stored_fields(job.endpoint, job.group_by)
         asked = set(group_by)
         sqlite_side = self.engine.dialect.name == "sqlite"
-        exact = _exact_text if sqlite_side else _exact_decimal
+        exact = _nullable(focus_number if sqlite_side else exact_decimal)
         fixes: list[tuple[int, Callable[[Any], Any]]] = []
         stored = list(table.columns)[len(BOOKKEEPING) :]
         assert len(stored) == len(columns), (table.name, columns)
@@ -441,17 +440,11 @@ def _none(value: Any) -> None:
     return None
 
 
-def _exact_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        value = Decimal(repr(value))
-    return decimal_text(value if isinstance(value, Decimal) else Decimal(value))
+def _nullable(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def nullable(value: Any) -> Any:
+        return None if value is None else convert(value)
 
-
-def _exact_decimal(value: Any) -> Decimal | None:
-    text = _exact_text(value)
-    return None if text is None else Decimal(text)
+    return nullable
 
 
 @attrs.frozen
