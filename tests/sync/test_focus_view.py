@@ -132,7 +132,9 @@ async def test_units_and_fields_the_emulator_never_sends_come_out_as_exported(
     def cost(value: str, **fields: Any) -> dict[str, Any]:
         return {"object": "organization.costs.result", "amount": {"value": value}, **fields}
 
-    async with serve_revising(now) as server, client_for(server) as client:
+    # The revising server's own rows carry no organization: the view takes the one the
+    # source was synced as, the client's, as focus_rows does.
+    async with serve_revising(now) as server, client_for(server, organization="org-1") as client:
         server.costs[(today - DAY, "proj_a")] = Decimal("0.000004500000000000000000000000000000000")
         server.stray_costs = [
             cost("1.25", quantity="2.5", quantity_unit="gibibyte_hours", organization_id="org-1"),
@@ -162,17 +164,12 @@ async def test_units_and_fields_the_emulator_never_sends_come_out_as_exported(
         written = [
             row
             async for row in ua.focus_rows(
-                client.costs(start_time=today - 3 * DAY, end_time=now, group_by=["project_id"]),
-                billing_account_id="org-1",
+                client.costs(start_time=today - 3 * DAY, end_time=now, group_by=["project_id"])
             )
         ]
     viewed = await view_rows(database)
-    # The revising server's own rows carry no organization: the view leaves it null, where
-    # the export was given one; every other cell agrees.
-    for row in viewed:
-        if row["BillingAccountId"] is None:
-            row["BillingAccountId"] = "org-1"
     assert comparable(viewed) == comparable(written)
+    assert {r["BillingAccountId"] for r in viewed} == {"org-1", "org-2"}
     units = {(r["x_QuantityUnit"], r["ConsumedUnit"]) for r in viewed}
     assert ("gibibyte_hours", "GiB-Hours") in units
     assert ("widget_units", "Widget Units") in units
@@ -183,6 +180,24 @@ async def test_units_and_fields_the_emulator_never_sends_come_out_as_exported(
         if r["BillingAccountId"] == "org-2"
     }
     assert named == {("Named by the API", "Second Org", "EUR", None)}
+
+
+async def test_each_source_bills_its_own_organization_and_none_is_made_up(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_ORG_ID", raising=False)
+    now = int(dt.datetime(2026, 2, 10, 9, 30, tzinfo=dt.UTC).timestamp())
+    day = now - now % DAY - DAY
+    options: dict[str, Any] = {"since": day, "endpoints": ["costs"], "directory": False}
+    async with serve_revising(now) as server:
+        server.costs[(day, "proj_a")] = Decimal("1.5")
+        async with client_for(server, organization="org-acme") as client:
+            await ua.sync(client, database, source="acme", **options)
+        async with client_for(server) as client:  # no organization known
+            await ua.sync(client, database, source="globex", **options)
+            await ua.sync(client, database, source="acme", **options)  # keeps org-acme
+    accounts = sorted((r["BillingAccountId"] or "") for r in await view_rows(database))
+    assert accounts == ["", "org-acme"]  # one cost per source
 
 
 async def test_there_is_no_view_without_a_costs_table_and_it_is_replaced_each_run(

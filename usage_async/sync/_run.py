@@ -386,7 +386,7 @@ async def sync(
     writes = _Writes()
     try:
         store = Store(engine, prefix)
-        states = await store.prepare(source, jobs)
+        states = await store.prepare(source, jobs, client.organization)
         anchors = [s.settled_until for s in states.values()]
         if since_at is not None:
             anchors.append(since_at)

@@ -161,7 +161,8 @@ class Schema:
     """The tables of one database under one ``prefix``, for the groupings being synced.
 
     ``usage[endpoint]`` is the table of an endpoint (built on first ask for its grouping),
-    ``state`` the sync state, ``projects`` / ``users`` / ``api_keys`` the directory.
+    ``state`` the sync state, ``sources`` each source's organization, ``projects`` /
+    ``users`` / ``api_keys`` the directory.
     """
 
     def __init__(self, prefix: str = "") -> None:
@@ -180,6 +181,14 @@ class Schema:
             sa.Column("settled_until", UtcDateTime(), nullable=False),
             # How far the data reaches: the server's "now" when it was last read.
             sa.Column("synced_until", UtcDateTime(), nullable=False),
+        )
+        # The billing account of each source's costs, where a row names none (the API sends
+        # organization_id only sometimes): the organization the source is read as.
+        self.sources = sa.Table(
+            f"{prefix}sources",
+            self.metadata,
+            sa.Column("source", sa.Text, primary_key=True),
+            sa.Column("organization_id", sa.Text),
         )
         self.projects = sa.Table(
             f"{prefix}projects",

@@ -175,14 +175,18 @@ class Store:
             set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
         )
 
-    async def prepare(self, source: str, jobs: Sequence[Job]) -> dict[tuple[str, str], State]:
+    async def prepare(
+        self, source: str, jobs: Sequence[Job], organization: str | None = None
+    ) -> dict[tuple[str, str], State]:
         """Create what is missing and check what exists; return the source's state by
         (endpoint, width).
 
-        A table grouped otherwise than its job raises ``GroupingChangedError`` before
-        anything is written. A table that does not exist yet is created and any state left
-        for it is dropped (the state of a dropped table describes no data). Metric columns
-        a newer version of this library added are added to existing tables.
+        A table grouped otherwise than its job raises ``GroupingChangedError`` and nothing
+        is changed. A table that does not exist yet is created and any state left for it is
+        dropped (the state of a dropped table describes no data). Metric columns a newer
+        version of this library added are added to existing tables. ``organization`` (the
+        client's) is kept as the source's billing account, for the ``focus`` view's rows
+        that name none; ``None`` keeps what an earlier run kept.
         """
         for job in jobs:
             self.schema.usage_table(job.endpoint, job.group_by)
@@ -199,22 +203,39 @@ class Store:
                 )
                 for row in rows
             }
-        for job in jobs:
-            state = states.get((job.endpoint.name, job.width))
-            if state is not None and state.group_by != job.group_by:
-                name = self.schema.table_name(job.endpoint.name)
-                raise GroupingChangedError(
-                    _refusal([(name, state.group_by, job.group_by)], self.schema)
-                )
+            for job in jobs:  # raised in the transaction: it rolls back whole
+                state = states.get((job.endpoint.name, job.width))
+                if state is not None and state.group_by != job.group_by:
+                    name = self.schema.table_name(job.endpoint.name)
+                    raise GroupingChangedError(
+                        _refusal([(name, state.group_by, job.group_by)], self.schema)
+                    )
+            await conn.execute(
+                self._source_upsert(), {"source": source, "organization_id": organization}
+            )
         return states
+
+    def _source_upsert(self) -> Any:
+        """Upsert a ``sources`` row; a null ``organization_id`` keeps the one kept before."""
+        table = self.schema.sources
+        if self.engine.dialect.name == "postgresql":
+            stmt: Any = postgresql.insert(table)
+        else:
+            stmt = sqlite.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=["source"],
+            set_={
+                "organization_id": sa.func.coalesce(
+                    stmt.excluded.organization_id, table.c.organization_id
+                )
+            },
+        )
 
     def _create_and_check(self, conn: Connection, jobs: Sequence[Job]) -> None:
         inspector = sa.inspect(conn)
         existing = set(inspector.get_table_names())
         state = self.schema.state
-        if state.name not in existing:
-            state.create(conn)
-        for table in self.schema.directory.values():
+        for table in (state, self.schema.sources, *self.schema.directory.values()):
             if table.name not in existing:
                 table.create(conn)
         conflicts = []
@@ -257,7 +278,7 @@ class Store:
             ENDPOINTS["costs"], ENDPOINTS["costs"].group_by
         )
         columns = {c["name"] for c in inspector.get_columns(costs_name)}
-        create_focus_view(conn, view, costs, self.schema.projects, columns)
+        create_focus_view(conn, view, costs, self.schema.projects, self.schema.sources, columns)
 
     async def replace(
         self,
