@@ -156,3 +156,13 @@ async def test_incomplete_rows_and_costs_without_an_amount_are_counted_on_stderr
     assert "SubAccountName 1" in err  # proj_a has no name: the directory is not wired yet
     assert "1 cost result(s) not exported" in err
     assert "2026-01-30T00:00:00Z" in err
+
+
+def test_project_names_are_all_it_reads_of_the_directory(cli: Cli, environment: Emulator) -> None:
+    before = environment.stats.by_endpoint.copy()
+    result = cli("focus", *PERIOD, "--organization", "org-cli")
+    assert result.code == 0, result.err
+    asked = environment.stats.by_endpoint - before
+    assert set(asked) == {"costs", "projects"}  # no users, keys or service accounts
+    _, rows = read_csv(result.out)
+    assert {row["SubAccountName"] for row in rows} <= {p.name for p in ORGANIZATION.projects}

@@ -100,10 +100,11 @@ def _partitioned(output: str) -> bool:
 
 
 async def _project_directory(client: UsageClient) -> ProjectDirectory | None:
-    """The project names for SubAccountName: the organization directory, or ``None`` (with
-    one line on stderr) when it cannot be read; rows that carry ``project_name`` keep it."""
+    """The project names for SubAccountName: the organization's projects (not its users or
+    keys: one request per hundred projects), or ``None`` (with one line on stderr) when they
+    cannot be read; rows that carry ``project_name`` keep it."""
     try:
-        directory = await client.directory()
+        directory = await client.directory(parts=("projects",))
     except APIError as exc:
         print(f"usage-async: no project names (the directory: {exc})", file=sys.stderr)
         return None
