@@ -19,6 +19,7 @@ from .conftest import (
     cli_command,
     cli_env,
     client_for,
+    plain,
     snapshot,
     table_as_api_rows,
     table_rows,
@@ -164,6 +165,50 @@ async def test_a_config_syncs_several_organizations_into_one_database(
         ("globex", "completions"),
         ("globex", "costs"),
     ]
+
+
+async def test_command_line_settings_win_over_the_config(
+    emulator: Emulator, database: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "sync.toml"
+    config.write_text(
+        "[defaults]\n"
+        'endpoints = ["costs", "completions"]\n'
+        'since = "30d"\n'
+        "[sources.acme]\n"
+        'api_key_env = "ACME_KEY"\n'
+        f'base_url = "{emulator.base_url}"\n'
+        'endpoints = ["images"]\n'
+    )
+    env = cli_env(emulator, ACME_KEY=emulator.api_key)
+    code, _, err = await usage_async(
+        env, "sync", database, "--config", str(config), "--endpoint", "costs",
+        "--since", SINCE_ISO,
+    )  # fmt: skip
+    assert code == 0, err
+    [state] = await table_rows(database, "sync_state")
+    assert (state["source"], state["endpoint"]) == ("acme", "costs")
+    starts = [plain(row["start_time"]) for row in await table_rows(database, "costs")]
+    since = NOW - 3 * DAY  # --since, not the file's 30 days
+    assert min(starts) == plain(dt.datetime.fromtimestamp(since - since % DAY, dt.UTC))
+
+
+@pytest.mark.parametrize("flag", ["--source", "--base-url", "--api-key-file"])
+async def test_flags_for_one_organization_are_refused_with_a_config(
+    emulator: Emulator, tmp_path: Path, flag: str
+) -> None:
+    config = tmp_path / "sync.toml"
+    config.write_text(
+        f'[sources.acme]\napi_key_env = "ACME_KEY"\nbase_url = "{emulator.base_url}"\n'
+    )
+    database = f"sqlite:///{tmp_path}/x.db"
+    env = cli_env(emulator, ACME_KEY=emulator.api_key)
+    code, _, err = await usage_async(
+        env, "sync", database, "--config", str(config), flag, str(tmp_path / "value")
+    )
+    assert code == 2
+    assert f"{flag} is for a single organization" in err
+    assert not (tmp_path / "x.db").exists()
 
 
 @pytest.mark.parametrize(

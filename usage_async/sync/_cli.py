@@ -165,12 +165,18 @@ def _command_line_settings(args: argparse.Namespace) -> dict[str, Any]:
 def _configuration(args: argparse.Namespace) -> SyncConfig:
     settings = _command_line_settings(args)
     if args.config is not None:
-        if args.source is not None:
-            raise ConfigError(
-                "--source labels a single organization; with --config, the "
-                "sources are named by their [sources.NAME] tables"
-            )
-        return load_config(args.config, settings)
+        # What names one organization has no place beside a file of several: refused,
+        # rather than applied to all of them or ignored.
+        for flag, value, instead in (
+            ("--source", args.source, "are named by their [sources.NAME] tables"),
+            ("--base-url", args.base_url, "set their own base_url"),
+            ("--api-key-file", args.api_key_file, "name their own api_key_env or api_key_file"),
+        ):
+            if value is not None:
+                raise ConfigError(
+                    f"{flag} is for a single organization; with --config, the sources {instead}"
+                )
+        return load_config(args.config, overrides=settings)
     key = read_key(
         env=KEY_ENV if args.api_key_file is None else None,
         file=args.api_key_file,

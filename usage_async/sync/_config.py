@@ -3,6 +3,7 @@
 ::
 
     database = "postgresql://usage@db.internal/usage"   # the command line's URL wins
+    # ...as do its --since, --endpoint, --bucket-width, --group-by, --settle and --prefix
     max_in_flight = 8             # requests in flight across all sources at once
 
     [defaults]                    # every key here may be overridden per source
@@ -222,9 +223,10 @@ def source_settings(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
-def load_config(path: str | Path, defaults: Mapping[str, Any] | None = None) -> SyncConfig:
-    """Read and check ``sync.toml``; ``defaults`` (from the command line) fill what neither
-    ``[defaults]`` nor a source sets. Keys are read from their variables or files now.
+def load_config(path: str | Path, *, overrides: Mapping[str, Any] | None = None) -> SyncConfig:
+    """Read and check ``sync.toml``; ``overrides`` (the settings given on the command line,
+    as ``SourceConfig`` fields) win over the file's, ``[defaults]`` and every source's.
+    Keys are read from their variables or files now.
 
     Raises ``ConfigError`` saying what is wrong and where.
     """
@@ -243,7 +245,7 @@ def load_config(path: str | Path, defaults: Mapping[str, Any] | None = None) -> 
     max_in_flight = doc.get("max_in_flight", 8)
     if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1:
         raise ConfigError(f"{where}: max_in_flight must be a positive whole number")
-    common = dict(defaults or {})
+    common: dict[str, Any] = {}
     shared = doc.get("defaults", {})
     if not isinstance(shared, dict):
         raise ConfigError(f"{where}: [defaults] must be a table")
@@ -268,7 +270,7 @@ def load_config(path: str | Path, defaults: Mapping[str, Any] | None = None) -> 
             )
         if env is not None and file is not None:
             raise ConfigError(f"{here}: give api_key_env or api_key_file, not both")
-        settings = {**common, **source_settings(table, here)}
+        settings = {**common, **source_settings(table, here), **(overrides or {})}
         sources.append(
             SourceConfig(
                 name=name,
