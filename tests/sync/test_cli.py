@@ -239,8 +239,13 @@ async def test_a_key_written_into_the_config_is_refused_without_echoing_it(
         (["mysql://db/usage"], "give a sqlite:/// or postgresql:// URL"),
         (["--every", "0s"], "must be at least 1s"),
         (["--settle", "two days"], "is not a duration"),
-        (["--endpoint", "chat"], "unknown name 'chat'"),
+        (["--settle", "2D"], "is not a duration"),
+        (["--endpoint", "chat"], "unknown value 'chat'"),
+        (["--endpoint", "costs,"], "empty value"),
         (["--since", "last tuesday"], "is not a WHEN"),
+        (["--since", "1d12h"], "is not a WHEN"),  # as --start 1d12h elsewhere
+        (["--since", "2026-01-01T00:00:00.5"], "fraction of a second"),
+        (["--concurrency", "0"], "must be at least 1"),
     ],
 )
 async def test_bad_arguments_exit_2_with_a_message(
@@ -251,6 +256,19 @@ async def test_bad_arguments_exit_2_with_a_message(
     assert code == 2
     assert complaint in err
     assert "Traceback" not in err
+
+
+async def test_since_takes_every_when_the_other_commands_take(
+    emulator: Emulator, sqlite_database: str
+) -> None:
+    env = cli_env(emulator)
+    code, _, err = await usage_async(
+        env, "sync", sqlite_database, "--since", "now", "--endpoint", "costs"
+    )
+    assert code == 0, err
+    today = NOW - NOW % DAY
+    starts = {plain(row["start_time"]) for row in await table_rows(sqlite_database, "costs")}
+    assert starts == {plain(dt.datetime.fromtimestamp(today, dt.UTC))}  # today's bucket only
 
 
 async def test_without_a_key_sync_exits_2(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def test_durations_read_as_people_write_them(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "2", "two days", "-1d", "1y", "1d 2h"])
+@pytest.mark.parametrize("text", ["", "2", "two days", "-1d", "1y", "1d 2h", "2D", "+2d"])
 def test_anything_else_is_not_a_duration(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)

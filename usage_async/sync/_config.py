@@ -26,8 +26,10 @@ shown; keys belong in the environment or in a file only their owner can read.
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import os
+import time
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +38,7 @@ from typing import Any
 import attrs
 
 from .._endpoints import ENDPOINTS
+from ..cli._period import parse_when
 from ._plan import parse_duration
 
 __all__ = ["ConfigError", "SourceConfig", "SyncConfig", "load_config", "parse_since", "read_key"]
@@ -46,27 +49,25 @@ class ConfigError(ValueError):
 
 
 def parse_since(text: str) -> int | _dt.timedelta:
-    """A ``since`` value: a span before the server's now (``90d``, ``2w``) as a timedelta,
-    or an ISO-8601 date or datetime (UTC unless it has an offset) as Unix seconds."""
-    text = text.strip()
+    """A ``since`` value, in the command line's WHEN grammar (``cli._period.parse_when``): a
+    span before now (``90d``, ``2w``, ``36h``, ``now``) as a timedelta, which a run counts
+    back from the server's now, or an ISO-8601 date or datetime (UTC unless it has an offset)
+    as Unix seconds. Raises ``ConfigError`` saying what a WHEN is.
+    """
+    now = int(time.time())
     try:
-        return _dt.timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        moment = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            f"{text!r} is not a WHEN: give a span before now (90d, 2w, 36h) or an ISO date "
-            f"or datetime (2026-01-01, 2026-01-01T12:00Z)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.UTC)
-    return int(moment.timestamp())
+        when = parse_when(text, now)
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(str(exc)) from None
+    if when.relative:
+        return _dt.timedelta(seconds=now - when.seconds)
+    return when.seconds
 
 
 def read_key(*, env: str | None, file: str | None, where: str) -> str:
-    """The admin key from environment variable ``env`` or the first line of ``file``."""
+    """The admin key of a ``[sources.NAME]`` table: from the environment variable it names
+    or the first line of the file it names (the command line's own key, ``$OPENAI_ADMIN_KEY``
+    or ``--api-key-file``, is read by ``cli._main``)."""
     if file is not None:
         try:
             with open(file, encoding="utf-8") as handle:
