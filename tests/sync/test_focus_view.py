@@ -4,9 +4,11 @@ the sum of the table's amounts, digit for digit."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import re
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -217,6 +219,38 @@ async def test_there_is_no_view_without_a_costs_table_and_it_is_replaced_each_ru
         await ua.sync(client, sqlite_database, since=SINCE, endpoints=["embeddings"])
         await engine.dispose()
     assert len(await view_rows(sqlite_database)) == len(await table_rows(sqlite_database, "costs"))
+
+
+async def test_a_run_that_changes_nothing_leaves_the_view_to_its_readers(
+    emulator: Emulator, database: str
+) -> None:
+    """Replacing a view locks it exclusively on PostgreSQL: a dashboard mid-query stalled the
+    run (and the run every dashboard), every --every period. Unchanged, the view is kept."""
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+        if database.startswith("sqlite"):
+            path = database.removeprefix("sqlite:///")
+            before = schema_version(path)
+            await ua.sync(client, database, endpoints=["costs"])
+            assert schema_version(path) == before  # SQLite counts every schema change
+        else:
+            engine = open_engine(database)
+            async with engine.begin() as conn:  # a run that waits for a lock fails instead
+                name = engine.url.database
+                await conn.execute(sa.text(f"ALTER DATABASE {name} SET lock_timeout = '2s'"))
+            async with engine.connect() as dashboard:
+                # A dashboard's query, its transaction still open: it holds a lock on the view.
+                await dashboard.execute(sa.text("SELECT count(*) FROM focus"))
+                await ua.sync(client, database, endpoints=["costs"])
+                await dashboard.rollback()
+            await engine.dispose()
+    assert len(await view_rows(database)) == len(await table_rows(database, "costs"))
+
+
+def schema_version(path: str) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        version: int = conn.execute("PRAGMA schema_version").fetchone()[0]
+        return version
 
 
 def readme_query(dialect: str) -> str:

@@ -213,15 +213,57 @@ def create_focus_view(
     projects: sa.Table,
     sources: sa.Table,
     columns: Collection[str],
-) -> None:
-    """Create or replace the view ``name`` over ``costs``, ``projects`` and ``sources`` (see
-    ``focus_select``), in the connection's transaction."""
+    *,
+    force: bool = False,
+) -> bool:
+    """Create the view ``name`` over ``costs``, ``projects`` and ``sources`` (see
+    ``focus_select``), or replace it if its definition is not this one, in the connection's
+    transaction; return whether it was (re)made.
+
+    A view that is already this one is left alone unless ``force`` (its ``costs`` table was
+    made or altered in this transaction): replacing a view takes an exclusive lock on it on
+    PostgreSQL, which would stall the dashboards reading it on every run.
+    """
     select = focus_select(conn.dialect, costs, projects, sources, columns)
     body = str(select.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     quoted = conn.dialect.identifier_preparer.quote(name)
     if conn.dialect.name == "postgresql":
+        if not force and _view_definition(conn, quoted) == _definition_of(conn, body):
+            return False
         # OR REPLACE keeps views a user built on this one; the columns never change type.
         conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {quoted} AS {body}")
-        return
+        return True
+    create = f"CREATE VIEW {quoted} AS {body}"
+    stored = conn.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
+        {"name": name},
+    ).scalar()
+    if not force and stored == create:  # SQLite keeps the statement's text as it was given
+        return False
     conn.exec_driver_sql(f"DROP VIEW IF EXISTS {quoted}")
-    conn.exec_driver_sql(f"CREATE VIEW {quoted} AS {body}")
+    conn.exec_driver_sql(create)
+    return True
+
+
+def _view_definition(conn: Connection, relation: str) -> str | None:
+    """PostgreSQL's text of the view ``relation`` (quoted as SQL names it), ``None`` if
+    there is no view of that name."""
+    found = conn.execute(
+        sa.text(
+            "SELECT pg_get_viewdef(c.oid) FROM pg_class c "
+            "WHERE c.oid = to_regclass(:relation) AND c.relkind = 'v'"
+        ),
+        {"relation": relation},
+    ).scalar()
+    return None if found is None else str(found)
+
+
+def _definition_of(conn: Connection, body: str) -> str | None:
+    """PostgreSQL's text of a view of ``body``: a temporary view's, which PostgreSQL words
+    as it words the stored one (it keeps no statement text to compare with)."""
+    probe = "pg_temp.usage_async_focus_probe"
+    conn.exec_driver_sql(f"CREATE TEMPORARY VIEW usage_async_focus_probe AS {body}")
+    try:
+        return _view_definition(conn, probe)
+    finally:
+        conn.exec_driver_sql(f"DROP VIEW {probe}")

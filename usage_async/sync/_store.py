@@ -239,11 +239,13 @@ class Store:
             if table.name not in existing:
                 table.create(conn)
         conflicts = []
+        changed = set()  # tables made or altered here
         for job in jobs:
             table = self.schema.usage[job.endpoint.name]
             if table.name not in existing:
                 table.create(conn)
                 conn.execute(state.delete().where(state.c.endpoint == job.endpoint.name))
+                changed.add(job.endpoint.name)
                 continue
             columns = [c["name"] for c in inspector.get_columns(table.name)]
             have = grouping_of(job.endpoint, columns)
@@ -259,13 +261,16 @@ class Store:
                         f"ALTER TABLE {preparer.format_table(table)} "
                         f"ADD COLUMN {preparer.format_column(column)} {kind}"
                     )
+                    changed.add(job.endpoint.name)
         if conflicts:
             raise GroupingChangedError(_refusal(conflicts, self.schema))
-        self._refresh_focus_view(conn)
+        self._refresh_focus_view(conn, force="costs" in changed)
 
-    def _refresh_focus_view(self, conn: Connection) -> None:
-        """Create or replace the ``focus`` view when there is a ``costs`` table, from the
-        columns it has now (a table made by another run or another grouping included)."""
+    def _refresh_focus_view(self, conn: Connection, *, force: bool) -> None:
+        """Create the ``focus`` view when there is a ``costs`` table, from the columns it has
+        now (a table made by another run or another grouping included), or replace it when
+        that table changed here (``force``) or the view is not the one this version makes;
+        otherwise leave it alone (see ``create_focus_view``)."""
         inspector = sa.inspect(conn)  # a new one: tables and columns changed since
         costs_name = self.schema.table_name("costs")
         if costs_name not in inspector.get_table_names():
@@ -278,7 +283,9 @@ class Store:
             ENDPOINTS["costs"], ENDPOINTS["costs"].group_by
         )
         columns = {c["name"] for c in inspector.get_columns(costs_name)}
-        create_focus_view(conn, view, costs, self.schema.projects, self.schema.sources, columns)
+        create_focus_view(
+            conn, view, costs, self.schema.projects, self.schema.sources, columns, force=force
+        )
 
     async def replace(
         self,
