@@ -7,10 +7,11 @@ expression tree over a closed vocabulary, so a generator walks it and emits SQL 
 
 The vocabulary, and what each node means in SQL terms:
 
-* ``Field(name)``: a field of a costs row, named as in ``ua.rows`` (``amount``, ``currency``,
-  ``line_item``, ``project_id``, ``quantity``, ...) except that ``start_time`` and
-  ``end_time`` are Unix seconds; also the live API's ``organization_id``,
-  ``organization_name`` and ``project_name``. A column of ``costs``.
+* ``Field(name)``: a field of a costs row, named and valued as in ``ua.rows`` (``amount``,
+  ``currency``, ``line_item``, ``project_id``, ``quantity``, ``start_time`` and ``end_time``
+  as ISO-8601 UTC text, ...); also the live API's ``organization_id``,
+  ``organization_name`` and ``project_name`` (``row_fields(..., extras=True)``). An empty
+  string is null. A column of ``costs``.
 * ``Literal(value)``: a constant (``None`` is SQL ``NULL``).
 * ``Setting(name)``: an export-wide value given by the caller (``billing_account_id``,
   ``billing_account_name``). A bind parameter.
@@ -18,9 +19,10 @@ The vocabulary, and what each node means in SQL terms:
   ``LEFT JOIN projects``.
 * ``Coalesce(a, b, ...)``: the first non-null. ``COALESCE``.
 * ``Upper(expr)``: upper case. ``UPPER``.
-* ``UtcTime(expr)``: Unix seconds as ``YYYY-MM-DDTHH:MM:SSZ`` (a timestamp in typed stores).
-* ``MonthStart(expr)`` / ``NextMonthStart(expr)``: Unix seconds of 00:00:00 UTC on the first
-  day of the month holding ``expr`` / of the month after. ``date_trunc('month', ...)``.
+* ``UtcTime(expr)``: a time as FOCUS writes it, ``YYYY-MM-DDTHH:MM:SSZ`` (a timestamp in
+  typed stores).
+* ``MonthStart(expr)`` / ``NextMonthStart(expr)``: 00:00:00 UTC on the first day of the month
+  holding the time ``expr`` / of the month after. ``date_trunc('month', ...)``.
 * ``UnitName(expr)``: the FOCUS unit for an API ``quantity_unit`` (``UNIT_NAMES``, else the
   unit's words capitalised). A ``CASE``.
 * ``OnlyWith(expr, *others)``: ``expr``, or null unless every one of ``others`` has a value.
@@ -64,7 +66,7 @@ FOCUS_VERSION = "1.2"
 
 @attrs.frozen
 class Field:
-    """A field of the costs row (``start_time``/``end_time`` in Unix seconds)."""
+    """A field of the costs row, as ``ua.rows`` gives it (times as ISO-8601 UTC text)."""
 
     name: str
 
@@ -104,21 +106,21 @@ class Upper:
 
 @attrs.frozen
 class UtcTime:
-    """Unix seconds as FOCUS date/time text, ``YYYY-MM-DDTHH:MM:SSZ``."""
+    """A time as FOCUS date/time text, ``YYYY-MM-DDTHH:MM:SSZ``."""
 
     seconds: Expr
 
 
 @attrs.frozen
 class MonthStart:
-    """Unix seconds of the start of the UTC calendar month holding ``seconds``."""
+    """The start of the UTC calendar month holding the time ``seconds``."""
 
     seconds: Expr
 
 
 @attrs.frozen
 class NextMonthStart:
-    """Unix seconds of the start of the UTC calendar month after the one holding ``seconds``."""
+    """The start of the UTC calendar month after the one holding the time ``seconds``."""
 
     seconds: Expr
 

@@ -39,7 +39,7 @@ from ._plan import (
     settled_target,
 )
 from ._progress import Progress
-from ._store import State, Store, open_engine
+from ._store import State, Store, open_engine, utc_datetime
 
 __all__ = [
     "DEFAULT_SINCE",
@@ -426,10 +426,6 @@ async def sync(
     return report
 
 
-def _moment(seconds: int) -> _dt.datetime:
-    return _dt.datetime.fromtimestamp(seconds, _dt.UTC)
-
-
 @attrs.define
 class _Tally:
     """The report of one table so far (a failure keeps what was committed before it)."""
@@ -473,7 +469,7 @@ class _Run:
         if job.endpoint.whole_days:
             start = floor_to(start, DAY)
         if start >= self.now:
-            tally.report = attrs.evolve(tally.report, settled_until=_moment(start))
+            tally.report = attrs.evolve(tally.report, settled_until=utc_datetime(start))
             return
         target = settled_target(job, start, self.now)
         synced = state.synced_until if state is not None else start
@@ -522,9 +518,9 @@ class _Run:
                     rows=report.rows + len(rows),
                     skipped=report.skipped + skipped,
                     pages=report.pages + 1,
-                    start=_moment(start),
-                    end=_moment(max(cursor, self.now) if final else cursor),
-                    settled_until=_moment(settled),
+                    start=utc_datetime(start),
+                    end=utc_datetime(max(cursor, self.now) if final else cursor),
+                    settled_until=utc_datetime(settled),
                 )
                 self.bars.advance(label, len(page.data), len(rows))
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
 from .._models import Bucket
+from .._rows import iso_utc
 from ..focus._columns import exact_decimal, focus_number
 from ._focus_view import create_focus_view
 from ._plan import Job
@@ -38,7 +39,6 @@ from ._schema import (
     BOOKKEEPING,
     ExactDecimal,
     Schema,
-    UtcDateTime,
     grouping_columns,
     grouping_of,
     stored_fields,
@@ -52,6 +52,7 @@ __all__ = [
     "Store",
     "database_url",
     "open_engine",
+    "utc_datetime",
 ]
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -160,7 +161,7 @@ class Store:
         self.schema = Schema(prefix)
         self._lock = _lock_of(engine)
         self._serial = engine.dialect.name == "sqlite"
-        self._moment = _sqlite_moment if self._serial else _moment
+        self._moment = _sqlite_moment if self._serial else utc_datetime
         self._statements: dict[str, _PageStatements] = {}
 
     def _upsert(self, table: sa.Table) -> Any:
@@ -404,7 +405,7 @@ class Store:
                 fixes.append((index, _none))
             elif isinstance(column.type, ExactDecimal):
                 fixes.append((index, exact))
-        moment = _sqlite_moment if sqlite_side else _moment
+        moment = _sqlite_moment if sqlite_side else utc_datetime
         width = job.width
 
         def shape(bucket: Bucket[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -454,14 +455,13 @@ class Store:
 
 
 @functools.lru_cache(maxsize=8192)
-def _moment(seconds: int) -> _dt.datetime:
-    # Cached: every table has the same bucket edges.
+def utc_datetime(seconds: int) -> _dt.datetime:
+    """Unix seconds as an aware UTC datetime (cached: every table has the same bucket edges)."""
     return _dt.datetime.fromtimestamp(seconds, _dt.UTC)
 
 
-@functools.lru_cache(maxsize=8192)
-def _sqlite_moment(seconds: int) -> str:
-    return _moment(seconds).strftime(UtcDateTime.FORMAT)
+# A time as SQLite stores it: iso_utc's text is UtcDateTime's format.
+_sqlite_moment = functools.lru_cache(maxsize=8192)(iso_utc)
 
 
 def _none(value: Any) -> None:
