@@ -208,6 +208,17 @@ async def test_fields_an_endpoint_does_not_offer_are_left_out_for_it(
     assert "project_id" not in costs[0]
 
 
+@pytest.mark.parametrize("prefix", ["Acme_", "acme-", "1acme_", "acme_ "])
+async def test_a_prefix_sql_would_need_quotes_for_is_refused_before_anything_is_made(
+    emulator: ua.emulator.Emulator, database: str, prefix: str
+) -> None:
+    async with client_for(emulator) as client:
+        with pytest.raises(ua.InvalidParameterError, match="lower-case") as refused:
+            await ua.sync(client, database, since=SINCE, endpoints=["costs"], prefix=prefix)
+    assert refused.value.param == "prefix"
+    assert await snapshot(database) == {}
+
+
 async def test_daily_buckets_start_at_utc_midnight_and_are_their_own_state(
     emulator: ua.emulator.Emulator, sqlite_database: str
 ) -> None:

@@ -55,7 +55,9 @@ __all__ = [
 DEFAULT_SINCE = _dt.timedelta(days=30)
 """Where a table's first run starts when no ``since`` is given."""
 
-_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Lower case only: PostgreSQL folds unquoted names to lower case, so "Acme_costs" made by
+# SQLAlchemy (quoted) is not the acme_costs a user's SQL (or the refusal's DROP) names.
+_PREFIX = re.compile(r"[a-z_][a-z0-9_]*")
 
 logger = logging.getLogger("usage_async")
 
@@ -243,7 +245,9 @@ def _engine(database: str | AsyncEngine) -> tuple[AsyncEngine, bool]:
 def _checked_prefix(prefix: str) -> str:
     if prefix and not _PREFIX.fullmatch(prefix):
         raise InvalidParameterError(
-            f"prefix must be letters, digits and underscores, got {prefix!r}", param="prefix"
+            f"prefix must be lower-case letters, digits and underscores, not starting with a "
+            f"digit (a table name SQL needs no quotes for), got {prefix!r}",
+            param="prefix",
         )
     return prefix
 
