@@ -35,6 +35,11 @@ class RevisingServer:
         # Raw results added to every costs bucket as they are (e.g. ones that cannot be typed).
         self.stray_costs: list[dict[str, Any]] = []
         self.failing: set[str] = set()
+        # False: no Date header, as from a proxy that drops it (the client reads its clock
+        # off the data then).
+        self.dated = True
+        # Every data request's endpoint and query, in order.
+        self.requests: list[tuple[str, dict[str, str]]] = []
         self.api_key = KEY
         self.base_url = ""
 
@@ -62,6 +67,7 @@ class RevisingServer:
         name = "costs" if whole_days else "completions"
         if request.headers.get("Authorization") != f"Bearer {KEY}":
             return web.json_response({"error": {"message": "bad key"}}, status=401)
+        self.requests.append((name, dict(request.query)))
         if name in self.failing:
             body = {"error": {"message": f"{name} is failing on purpose", "type": "test"}}
             return web.json_response(body, status=400)
@@ -135,6 +141,12 @@ async def serve_revising(now: int) -> AsyncIterator[RevisingServer]:
     """Run a ``RevisingServer`` on a free loopback port for the ``async with``."""
     server = RevisingServer(now)
     app = web.Application()
+
+    async def undated(request: web.Request, response: web.StreamResponse) -> None:
+        if not server.dated:
+            response.headers.popall("Date", None)  # aiohttp adds one of its own
+
+    app.on_response_prepare.append(undated)
     app.router.add_get("/v1/organization/usage/completions", server.completions)
     app.router.add_get("/v1/organization/costs", server.costs_page)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)

@@ -429,18 +429,21 @@ class Store:
         projects: Iterable[Any] = (),
         users: Iterable[Any] = (),
         api_keys: Iterable[Any] = (),
+        create: bool = True,
     ) -> dict[str, int]:
         """Upsert the directory records of ``source`` in one transaction; rows written by table.
 
         Records are kept, not deleted, when they disappear from the directory, so usage of a
-        departed user or a deleted key still joins to a name.
+        departed user or a deleted key still joins to a name. ``create`` makes the tables
+        first where they are missing (``prepare`` has, in a sync).
         """
         given = {"projects": projects, "users": users, "api_keys": api_keys}
         written = {}
-        async with self._lock, self.engine.begin() as conn:
-            await conn.run_sync(
-                self.schema.metadata.create_all, list(self.schema.directory.values())
-            )
+        if create:
+            async with self._lock, self.engine.begin() as conn:
+                await conn.run_sync(
+                    self.schema.metadata.create_all, list(self.schema.directory.values())
+                )
         async with self._write() as conn:
             for name, records in given.items():
                 table = self.schema.directory[name]
