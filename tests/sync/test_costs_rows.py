@@ -31,8 +31,8 @@ async def test_costs_rows_keep_the_organization_the_api_names(
     assert {r["organization_name"] for r in rows} == {ORGANIZATION.name}
 
 
-async def test_a_costs_table_from_before_gains_the_columns_and_fills_what_it_reads_again(
-    emulator: Emulator, database: str
+async def test_a_costs_table_from_before_gains_the_columns_and_one_run_fills_them(
+    emulator: Emulator, database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with client_for(emulator) as client:
         await ua.sync(client, database, since=SINCE, endpoints=["costs"])
@@ -42,16 +42,17 @@ async def test_a_costs_table_from_before_gains_the_columns_and_fills_what_it_rea
             for column in ("organization_id", "organization_name", "project_name", "user_email"):
                 await conn.execute(sa.text(f"ALTER TABLE costs DROP COLUMN {column}"))
         await engine.dispose()
-        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+        with caplog.at_level(logging.INFO, logger="usage_async"):
+            await ua.sync(client, database, since=SINCE, endpoints=["costs"])
     rows = await table_rows(database, "costs")
     settled = NOW - 2 * DAY
     settled -= settled % DAY
-    reread = [r for r in rows if plain(r["start_time"]) >= iso(settled)]
-    kept = [r for r in rows if plain(r["start_time"]) < iso(settled)]
-    assert reread
-    assert kept
-    assert {r["organization_id"] for r in reread} == {ORGANIZATION.id}
-    assert {r["organization_id"] for r in kept} == {None}  # settled: not read again
+    assert [r for r in rows if plain(r["start_time"]) < iso(settled)]  # settled before
+    assert {r["organization_id"] for r in rows} == {ORGANIZATION.id}  # and filled now
+    assert {r["organization_name"] for r in rows} == {ORGANIZATION.name}
+    assert "costs gained the columns organization_id, organization_name" in caplog.text
+    [state] = await table_rows(database, "sync_state")
+    assert plain(state["settled_until"]) == iso(settled)  # and settled again
 
 
 def iso(seconds: int) -> str:

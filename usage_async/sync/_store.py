@@ -184,8 +184,9 @@ class Store:
 
         A table grouped otherwise than its job raises ``GroupingChangedError`` and nothing
         is changed. A table that does not exist yet is created and any state left for it is
-        dropped (the state of a dropped table describes no data). Metric columns a newer
-        version of this library added are added to existing tables. ``organization`` (the
+        dropped (the state of a dropped table describes no data). Columns a newer version of
+        this library added are added to existing tables, whose state moves back to their
+        first bucket so that the run fills them. ``organization`` (the
         client's) is kept as the source's billing account, for the ``focus`` view's rows
         that name none; ``None`` keeps what an earlier run kept.
         """
@@ -254,18 +255,43 @@ class Store:
             if have != want:
                 conflicts.append((table.name, have, want))
                 continue
-            for column in table.columns:
-                if column.name not in columns:
-                    kind = column.type.compile(conn.dialect)
-                    preparer = conn.dialect.identifier_preparer
-                    conn.exec_driver_sql(
-                        f"ALTER TABLE {preparer.format_table(table)} "
-                        f"ADD COLUMN {preparer.format_column(column)} {kind}"
-                    )
-                    changed.add(job.endpoint.name)
+            added = [column for column in table.columns if column.name not in columns]
+            for column in added:
+                kind = column.type.compile(conn.dialect)
+                preparer = conn.dialect.identifier_preparer
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {preparer.format_table(table)} "
+                    f"ADD COLUMN {preparer.format_column(column)} {kind}"
+                )
+            if added:
+                changed.add(job.endpoint.name)
+                self._read_again(conn, table, job.endpoint.name, [c.name for c in added])
         if conflicts:
             raise GroupingChangedError(_refusal(conflicts, self.schema))
         self._refresh_focus_view(conn, force="costs" in changed)
+
+    def _read_again(
+        self, conn: Connection, table: sa.Table, endpoint: str, added: Sequence[str]
+    ) -> None:
+        """Move the states of ``table`` back to its first bucket (per source and width), in
+        the transaction that added the ``added`` columns: the rows already settled have them
+        null, and this run reads them again, once, and fills them."""
+        state = self.schema.state
+        first = (
+            sa.select(sa.func.min(table.c.start_time))
+            .where(table.c.source == state.c.source, table.c.bucket_width == state.c.bucket_width)
+            .scalar_subquery()
+        )
+        earlier = sa.case((first < state.c.settled_until, first), else_=state.c.settled_until)
+        conn.execute(
+            state.update().where(state.c.endpoint == endpoint).values(settled_until=earlier)
+        )
+        logger.info(
+            "%s gained the columns %s: its settled rows have them null, so this run reads "
+            "the table again from its first bucket to fill them",
+            table.name,
+            ", ".join(added),
+        )
 
     def _refresh_focus_view(self, conn: Connection, *, force: bool) -> None:
         """Create the ``focus`` view when there is a ``costs`` table, from the columns it has
