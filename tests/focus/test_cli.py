@@ -98,6 +98,30 @@ def test_a_directory_output_gets_one_file_per_billing_month(cli: Cli, tmp_path: 
     assert result.out == ""
 
 
+def test_a_month_covered_in_part_is_named_and_never_replaces_a_whole_one(
+    cli: Cli, tmp_path: Path
+) -> None:
+    output = ["--organization", "org-cli", "--output", f"{tmp_path}/"]
+    result = cli("focus", *PERIOD, *output)  # 2026-01-30 to 2026-02-03
+    assert result.code == 0, result.err
+    assert "BillingPeriodStart=2026-01-01 holds 2026-01-30 to the month's end only" in result.err
+    assert "BillingPeriodStart=2026-02-01 holds 2026-02-01 to 2026-02-03 (exclusive) only" in (
+        result.err
+    )
+    january = tmp_path / "BillingPeriodStart=2026-01-01" / "focus.csv"
+    whole = cli("focus", "--start", "2026-01-01", "--end", "2026-02-01", *output)
+    assert whole.code == 0, whole.err
+    assert "only" not in whole.err
+    kept = january.read_text()
+    again = cli("focus", *PERIOD, *output)
+    assert again.code == 2
+    assert "--start on the 1st of a month" in again.err
+    assert "--partial" in again.err
+    assert january.read_text() == kept
+    assert cli("focus", *PERIOD, *output, "--partial").code == 0
+    assert len(january.read_text()) < len(kept)
+
+
 def test_a_parquet_output_is_typed_and_matches_the_csv(cli: Cli, tmp_path: Path) -> None:
     target = tmp_path / "costs.parquet"
     result = cli("focus", *PERIOD, "--organization", "org-cli", "--output", str(target))
@@ -156,3 +180,13 @@ async def test_incomplete_rows_and_costs_without_an_amount_are_counted_on_stderr
     assert "SubAccountName 1" in err  # proj_a has no name: the directory is not wired yet
     assert "1 cost result(s) not exported" in err
     assert "2026-01-30T00:00:00Z" in err
+
+
+def test_project_names_are_all_it_reads_of_the_directory(cli: Cli, environment: Emulator) -> None:
+    before = environment.stats.by_endpoint.copy()
+    result = cli("focus", *PERIOD, "--organization", "org-cli")
+    assert result.code == 0, result.err
+    asked = environment.stats.by_endpoint - before
+    assert set(asked) == {"costs", "projects"}  # no users, keys or service accounts
+    _, rows = read_csv(result.out)
+    assert {row["SubAccountName"] for row in rows} <= {p.name for p in ORGANIZATION.projects}

@@ -19,6 +19,7 @@ import pytest
 import usage_async as ua
 from usage_async.emulator import serve
 from usage_async.focus import DECIMAL_SCALE, parquet_schema
+from usage_async.focus._writers import partial_months
 
 from .conftest import (
     ACCOUNT,
@@ -105,16 +106,59 @@ async def test_a_directory_gets_one_hive_partition_per_billing_month(
     assert total == len(emulator_export.rows)
 
 
-async def test_a_partitioned_export_replaces_the_months_it_covers(
-    tmp_path: Path, costs_server: Start
+async def test_a_partitioned_export_replaces_whole_months(
+    tmp_path: Path, emulator_export: Export
 ) -> None:
     month = tmp_path / "BillingPeriodStart=2026-01-01" / "focus.csv"
     month.parent.mkdir()
     month.write_text("stale\n")
+    await _emulator_export(tmp_path, partitioned=True)  # 2025-12-31 to 2026-03-01
+    _, rows = read_csv(month.read_text())
+    expected = [row for row in emulator_export.rows if row["BillingPeriodStart"][:7] == "2026-01"]
+    assert rows == expected
+
+
+async def test_a_month_file_is_not_replaced_by_part_of_the_month_unless_asked(
+    tmp_path: Path, costs_server: Start
+) -> None:
+    month = tmp_path / "BillingPeriodStart=2026-01-01" / "focus.csv"
+    month.parent.mkdir()
+    month.write_text("the whole of January\n")
     server = await costs_server([[cost("1", line_item="a")], [cost("2", line_item="a")]])
-    await _server_export(server, tmp_path, partitioned=True)
+    # From January 30th: the January file would lose the 1st to the 29th.
+    with pytest.raises(ua.InvalidParameterError, match="2026-01-30 to the month's end") as refused:
+        await _server_export(server, tmp_path, partitioned=True)
+    assert refused.value.param == "partial"
+    assert "partial=True" in str(refused.value)
+    assert month.read_text() == "the whole of January\n"
+    assert server.requests == 0
+    await _server_export(server, tmp_path, partitioned=True, partial=True)
     _, rows = read_csv(month.read_text())
     assert [row["BilledCost"] for row in rows] == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "parts"),
+    [
+        ("2026-01-01", "2026-03-01", []),
+        ("2026-01-01", None, []),  # the month so far
+        (
+            "2026-01-30",
+            "2026-02-03",
+            [("2026-01", "2026-01-30", None), ("2026-02", "2026-02-01", "2026-02-03")],
+        ),
+        ("2026-01-05T13:00", "2026-01-20", [("2026-01", "2026-01-05", "2026-01-20")]),
+        ("2025-12-31", "2026-01-01", [("2025-12", "2025-12-31", None)]),
+    ],
+)
+def test_partial_months_are_the_ends_of_a_range_off_a_months_first_day(
+    start: str, end: str | None, parts: list[tuple[str, str, str | None]]
+) -> None:
+    def seconds(day: str) -> int:
+        return int(dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp())
+
+    found = partial_months(seconds(start), None if end is None else seconds(end))
+    assert [(m.month[:7], m.start[:10], m.end and m.end[:10]) for m in found] == parts
 
 
 async def _server_export(server: CostsServer, output: Any, **options: Any) -> list[Path]:

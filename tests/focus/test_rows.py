@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -135,7 +135,8 @@ async def test_amounts_keep_every_digit_and_format_as_plain_focus_numbers(
         await write_focus(rows, out)
     _, written = read_csv(out.getvalue())
     assert [row["BilledCost"] for row in written] == [long, "0", "10"]
-    assert rows.summary.billed[next(iter(rows.summary.billed))] == Decimal(long) + 10
+    # The total too, as text: 36 significant digits, where Decimal's + keeps 28.
+    assert [str(total) for total in rows.summary.billed.values()] == ["10" + long[1:]]
 
 
 @pytest.mark.parametrize(
@@ -225,3 +226,37 @@ async def test_a_stream_of_another_endpoint_or_an_empty_setting_is_refused_at_th
 def test_the_column_table_names_every_row_column_in_order() -> None:
     assert ua.FocusRows.columns == tuple(column.name for column in ua.FOCUS_COLUMNS)
     assert len(set(ua.FocusRows.columns)) == len(ua.FocusRows.columns)
+
+
+async def test_buckets_of_result_objects_give_the_rows_the_stream_gives(
+    costs_server: Start,
+) -> None:
+    server = await costs_server(
+        [
+            [
+                cost(
+                    "2.50",
+                    line_item="a",
+                    project_id="proj_a",
+                    quantity=1000,
+                    quantity_unit="tokens",
+                ),
+                cost("0.75", project_id="", organization_id="org-row", project_name="Named"),
+            ],
+            [cost("1", line_item="b", quantity="2.5", quantity_unit="gibibyte_hours")],
+        ]
+    )
+    async with ua.UsageClient(server.key, base_url=server.base_url) as client:
+        from_stream = ua.focus_rows(client.costs(start_time=JAN_30), billing_account_id="org-1")
+        streamed = [row async for row in from_stream]
+        buckets = await client.costs(start_time=JAN_30).collect()
+
+    async def objects() -> AsyncIterator[ua.Bucket[ua.CostsResult]]:
+        for bucket in buckets:
+            yield bucket
+
+    from_objects = ua.focus_rows(objects(), billing_account_id="org-1")
+    assert [row async for row in from_objects] == streamed
+    assert from_objects.summary == from_stream.summary
+    assert streamed[0]["ConsumedQuantity"] == Decimal(1000)
+    assert (streamed[1]["BillingAccountId"], streamed[1]["SubAccountId"]) == ("org-row", None)

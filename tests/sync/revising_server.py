@@ -11,6 +11,7 @@ ending at ``now``, ``limit`` buckets per page, cursors, and grouping (ungrouped 
 from __future__ import annotations
 
 import contextlib
+import decimal
 import email.utils
 import itertools
 from collections.abc import AsyncIterator
@@ -34,6 +35,11 @@ class RevisingServer:
         # Raw results added to every costs bucket as they are (e.g. ones that cannot be typed).
         self.stray_costs: list[dict[str, Any]] = []
         self.failing: set[str] = set()
+        # False: no Date header, as from a proxy that drops it (the client reads its clock
+        # off the data then).
+        self.dated = True
+        # Every data request's endpoint and query, in order.
+        self.requests: list[tuple[str, dict[str, str]]] = []
         self.api_key = KEY
         self.base_url = ""
 
@@ -61,6 +67,7 @@ class RevisingServer:
         name = "costs" if whole_days else "completions"
         if request.headers.get("Authorization") != f"Bearer {KEY}":
             return web.json_response({"error": {"message": "bad key"}}, status=401)
+        self.requests.append((name, dict(request.query)))
         if name in self.failing:
             body = {"error": {"message": f"{name} is failing on purpose", "type": "test"}}
             return web.json_response(body, status=400)
@@ -114,10 +121,11 @@ class RevisingServer:
 
     def _costs(self, start: int, end: int, group_by: set[str]) -> list[dict[str, Any]]:
         sums: dict[str | None, Decimal] = {}
+        exact = decimal.Context(prec=decimal.MAX_PREC)  # + in the default context rounds
         for (day, project), amount in self.costs.items():
             if start <= day < end:
                 key = project if "project_id" in group_by else None
-                sums[key] = sums.get(key, Decimal(0)) + amount
+                sums[key] = exact.add(sums.get(key, Decimal(0)), amount)
         return [
             {
                 "object": "organization.costs.result",
@@ -133,6 +141,12 @@ async def serve_revising(now: int) -> AsyncIterator[RevisingServer]:
     """Run a ``RevisingServer`` on a free loopback port for the ``async with``."""
     server = RevisingServer(now)
     app = web.Application()
+
+    async def undated(request: web.Request, response: web.StreamResponse) -> None:
+        if not server.dated:
+            response.headers.popall("Date", None)  # aiohttp adds one of its own
+
+    app.on_response_prepare.append(undated)
     app.router.add_get("/v1/organization/usage/completions", server.completions)
     app.router.add_get("/v1/organization/costs", server.costs_page)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)

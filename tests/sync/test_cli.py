@@ -19,6 +19,7 @@ from .conftest import (
     cli_command,
     cli_env,
     client_for,
+    plain,
     snapshot,
     table_as_api_rows,
     table_rows,
@@ -166,6 +167,50 @@ async def test_a_config_syncs_several_organizations_into_one_database(
     ]
 
 
+async def test_command_line_settings_win_over_the_config(
+    emulator: Emulator, database: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "sync.toml"
+    config.write_text(
+        "[defaults]\n"
+        'endpoints = ["costs", "completions"]\n'
+        'since = "30d"\n'
+        "[sources.acme]\n"
+        'api_key_env = "ACME_KEY"\n'
+        f'base_url = "{emulator.base_url}"\n'
+        'endpoints = ["images"]\n'
+    )
+    env = cli_env(emulator, ACME_KEY=emulator.api_key)
+    code, _, err = await usage_async(
+        env, "sync", database, "--config", str(config), "--endpoint", "costs",
+        "--since", SINCE_ISO,
+    )  # fmt: skip
+    assert code == 0, err
+    [state] = await table_rows(database, "sync_state")
+    assert (state["source"], state["endpoint"]) == ("acme", "costs")
+    starts = [plain(row["start_time"]) for row in await table_rows(database, "costs")]
+    since = NOW - 3 * DAY  # --since, not the file's 30 days
+    assert min(starts) == plain(dt.datetime.fromtimestamp(since - since % DAY, dt.UTC))
+
+
+@pytest.mark.parametrize("flag", ["--source", "--base-url", "--api-key-file"])
+async def test_flags_for_one_organization_are_refused_with_a_config(
+    emulator: Emulator, tmp_path: Path, flag: str
+) -> None:
+    config = tmp_path / "sync.toml"
+    config.write_text(
+        f'[sources.acme]\napi_key_env = "ACME_KEY"\nbase_url = "{emulator.base_url}"\n'
+    )
+    database = f"sqlite:///{tmp_path}/x.db"
+    env = cli_env(emulator, ACME_KEY=emulator.api_key)
+    code, _, err = await usage_async(
+        env, "sync", database, "--config", str(config), flag, str(tmp_path / "value")
+    )
+    assert code == 2
+    assert f"{flag} is for a single organization" in err
+    assert not (tmp_path / "x.db").exists()
+
+
 @pytest.mark.parametrize(
     ("setting", "complaint"),
     [
@@ -194,8 +239,13 @@ async def test_a_key_written_into_the_config_is_refused_without_echoing_it(
         (["mysql://db/usage"], "give a sqlite:/// or postgresql:// URL"),
         (["--every", "0s"], "must be at least 1s"),
         (["--settle", "two days"], "is not a duration"),
-        (["--endpoint", "chat"], "unknown name 'chat'"),
+        (["--settle", "2D"], "is not a duration"),
+        (["--endpoint", "chat"], "unknown value 'chat'"),
+        (["--endpoint", "costs,"], "empty value"),
         (["--since", "last tuesday"], "is not a WHEN"),
+        (["--since", "1d12h"], "is not a WHEN"),  # as --start 1d12h elsewhere
+        (["--since", "2026-01-01T00:00:00.5"], "fraction of a second"),
+        (["--concurrency", "0"], "must be at least 1"),
     ],
 )
 async def test_bad_arguments_exit_2_with_a_message(
@@ -206,6 +256,19 @@ async def test_bad_arguments_exit_2_with_a_message(
     assert code == 2
     assert complaint in err
     assert "Traceback" not in err
+
+
+async def test_since_takes_every_when_the_other_commands_take(
+    emulator: Emulator, sqlite_database: str
+) -> None:
+    env = cli_env(emulator)
+    code, _, err = await usage_async(
+        env, "sync", sqlite_database, "--since", "now", "--endpoint", "costs"
+    )
+    assert code == 0, err
+    today = NOW - NOW % DAY
+    starts = {plain(row["start_time"]) for row in await table_rows(sqlite_database, "costs")}
+    assert starts == {plain(dt.datetime.fromtimestamp(today, dt.UTC))}  # today's bucket only
 
 
 async def test_without_a_key_sync_exits_2(tmp_path: Path) -> None:

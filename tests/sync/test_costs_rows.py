@@ -31,8 +31,8 @@ async def test_costs_rows_keep_the_organization_the_api_names(
     assert {r["organization_name"] for r in rows} == {ORGANIZATION.name}
 
 
-async def test_a_costs_table_from_before_gains_the_columns_and_fills_what_it_reads_again(
-    emulator: Emulator, database: str
+async def test_a_costs_table_from_before_gains_the_columns_and_one_run_fills_them(
+    emulator: Emulator, database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with client_for(emulator) as client:
         await ua.sync(client, database, since=SINCE, endpoints=["costs"])
@@ -42,16 +42,17 @@ async def test_a_costs_table_from_before_gains_the_columns_and_fills_what_it_rea
             for column in ("organization_id", "organization_name", "project_name", "user_email"):
                 await conn.execute(sa.text(f"ALTER TABLE costs DROP COLUMN {column}"))
         await engine.dispose()
-        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+        with caplog.at_level(logging.INFO, logger="usage_async"):
+            await ua.sync(client, database, since=SINCE, endpoints=["costs"])
     rows = await table_rows(database, "costs")
     settled = NOW - 2 * DAY
     settled -= settled % DAY
-    reread = [r for r in rows if plain(r["start_time"]) >= iso(settled)]
-    kept = [r for r in rows if plain(r["start_time"]) < iso(settled)]
-    assert reread
-    assert kept
-    assert {r["organization_id"] for r in reread} == {ORGANIZATION.id}
-    assert {r["organization_id"] for r in kept} == {None}  # settled: not read again
+    assert [r for r in rows if plain(r["start_time"]) < iso(settled)]  # settled before
+    assert {r["organization_id"] for r in rows} == {ORGANIZATION.id}  # and filled now
+    assert {r["organization_name"] for r in rows} == {ORGANIZATION.name}
+    assert "costs gained the columns organization_id, organization_name" in caplog.text
+    [state] = await table_rows(database, "sync_state")
+    assert plain(state["settled_until"]) == iso(settled)  # and settled again
 
 
 def iso(seconds: int) -> str:
@@ -89,3 +90,28 @@ async def test_results_that_cannot_be_typed_are_counted_logged_and_not_written(
     assert caplog.text.count("skipping a result in costs") == 2 * buckets
     assert "a cost with no amount" in caplog.text
     assert "organization.costs.adjustment" in caplog.text
+
+
+async def test_money_keeps_every_digit_in_the_table_the_view_and_the_export(database: str) -> None:
+    """An amount of 35 significant digits (Decimal's default context keeps 28) reads back as
+    the API's text from the costs table, the focus view and ``focus_rows``."""
+    sent = "1234567890.1234567890123456789012345"
+    now = int(dt.datetime(2026, 2, 10, 9, 30, tzinfo=dt.UTC).timestamp())
+    day = now - now % DAY - DAY
+    async with serve_revising(now) as server, client_for(server) as client:
+        server.costs[(day, "proj_a")] = Decimal(sent)
+        await ua.sync(
+            client, database, since=day, endpoints=["costs"], group_by=["project_id"],
+            directory=False,
+        )  # fmt: skip
+        export = ua.focus_rows(
+            client.costs(start_time=day, group_by=["project_id"]), billing_account_id="org-1"
+        )
+        [exported] = [row async for row in export]
+    [stored] = await table_rows(database, "costs")
+    [viewed] = await table_rows(database, "focus")
+    assert str(stored["amount"]) == sent
+    assert str(viewed["BilledCost"]) == sent
+    assert str(exported["BilledCost"]) == sent
+    assert ua.focus.focus_number(exported["BilledCost"]) == sent
+    assert [str(total) for total in export.summary.billed.values()] == [sent]

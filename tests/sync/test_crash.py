@@ -14,9 +14,11 @@ import signal
 from collections.abc import AsyncIterator
 
 import pytest
+import sqlalchemy as sa
 
 import usage_async as ua
 from usage_async.emulator import Emulator, serve
+from usage_async.sync import open_engine
 
 from .conftest import (
     DAY,
@@ -71,11 +73,38 @@ async def state_rows(database: str) -> list[dict[str, object]]:
         return []
 
 
-async def wait_for_commits(database: str, count: int) -> None:
-    """Until ``count`` state rows exist (each is written with its table's first page)."""
+async def commit_marker(database: str) -> tuple[object, ...]:
+    """What a commit of a run moves when it writes anything not there before: the rows of
+    each crash_ table and each state's settled_until and synced_until. A run's re-reads of
+    what earlier runs wrote move nothing, so a change is a commit of the current run."""
+    engine = open_engine(database)
+    try:
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+            mine = sorted(name for name in names if name.startswith("crash_"))
+            counts = [
+                (name, (await conn.execute(sa.text(f"SELECT count(*) FROM {name}"))).scalar())
+                for name in mine
+            ]
+            states: list[tuple[object, ...]] = []
+            if "crash_sync_state" in mine:
+                query = "SELECT endpoint, settled_until, synced_until FROM crash_sync_state"
+                states = sorted(tuple(row) for row in await conn.execute(sa.text(query)))
+            return tuple(counts), tuple(states)
+    finally:
+        await engine.dispose()
+
+
+async def wait_for_a_commit(
+    database: str, before: tuple[object, ...], process: asyncio.subprocess.Process
+) -> bool:
+    """Until the database shows a commit of ``process`` (``True``), or the run ends
+    without one (``False``); ``before`` is ``commit_marker`` taken before it started."""
     for _ in range(3000):
-        if len(await state_rows(database)) >= count:
-            return
+        if await commit_marker(database) != before:
+            return True
+        if process.returncode is not None:
+            return False
         await asyncio.sleep(0.01)
     raise AssertionError("the sync never committed")
 
@@ -97,17 +126,20 @@ async def test_sigkill_at_any_point_then_a_rerun_gives_the_tables_of_one_clean_r
         await ua.sync(
             client, database, since=SINCE, endpoints=ENDPOINTS.split(","), prefix="clean_"
         )
-    # Kill after the first commit, then a little and a little more into each rerun. A rerun
-    # has less left to do each time; one that finished before its kill is not a kill.
+    # Kill each run after a commit of its own, at once, then a little and a little more
+    # later. A rerun has less left to do each time; one that finished before its kill is not
+    # a kill. (Waiting on what earlier runs left would kill during interpreter start-up.)
     killed = 0
-    for commits, delay in ((1, 0.0), (3, 0.1), (6, 0.3)):
+    for delay in (0.0, 0.1, 0.3):
+        before = await commit_marker(database)
         process = await start_sync(slow_emulator, database)
-        await wait_for_commits(database, commits)
+        committed = await wait_for_a_commit(database, before, process)
         await asyncio.sleep(delay)
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
         if await process.wait() == -signal.SIGKILL:
+            assert committed  # killed mid-run, after a commit of this run
             killed += 1
         await assert_state_not_ahead(database)
     assert killed >= 2
@@ -126,8 +158,9 @@ async def test_sigterm_in_every_mode_commits_the_transaction_in_progress_and_exi
         await ua.sync(
             client, database, since=SINCE, endpoints=ENDPOINTS.split(","), prefix="clean_"
         )
+    before = await commit_marker(database)
     process = await start_sync(slow_emulator, database, "--every", "1h")
-    await wait_for_commits(database, 2)
+    assert await wait_for_a_commit(database, before, process)
     process.send_signal(signal.SIGTERM)
     _, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, err.decode()

@@ -4,9 +4,11 @@ the sum of the table's amounts, digit for digit."""
 
 from __future__ import annotations
 
-import collections
+import contextlib
 import datetime as dt
+import decimal
 import re
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import sqlalchemy as sa
 
 import usage_async as ua
 from usage_async.emulator import ORGANIZATION, Emulator
-from usage_async.focus import FOCUS_COLUMNS
+from usage_async.focus import FOCUS_COLUMNS, focus_number
 from usage_async.sync import GroupingChangedError, open_engine
 
 from .conftest import DAY, NOW, client_for, plain, table_rows
@@ -29,16 +31,23 @@ KINDS = {column.name: column.type for column in FOCUS_COLUMNS}
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
+EXACT = decimal.Context(prec=decimal.MAX_PREC)  # sums in the default context round
+
+
 def cell(name: str, value: Any) -> Any:
     """A view's or an export's value as a user compares them: times as ISO-8601 UTC text,
-    numbers as exact decimals."""
+    numbers as FOCUS number text (every digit, no trailing zeros)."""
     if value is None:
         return None
     if KINDS[name] == "DateTime":
         return plain(value) if isinstance(value, dt.datetime) else value
     if KINDS[name] == "Decimal":
-        return Decimal(str(value))
+        return focus_number(Decimal(str(value)))
     return value
+
+
+def add(sums: dict[Any, Decimal], key: Any, value: Any) -> None:
+    sums[key] = EXACT.add(sums.get(key, Decimal(0)), Decimal(str(value)))
 
 
 def comparable(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -72,19 +81,19 @@ async def test_the_view_gives_the_exported_rows_and_totals(
 
     # Billed cost per (billing account, period, currency) is the costs table's amounts, to
     # the last digit: summed by the database where it sums exactly, here where it does not.
-    amounts: collections.Counter[tuple[str, str, str]] = collections.Counter()
+    amounts: dict[tuple[str, str, str], Decimal] = {}
     for row in await table_rows(database, "costs"):
         month = plain(row["start_time"])[:7] + "-01T00:00:00Z"
-        key = (row["organization_id"], month, row["currency"].upper())
-        amounts[key] += Decimal(str(row["amount"]))
-    billed: collections.Counter[tuple[str, str, str]] = collections.Counter()
+        add(amounts, (row["organization_id"], month, row["currency"].upper()), row["amount"])
+    billed: dict[tuple[str, str, str], Decimal] = {}
     for row in viewed:
         key = (row["BillingAccountId"], cell("BillingPeriodStart", row["BillingPeriodStart"]))
-        billed[(*key, row["BillingCurrency"])] += Decimal(str(row["BilledCost"]))
+        add(billed, (*key, row["BillingCurrency"]), row["BilledCost"])
     assert len(billed) == 3  # January, February, March
-    assert billed == amounts
-    assert {tuple(k): v for k, v in export.summary.billed.items()} == dict(billed)
-    assert all(str(billed[k]) == str(amounts[k]) for k in billed)  # digit for digit
+    # Digit for digit: compared as text, which a lost digit changes.
+    texts = {k: focus_number(v) for k, v in amounts.items()}
+    assert {k: focus_number(v) for k, v in billed.items()} == texts
+    assert {tuple(k): focus_number(v) for k, v in export.summary.billed.items()} == texts
     if database.startswith("postgresql"):
         engine = open_engine(database)
         async with engine.connect() as conn:
@@ -96,8 +105,7 @@ async def test_the_view_gives_the_exported_rows_and_totals(
             )
             summed = {(a, plain(p), c): total for a, p, c, total in in_sql}
         await engine.dispose()
-        assert summed == dict(amounts)
-        assert all(str(summed[k]) == str(amounts[k]) for k in summed)
+        assert {k: focus_number(v) for k, v in summed.items()} == texts
 
 
 async def test_the_view_follows_the_grouping_the_costs_table_has(
@@ -126,7 +134,9 @@ async def test_units_and_fields_the_emulator_never_sends_come_out_as_exported(
     def cost(value: str, **fields: Any) -> dict[str, Any]:
         return {"object": "organization.costs.result", "amount": {"value": value}, **fields}
 
-    async with serve_revising(now) as server, client_for(server) as client:
+    # The revising server's own rows carry no organization: the view takes the one the
+    # source was synced as, the client's, as focus_rows does.
+    async with serve_revising(now) as server, client_for(server, organization="org-1") as client:
         server.costs[(today - DAY, "proj_a")] = Decimal("0.000004500000000000000000000000000000000")
         server.stray_costs = [
             cost("1.25", quantity="2.5", quantity_unit="gibibyte_hours", organization_id="org-1"),
@@ -156,17 +166,12 @@ async def test_units_and_fields_the_emulator_never_sends_come_out_as_exported(
         written = [
             row
             async for row in ua.focus_rows(
-                client.costs(start_time=today - 3 * DAY, end_time=now, group_by=["project_id"]),
-                billing_account_id="org-1",
+                client.costs(start_time=today - 3 * DAY, end_time=now, group_by=["project_id"])
             )
         ]
     viewed = await view_rows(database)
-    # The revising server's own rows carry no organization: the view leaves it null, where
-    # the export was given one; every other cell agrees.
-    for row in viewed:
-        if row["BillingAccountId"] is None:
-            row["BillingAccountId"] = "org-1"
     assert comparable(viewed) == comparable(written)
+    assert {r["BillingAccountId"] for r in viewed} == {"org-1", "org-2"}
     units = {(r["x_QuantityUnit"], r["ConsumedUnit"]) for r in viewed}
     assert ("gibibyte_hours", "GiB-Hours") in units
     assert ("widget_units", "Widget Units") in units
@@ -177,6 +182,24 @@ async def test_units_and_fields_the_emulator_never_sends_come_out_as_exported(
         if r["BillingAccountId"] == "org-2"
     }
     assert named == {("Named by the API", "Second Org", "EUR", None)}
+
+
+async def test_each_source_bills_its_own_organization_and_none_is_made_up(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_ORG_ID", raising=False)
+    now = int(dt.datetime(2026, 2, 10, 9, 30, tzinfo=dt.UTC).timestamp())
+    day = now - now % DAY - DAY
+    options: dict[str, Any] = {"since": day, "endpoints": ["costs"], "directory": False}
+    async with serve_revising(now) as server:
+        server.costs[(day, "proj_a")] = Decimal("1.5")
+        async with client_for(server, organization="org-acme") as client:
+            await ua.sync(client, database, source="acme", **options)
+        async with client_for(server) as client:  # no organization known
+            await ua.sync(client, database, source="globex", **options)
+            await ua.sync(client, database, source="acme", **options)  # keeps org-acme
+    accounts = sorted((r["BillingAccountId"] or "") for r in await view_rows(database))
+    assert accounts == ["", "org-acme"]  # one cost per source
 
 
 async def test_there_is_no_view_without_a_costs_table_and_it_is_replaced_each_run(
@@ -196,6 +219,38 @@ async def test_there_is_no_view_without_a_costs_table_and_it_is_replaced_each_ru
         await ua.sync(client, sqlite_database, since=SINCE, endpoints=["embeddings"])
         await engine.dispose()
     assert len(await view_rows(sqlite_database)) == len(await table_rows(sqlite_database, "costs"))
+
+
+async def test_a_run_that_changes_nothing_leaves_the_view_to_its_readers(
+    emulator: Emulator, database: str
+) -> None:
+    """Replacing a view locks it exclusively on PostgreSQL: a dashboard mid-query stalled the
+    run (and the run every dashboard), every --every period. Unchanged, the view is kept."""
+    async with client_for(emulator) as client:
+        await ua.sync(client, database, since=SINCE, endpoints=["costs"])
+        if database.startswith("sqlite"):
+            path = database.removeprefix("sqlite:///")
+            before = schema_version(path)
+            await ua.sync(client, database, endpoints=["costs"])
+            assert schema_version(path) == before  # SQLite counts every schema change
+        else:
+            engine = open_engine(database)
+            async with engine.begin() as conn:  # a run that waits for a lock fails instead
+                name = engine.url.database
+                await conn.execute(sa.text(f"ALTER DATABASE {name} SET lock_timeout = '2s'"))
+            async with engine.connect() as dashboard:
+                # A dashboard's query, its transaction still open: it holds a lock on the view.
+                await dashboard.execute(sa.text("SELECT count(*) FROM focus"))
+                await ua.sync(client, database, endpoints=["costs"])
+                await dashboard.rollback()
+            await engine.dispose()
+    assert len(await view_rows(database)) == len(await table_rows(database, "costs"))
+
+
+def schema_version(path: str) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        version: int = conn.execute("PRAGMA schema_version").fetchone()[0]
+        return version
 
 
 def readme_query(dialect: str) -> str:

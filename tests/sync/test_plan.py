@@ -32,7 +32,7 @@ def test_durations_read_as_people_write_them(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "2", "two days", "-1d", "1y", "1d 2h"])
+@pytest.mark.parametrize("text", ["", "2", "two days", "-1d", "1y", "1d 2h", "2D", "+2d"])
 def test_anything_else_is_not_a_duration(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)
@@ -72,7 +72,7 @@ def test_costs_by_key_are_split_at_2025_12_06_and_nothing_else_is() -> None:
         (Decimal("0E-6176"), "0"),
         (Decimal("1E+1"), "10"),
         (Decimal("-12.3400"), "-12.34"),
-        (0.1, "0.1"),
+        (Decimal("1234567890.1234567890123456789012345"), "1234567890.1234567890123456789012345"),
         (12366, "12366"),
     ],
 )

@@ -208,6 +208,36 @@ async def test_fields_an_endpoint_does_not_offer_are_left_out_for_it(
     assert "project_id" not in costs[0]
 
 
+async def test_a_run_takes_the_write_lock_once_for_the_schema_and_once_for_the_directory(
+    emulator: ua.emulator.Emulator, sqlite_database: str
+) -> None:
+    engine = open_engine(sqlite_database)
+    statements: list[str] = []
+
+    def executed(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    async with client_for(emulator) as client:
+        await ua.sync(client, engine, since=SINCE, endpoints=["costs"])
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", executed)
+        await ua.sync(client, engine, endpoints=["costs"])
+    await engine.dispose()
+    # The pages' own transactions go through the driver; what SQLAlchemy runs is the
+    # schema check and the directory's upsert: no second pass over the directory's tables.
+    assert statements.count("BEGIN IMMEDIATE") == 2
+
+
+@pytest.mark.parametrize("prefix", ["Acme_", "acme-", "1acme_", "acme_ "])
+async def test_a_prefix_sql_would_need_quotes_for_is_refused_before_anything_is_made(
+    emulator: ua.emulator.Emulator, database: str, prefix: str
+) -> None:
+    async with client_for(emulator) as client:
+        with pytest.raises(ua.InvalidParameterError, match="lower-case") as refused:
+            await ua.sync(client, database, since=SINCE, endpoints=["costs"], prefix=prefix)
+    assert refused.value.param == "prefix"
+    assert await snapshot(database) == {}
+
+
 async def test_daily_buckets_start_at_utc_midnight_and_are_their_own_state(
     emulator: ua.emulator.Emulator, sqlite_database: str
 ) -> None:

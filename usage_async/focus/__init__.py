@@ -31,6 +31,7 @@ from ._columns import (
     UnitName,
     Upper,
     UtcTime,
+    focus_number,
     focus_unit,
 )
 from ._rows import BilledKey, FocusRows, FocusSummary, ProjectDirectory, focus_rows
@@ -39,7 +40,6 @@ from ._writers import (
     DECIMAL_SCALE,
     FORMATS,
     FocusExportError,
-    focus_number,
     parquet_schema,
     write_focus,
 )

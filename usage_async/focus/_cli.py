@@ -23,7 +23,10 @@ from ._writers import (
     PARQUET_EXTRA_HINT,
     FocusExportError,
     Format,
+    PartialMonth,
+    _part,
     _pyarrow,
+    partial_months,
     write_focus,
 )
 
@@ -58,6 +61,12 @@ def add_focus_command(commands: Any, parents: list[argparse.ArgumentParser]) -> 
         "--output",
         metavar="PATH",
         help="a file, or a directory (existing, or ending in /) for monthly partitions",
+    )
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="with an --output directory, replace the file of a month the period covers only "
+        "in part (it starts or ends mid-month); without it that is refused",
     )
     parser.add_argument(
         "--organization",
@@ -100,10 +109,11 @@ def _partitioned(output: str) -> bool:
 
 
 async def _project_directory(client: UsageClient) -> ProjectDirectory | None:
-    """The project names for SubAccountName: the organization directory, or ``None`` (with
-    one line on stderr) when it cannot be read; rows that carry ``project_name`` keep it."""
+    """The project names for SubAccountName: the organization's projects (not its users or
+    keys: one request per hundred projects), or ``None`` (with one line on stderr) when they
+    cannot be read; rows that carry ``project_name`` keep it."""
     try:
-        directory = await client.directory()
+        directory = await client.directory(parts=("projects",))
     except APIError as exc:
         print(f"usage-async: no project names (the directory: {exc})", file=sys.stderr)
         return None
@@ -149,7 +159,7 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
             partitioned = args.output is not None and _partitioned(args.output)
             try:
                 outcome["files"] = await write_focus(
-                    rows, output, format=fmt, partitioned=partitioned
+                    rows, output, format=fmt, partitioned=partitioned, partial=args.partial
                 )
             except (InvalidParameterError, FocusExportError) as exc:
                 outcome["error"] = exc
@@ -163,22 +173,43 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
                 "no billing account: the API's cost rows name no organization; pass "
                 "--organization org-... or set OPENAI_ORG_ID",
             )
+        if error.param == "partial":
+            _usage_error(
+                args,
+                error.message.replace(
+                    "Export whole months (from the 1st, to the 1st of the next month or now)",
+                    "Give --start on the 1st of a month (and --end on one, or none)",
+                ).replace("partial=True", "--partial"),
+            )
         _usage_error(args, error.message)
     if isinstance(error, FocusExportError):
         print(f"usage-async: error: {error}", file=sys.stderr)
         return 1
     rows = outcome.get("rows")
     if code == 0 and isinstance(rows, FocusRows):
-        _report(rows.summary, outcome.get("files", []), args.output)
+        partly = partial_months(start, end) if args.output and _partitioned(args.output) else []
+        _report(rows.summary, outcome.get("files", []), args.output, partly)
     return code
 
 
-def _report(summary: FocusSummary, files: list[Path], output: str | None) -> None:
-    """What was written, and what the API left out or incomplete, on stderr."""
+def _report(
+    summary: FocusSummary, files: list[Path], output: str | None, partly: list[PartialMonth]
+) -> None:
+    """What was written, which month files hold part of their month, and what the API left
+    out or incomplete, on stderr."""
     err = sys.stderr
     if output is not None:
         where = f"{len(files)} file(s) under {output}" if _partitioned(output) else output
         print(f"usage-async: wrote {summary.rows:,} FOCUS rows to {where}", file=err)
+    written = {path.parent.name for path in files}
+    for month in partly:
+        folder = f"BillingPeriodStart={month.month[:10]}"
+        if folder in written:
+            print(
+                f"usage-async: {folder} holds {_part(month)} only: the period covers part "
+                "of that month",
+                file=err,
+            )
     if summary.gaps:
         gaps = ", ".join(f"{name} {count:,}" for name, count in sorted(summary.gaps.items()))
         print(

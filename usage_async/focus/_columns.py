@@ -7,10 +7,11 @@ expression tree over a closed vocabulary, so a generator walks it and emits SQL 
 
 The vocabulary, and what each node means in SQL terms:
 
-* ``Field(name)``: a field of a costs row, named as in ``ua.rows`` (``amount``, ``currency``,
-  ``line_item``, ``project_id``, ``quantity``, ...) except that ``start_time`` and
-  ``end_time`` are Unix seconds; also the live API's ``organization_id``,
-  ``organization_name`` and ``project_name``. A column of ``costs``.
+* ``Field(name)``: a field of a costs row, named and valued as in ``ua.rows`` (``amount``,
+  ``currency``, ``line_item``, ``project_id``, ``quantity``, ``start_time`` and ``end_time``
+  as ISO-8601 UTC text, ...); also the live API's ``organization_id``,
+  ``organization_name`` and ``project_name`` (``row_fields(..., extras=True)``). An empty
+  string is null. A column of ``costs``.
 * ``Literal(value)``: a constant (``None`` is SQL ``NULL``).
 * ``Setting(name)``: an export-wide value given by the caller (``billing_account_id``,
   ``billing_account_name``). A bind parameter.
@@ -18,9 +19,10 @@ The vocabulary, and what each node means in SQL terms:
   ``LEFT JOIN projects``.
 * ``Coalesce(a, b, ...)``: the first non-null. ``COALESCE``.
 * ``Upper(expr)``: upper case. ``UPPER``.
-* ``UtcTime(expr)``: Unix seconds as ``YYYY-MM-DDTHH:MM:SSZ`` (a timestamp in typed stores).
-* ``MonthStart(expr)`` / ``NextMonthStart(expr)``: Unix seconds of 00:00:00 UTC on the first
-  day of the month holding ``expr`` / of the month after. ``date_trunc('month', ...)``.
+* ``UtcTime(expr)``: a time as FOCUS writes it, ``YYYY-MM-DDTHH:MM:SSZ`` (a timestamp in
+  typed stores).
+* ``MonthStart(expr)`` / ``NextMonthStart(expr)``: 00:00:00 UTC on the first day of the month
+  holding the time ``expr`` / of the month after. ``date_trunc('month', ...)``.
 * ``UnitName(expr)``: the FOCUS unit for an API ``quantity_unit`` (``UNIT_NAMES``, else the
   unit's words capitalised). A ``CASE``.
 * ``OnlyWith(expr, *others)``: ``expr``, or null unless every one of ``others`` has a value.
@@ -29,7 +31,9 @@ The vocabulary, and what each node means in SQL terms:
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Literal as TypingLiteral
 
 import attrs
@@ -51,6 +55,9 @@ __all__ = [
     "UnitName",
     "Upper",
     "UtcTime",
+    "exact_decimal",
+    "exact_sum",
+    "focus_number",
     "focus_unit",
 ]
 
@@ -59,7 +66,7 @@ FOCUS_VERSION = "1.2"
 
 @attrs.frozen
 class Field:
-    """A field of the costs row (``start_time``/``end_time`` in Unix seconds)."""
+    """A field of the costs row, as ``ua.rows`` gives it (times as ISO-8601 UTC text)."""
 
     name: str
 
@@ -99,21 +106,21 @@ class Upper:
 
 @attrs.frozen
 class UtcTime:
-    """Unix seconds as FOCUS date/time text, ``YYYY-MM-DDTHH:MM:SSZ``."""
+    """A time as FOCUS date/time text, ``YYYY-MM-DDTHH:MM:SSZ``."""
 
     seconds: Expr
 
 
 @attrs.frozen
 class MonthStart:
-    """Unix seconds of the start of the UTC calendar month holding ``seconds``."""
+    """The start of the UTC calendar month holding the time ``seconds``."""
 
     seconds: Expr
 
 
 @attrs.frozen
 class NextMonthStart:
-    """Unix seconds of the start of the UTC calendar month after the one holding ``seconds``."""
+    """The start of the UTC calendar month after the one holding the time ``seconds``."""
 
     seconds: Expr
 
@@ -196,6 +203,40 @@ def focus_unit(unit: str) -> str:
     if known is not None:
         return known
     return " ".join(word[:1].upper() + word[1:] for word in unit.replace("_", " ").split())
+
+
+# A context that cannot round: ``Decimal``'s default one keeps 28 significant digits, and its
+# ``normalize()`` and ``+`` round to them. The API's amounts are decimal strings of any length.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
+def exact_decimal(value: Decimal | int) -> Decimal:
+    """``value`` with no trailing zeros and every significant digit (``0E-6176`` -> ``0``).
+
+    What the sync binds for PostgreSQL's ``NUMERIC``. Raises ``ValueError`` for an infinity
+    or a NaN, which no amount can be.
+    """
+    if isinstance(value, int):
+        return Decimal(value)
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {value}")
+    return Decimal(0) if value.is_zero() else value.normalize(_EXACT)
+
+
+def focus_number(value: Decimal | int) -> str:
+    """A number as FOCUS number text: plain digits, no exponent, no trailing zeros.
+
+    ``Decimal("0E-6176")`` gives ``"0"`` and ``Decimal("1E+1")`` gives ``"10"``; every
+    significant digit is kept (no rounding to a context precision). The one formatter of
+    exact numbers: FOCUS files, the sync's money text on SQLite, and so the ``focus`` view.
+    """
+    return format(exact_decimal(value), "f")
+
+
+def exact_sum(total: Decimal, value: Decimal | int) -> Decimal:
+    """``total + value`` with every digit (``+`` rounds to 28 significant digits), as
+    ``exact_decimal`` gives it (``0E-6176`` adds no six thousand zeros)."""
+    return exact_decimal(_EXACT.add(total, value))
 
 
 _START = Field("start_time")

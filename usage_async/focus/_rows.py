@@ -1,16 +1,29 @@
 """Costs buckets to FOCUS rows, lazily: ``focus_rows(client.costs(...))``.
 
-One FOCUS row per costs result, computed by evaluating ``FOCUS_COLUMNS``. Rows are dicts in
-column order: money and quantities as exact ``Decimal``s, times as ``YYYY-MM-DDTHH:MM:SSZ``
-text, ``None`` for null. Nothing is invented: what the API did not give stays null and is
-counted in the ``FocusSummary``; a result without an amount is counted there and left out.
+One FOCUS row per costs result, computed by evaluating ``FOCUS_COLUMNS`` on the result's
+costs row: the row ``ua.rows`` makes (``row_fields(CostsResult, extras=True)``: every
+grouping field and what costs rows carry besides, the columns of the sync's table), read
+straight from the wire for a ``BucketStream`` (``row_buckets``), else from the result
+objects by the same column paths. So this export and the sync's ``focus`` view read one
+description of a costs row. Rows are dicts in column order: money and quantities as exact
+``Decimal``s, times as ``YYYY-MM-DDTHH:MM:SSZ`` text, ``None`` for null. Nothing is
+invented: what the API did not give stays null and is counted in the ``FocusSummary``; a
+result without an amount is counted there and left out.
 """
 
 from __future__ import annotations
 
 import collections
-import datetime as _dt
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+import contextlib
+import operator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
@@ -19,6 +32,7 @@ import attrs
 from .. import BucketStream  # by its public name: the module it lives in is moving
 from .._exceptions import InvalidParameterError
 from .._models import Bucket, CostsResult, UnknownResult
+from .._rows import column_paths, iso_utc, row_dicts, row_fields
 from ._columns import (
     FOCUS_COLUMNS,
     Coalesce,
@@ -34,6 +48,7 @@ from ._columns import (
     UnitName,
     Upper,
     UtcTime,
+    exact_sum,
     focus_unit,
 )
 
@@ -76,19 +91,26 @@ class FocusSummary:
     unknown: list[tuple[str, UnknownResult]] = attrs.field(factory=list)
 
 
-def _utc_text(seconds: int) -> str:
-    return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _month_start(moment: str) -> str:
+    return moment[:8] + "01T00:00:00Z"
 
 
-def _month_start(seconds: int) -> int:
-    day = _dt.datetime.fromtimestamp(seconds, _dt.UTC)
-    return int(day.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp())
+def _next_month_start(moment: str) -> str:
+    year, month = int(moment[:4]), int(moment[5:7])
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return f"{year:04d}-{month:02d}-01T00:00:00Z"
 
 
-def _next_month_start(seconds: int) -> int:
-    day = _dt.datetime.fromtimestamp(seconds, _dt.UTC)
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return int(_dt.datetime(year, month, 1, tzinfo=_dt.UTC).timestamp())
+def _utc_time(moment: str | int) -> str:
+    return iso_utc(moment) if isinstance(moment, int) else moment
+
+
+def _field(name: str) -> Compiled:
+    def field(row: Source) -> Any:
+        value = row.get(name)
+        return None if value == "" else value  # FOCUS: null, never an empty string
+
+    return field
 
 
 def _compile(
@@ -110,7 +132,7 @@ def _compile(
 
     match expr:
         case Field(name):
-            return lambda row: row.get(name)
+            return _field(name)
         case Literal(value):
             return lambda row: value
         case Setting(name):
@@ -134,7 +156,7 @@ def _compile(
         case Upper(item):
             return lift(str.upper, item)
         case UtcTime(seconds):
-            return lift(_utc_text, seconds)
+            return lift(_utc_time, seconds)
         case MonthStart(seconds):
             return lift(_month_start, seconds)
         case NextMonthStart(seconds):
@@ -153,30 +175,39 @@ def _compile(
     raise TypeError(f"not a FOCUS source expression: {expr!r}")  # pragma: no cover
 
 
-def _text(value: str | None) -> str | None:
-    # FOCUS: null when there is no value, never an empty string.
-    return value if value else None
+def _typed(bucket: Bucket[Any]) -> Bucket[Any]:
+    # Without what could not be typed: FocusSummary.unknown reports it (row_dicts would log).
+    return Bucket(bucket.start_time, bucket.end_time, bucket.results) if bucket.unknown else bucket
 
 
-def _source(bucket: Bucket[Any], result: CostsResult) -> dict[str, Any]:
-    """The costs row the column table is computed from (the vocabulary of ``Field``)."""
-    quantity = result.quantity
-    return {
-        "start_time": bucket.start_time,
-        "end_time": bucket.end_time,
-        "amount": result.amount.value,
-        "currency": _text(result.amount.currency),
-        "line_item": _text(result.line_item),
-        "project_id": _text(result.project_id),
-        "user_id": _text(result.user_id),
-        "api_key_id": _text(result.api_key_id),
-        "api_source": _text(result.api_source),
-        "quantity": Decimal(quantity) if isinstance(quantity, int) else quantity,
-        "quantity_unit": _text(result.quantity_unit),
-        "organization_id": _text(result.organization_id),
-        "organization_name": _text(result.organization_name),
-        "project_name": _text(result.project_name),
-    }
+def _object_values(columns: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A result object to the values of ``columns``, by ``column_paths``: what the wire
+    rows read (``amount.value``...)."""
+    getters = [
+        operator.attrgetter(path) if path is not None else (lambda result: None)
+        for path in column_paths(CostsResult, columns)
+    ]
+    return lambda result: tuple(get(result) for get in getters)
+
+
+# Every field a costs result carries, grouped by or not: what the API sends is kept.
+_FIELDS = tuple(row_fields(CostsResult, None, extras=True))
+
+
+async def _costs_rows(
+    stream: AsyncIterable[Bucket[Any]],
+) -> AsyncGenerator[tuple[Bucket[Any], list[dict[str, Any]]]]:
+    """Each bucket of ``stream`` and the costs rows of its results, through ``ua.rows``'
+    description: from the wire for a ``BucketStream``, else from the result objects."""
+    if isinstance(stream, BucketStream):
+        async with contextlib.aclosing(stream.row_buckets(_FIELDS[2:])) as buckets:
+            async for bucket in buckets:
+                yield bucket, row_dicts(_typed(bucket), _FIELDS)
+        return
+    values = _object_values(_FIELDS[2:])
+    async for bucket in stream:
+        tuples = tuple(values(result) for result in bucket.results)
+        yield bucket, row_dicts(Bucket(bucket.start_time, bucket.end_time, tuples), _FIELDS)
 
 
 def _client_organization(stream: object) -> str | None:
@@ -234,6 +265,16 @@ class FocusRows:
     def __repr__(self) -> str:
         return f"<FocusRows of {self._stream!r}>"
 
+    @property
+    def period(self) -> tuple[int, int | None] | None:
+        """The range ``[start, end)`` of the costs asked for, in Unix seconds (``end``
+        ``None``: up to now; ``start`` at UTC midnight, where the first bucket starts), or
+        ``None`` when the rows come from another iterable of buckets than a costs stream."""
+        if not isinstance(self._stream, BucketStream):
+            return None
+        query = self._stream.query
+        return query.origin, query.end_time
+
     def __aiter__(self) -> AsyncIterator[FocusRow]:
         return self._rows()
 
@@ -245,17 +286,19 @@ class FocusRows:
     async def buckets(self) -> AsyncIterator[list[FocusRow]]:
         """The rows bucket by bucket (one list per costs bucket, empty for an idle day)."""
         self.summary = summary = FocusSummary()
-        async for bucket in self._stream:
-            if bucket.unknown:
-                start = _utc_text(bucket.start_time)
-                summary.unknown.extend((start, untyped) for untyped in bucket.unknown)
-            yield [self._row(bucket, result, summary) for result in bucket.results]
+        async with contextlib.aclosing(_costs_rows(self._stream)) as buckets:
+            async for bucket, sources in buckets:
+                if bucket.unknown:
+                    start = iso_utc(bucket.start_time)
+                    summary.unknown.extend((start, untyped) for untyped in bucket.unknown)
+                yield [self._row(bucket, source, summary) for source in sources]
 
-    def _row(self, bucket: Bucket[Any], result: CostsResult, summary: FocusSummary) -> FocusRow:
-        source = _source(bucket, result)
+    def _row(self, bucket: Bucket[Any], source: Source, summary: FocusSummary) -> FocusRow:
         row: FocusRow = {}
         for column, compute in self._columns:
             value = compute(source)
+            if isinstance(value, int) and column.type == "Decimal":
+                value = Decimal(value)  # a whole quantity, from a result object
             if value is None:
                 if not column.nullable:
                     raise self._missing(column, bucket)
@@ -265,12 +308,12 @@ class FocusRows:
                     summary.gaps[column.name] += 1
             row[column.name] = value
         key = BilledKey(row["BillingAccountId"], row["BillingPeriodStart"], row["BillingCurrency"])
-        summary.billed[key] = summary.billed.get(key, Decimal(0)) + row["BilledCost"]
+        summary.billed[key] = exact_sum(summary.billed.get(key, Decimal(0)), row["BilledCost"])
         summary.rows += 1
         return row
 
     def _missing(self, column: FocusColumn, bucket: Bucket[Any]) -> InvalidParameterError:
-        day = _utc_text(bucket.start_time)
+        day = iso_utc(bucket.start_time)
         if column.name == "BillingAccountId":
             return InvalidParameterError(
                 f"no billing account for the costs of {day}: the API's rows carry no "

@@ -17,11 +17,11 @@ import os
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, Any, Literal, NamedTuple, Protocol
 
 from .._exceptions import InvalidParameterError, UsageError
 from .._version import __version__
-from ._columns import FOCUS_COLUMNS, FOCUS_VERSION, FocusColumn
+from ._columns import FOCUS_COLUMNS, FOCUS_VERSION, FocusColumn, focus_number
 from ._rows import FocusRow, FocusRows
 
 __all__ = [
@@ -29,8 +29,9 @@ __all__ = [
     "DECIMAL_SCALE",
     "FORMATS",
     "FocusExportError",
-    "focus_number",
+    "PartialMonth",
     "parquet_schema",
+    "partial_months",
     "write_focus",
 ]
 
@@ -49,20 +50,6 @@ PARQUET_EXTRA_HINT = "pip install 'usage-async[parquet]'"
 
 class FocusExportError(UsageError):
     """A FOCUS file could not be written as asked (a value that a Parquet column cannot hold)."""
-
-
-def focus_number(value: Decimal) -> str:
-    """A decimal as FOCUS number text: plain digits, no exponent, no trailing zeros.
-
-    ``Decimal("0E-6176")`` gives ``"0"`` and ``Decimal("1E+1")`` gives ``"10"``; every
-    significant digit is kept (no rounding to a context precision).
-    """
-    if not value.is_finite():
-        raise FocusExportError(f"{value} is not a number FOCUS can hold")
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def _cell(value: Any) -> str:
@@ -236,25 +223,69 @@ def partition_file(directory: Path, billing_period_start: str, fmt: Format) -> P
     return directory / f"BillingPeriodStart={billing_period_start[:10]}" / f"focus.{fmt}"
 
 
+class PartialMonth(NamedTuple):
+    """A billing month that a range covers only in part: ``month`` is its
+    BillingPeriodStart, ``start`` where the range's part of it begins and ``end`` where it
+    ends (exclusive; ``None``: at the month's end, or now), as ISO-8601 UTC text."""
+
+    month: str
+    start: str
+    end: str | None
+
+
+def _month(moment: _dt.datetime, months: int = 0) -> _dt.datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    return _dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=_dt.UTC)
+
+
+def partial_months(start: int, end: int | None) -> list[PartialMonth]:
+    """The billing months the costs of ``[start, end)`` cover only in part: the first if
+    its first day (``start`` floored to UTC midnight, as the costs' buckets are) is not the
+    1st, the last if ``end`` is not the 1st of a month at midnight. An open range
+    (``end=None``) holds its last month to now: the month so far, not a part of it.
+    """
+    first = _dt.datetime.fromtimestamp(start - start % 86400, _dt.UTC)
+    last = None if end is None else _dt.datetime.fromtimestamp(end, _dt.UTC)
+    if last is not None and last <= first:
+        return []
+
+    def text(moment: _dt.datetime) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    months = []
+    head = _month(first)
+    cut = last if last is not None and last < _month(first, 1) else None
+    if first > head or cut is not None:
+        months.append(PartialMonth(text(head), text(first), None if cut is None else text(cut)))
+    if last is not None and _month(last) > head and last > _month(last):
+        months.append(PartialMonth(text(_month(last)), text(_month(last)), text(last)))
+    return months
+
+
 async def write_focus(
     rows: FocusRows,
     output: str | os.PathLike[str] | IO[Any],
     *,
     format: Format = "csv",
     partitioned: bool = False,
+    partial: bool = False,
 ) -> list[Path]:
     """Write ``rows`` as a FOCUS file, or one file per billing month; return the files.
 
     ``output`` is a file path, an open file (text for CSV; for Parquet a binary file, or a
     text file with a ``buffer``), or with ``partitioned=True`` a directory that receives
     ``BillingPeriodStart=YYYY-MM-01/focus.csv`` (or ``.parquet``) per month, replacing a
-    month's earlier file. Rows are written as they arrive; a path gets its file only once it
-    is complete. Returns the paths written (none for an open file).
+    month's earlier file. A month the export covers only in part (``partial_months`` of
+    ``rows.period``: it starts mid-month, or ends mid-month) would replace a whole month's
+    file with part of it: that is refused, before anything is fetched, unless ``partial``
+    is true; a month with no file yet is written. Rows are written as they arrive; a path
+    gets its file only once it is complete. Returns the paths written (none for an open
+    file).
 
-    Raises ``InvalidParameterError`` for a bad format or a partitioned open file,
-    ``ModuleNotFoundError`` naming the ``parquet`` extra when pyarrow is missing,
-    ``FocusExportError`` for a value a Parquet decimal cannot hold exactly, and whatever
-    fetching the costs raises.
+    Raises ``InvalidParameterError`` for a bad format, a partitioned open file or a month
+    file a partial month would replace (``param="partial"``), ``ModuleNotFoundError``
+    naming the ``parquet`` extra when pyarrow is missing, ``FocusExportError`` for a value a
+    Parquet decimal cannot hold exactly, and whatever fetching the costs raises.
     """
     if format not in FORMATS:
         raise InvalidParameterError(
@@ -268,6 +299,9 @@ async def write_focus(
         raise InvalidParameterError(
             "partitioned output needs a directory path, not an open file", param="output"
         )
+    if partitioned and not partial and rows.period is not None:
+        assert isinstance(target, Path)
+        _refuse_partial_replacements(target, format, partial_months(*rows.period))
     written: list[Path] = []
     sink: _Sink | None = None
     try:
@@ -295,6 +329,28 @@ async def write_focus(
         if sink is not None:
             sink.abort()
     return written
+
+
+def _refuse_partial_replacements(
+    directory: Path, fmt: Format, months: Sequence[PartialMonth]
+) -> None:
+    replaced = [(m, partition_file(directory, m.month, fmt)) for m in months]
+    replaced = [(m, path) for m, path in replaced if path.exists()]
+    if not replaced:
+        return
+    what = "; ".join(f"{path} would hold {_part(m)} only" for m, path in replaced)
+    raise InvalidParameterError(
+        f"not replacing a month's file with part of the month: {what}. Export whole months "
+        "(from the 1st, to the 1st of the next month or now), or pass partial=True to "
+        "replace them anyway",
+        param="partial",
+    )
+
+
+def _part(month: PartialMonth) -> str:
+    """What a partial month holds, in words: ``2026-01-30 to the month's end``."""
+    end = "the month's end" if month.end is None else f"{month.end[:10]} (exclusive)"
+    return f"{month.start[:10]} to {end}"
 
 
 def _committed(sink: _Sink) -> list[Path]:

@@ -10,7 +10,10 @@ stderr. Exit codes: 0 done; 1 a table failed (the line names it; what the others
 earlier pages committed stays); 2 bad arguments, a bad config or a table grouped otherwise
 (nothing changed). A one-shot run stopped by a signal exits 128 + its number.
 
-Only ``add_sync_command`` is imported with the command line; the database libraries are
+The admin key, WHEN (``--since``), name lists, numbers, exit codes and error output are the
+rest of the command line's (``cli._main``, ``cli._period``), so the grammars agree; only
+``--settle`` and ``--every`` take durations of their own (``parse_duration``). Only
+``add_sync_command`` is imported with the command line; the database libraries are
 imported when the command runs.
 """
 
@@ -25,31 +28,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._endpoints import ENDPOINTS
-from ._config import ConfigError, SourceConfig, SyncConfig, load_config, parse_since, read_key
+from ..cli._main import (
+    DEFAULT_CONCURRENCY,
+    EXIT_API_ERROR,
+    EXIT_OK,
+    _admin_key,
+    _number,
+    _say,
+    _usage_error,
+    _values,
+)
+from ._config import ConfigError, SourceConfig, SyncConfig, load_config, parse_since
 from ._plan import parse_duration
 
 __all__ = ["add_sync_command"]
 
 DEFAULT_DATABASE = "sqlite:///usage.db"
-KEY_ENV = "OPENAI_ADMIN_KEY"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _GROUP_FIELDS = tuple(dict.fromkeys(f for e in ENDPOINTS.values() for f in e.group_by))
 
 
-def _names(choices: Sequence[str]) -> Any:
-    def names(text: str) -> list[str]:
-        items = [item.strip() for item in text.split(",")]
-        for item in items:
-            if item not in choices:
-                raise argparse.ArgumentTypeError(
-                    f"unknown name {item!r}; choose from {', '.join(choices)}"
-                )
-        return items
-
-    return names
-
-
 def _duration(text: str) -> int:
+    # --settle and --every: durations, which the rest of the command line has no flag for.
     try:
         seconds = parse_duration(text)
     except ValueError as exc:
@@ -92,14 +91,15 @@ def add_sync_command(commands: Any, parents: list[argparse.ArgumentParser]) -> N
         "--since",
         metavar="WHEN",
         type=_since,
-        help="where a table's first run starts: a span before now (90d, 2w) or an ISO date "
-        "(default 30d); later runs continue from their state",
+        help="where a table's first run starts: a span before the server's now (90d, 2w, "
+        "36h) or an ISO date or datetime, as --start elsewhere (default 30d); later runs "
+        "continue from their state",
     )
     parser.add_argument(
         "--endpoint",
         metavar="NAME",
         dest="endpoints",
-        type=_names(tuple(ENDPOINTS)),
+        type=_values(tuple(ENDPOINTS)),
         action="extend",
         help="sync only this endpoint (repeat or comma-separate; default all twelve)",
     )
@@ -109,7 +109,7 @@ def add_sync_command(commands: Any, parents: list[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--group-by",
         metavar="FIELD[,FIELD...]",
-        type=_names(_GROUP_FIELDS),
+        type=_values(_GROUP_FIELDS),
         action="extend",
         help="group by these fields where an endpoint offers them (default: every field "
         "each endpoint offers)",
@@ -133,9 +133,9 @@ def add_sync_command(commands: Any, parents: list[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--concurrency",
         metavar="N",
-        type=int,
-        default=4,
-        help="time windows fetched at once per table (default 4)",
+        type=_number(int, 1),
+        default=DEFAULT_CONCURRENCY,
+        help=f"time windows fetched at once per table (default {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
         "--config",
@@ -165,17 +165,19 @@ def _command_line_settings(args: argparse.Namespace) -> dict[str, Any]:
 def _configuration(args: argparse.Namespace) -> SyncConfig:
     settings = _command_line_settings(args)
     if args.config is not None:
-        if args.source is not None:
-            raise ConfigError(
-                "--source labels a single organization; with --config, the "
-                "sources are named by their [sources.NAME] tables"
-            )
-        return load_config(args.config, settings)
-    key = read_key(
-        env=KEY_ENV if args.api_key_file is None else None,
-        file=args.api_key_file,
-        where="sync",
-    )
+        # What names one organization has no place beside a file of several: refused,
+        # rather than applied to all of them or ignored.
+        for flag, value, instead in (
+            ("--source", args.source, "are named by their [sources.NAME] tables"),
+            ("--base-url", args.base_url, "set their own base_url"),
+            ("--api-key-file", args.api_key_file, "name their own api_key_env or api_key_file"),
+        ):
+            if value is not None:
+                raise ConfigError(
+                    f"{flag} is for a single organization; with --config, the sources {instead}"
+                )
+        return load_config(args.config, overrides=settings)
+    key = _admin_key(args)  # $OPENAI_ADMIN_KEY or --api-key-file, as every command
     source = SourceConfig(
         name=args.source or "default",
         api_key=key,
@@ -187,29 +189,30 @@ def _configuration(args: argparse.Namespace) -> SyncConfig:
 
 def run_sync_command(args: argparse.Namespace, now: int) -> int:
     """Run ``usage-async sync``; returns the exit code."""
-    parser: argparse.ArgumentParser = args.parser
-    if args.concurrency < 1:
-        parser.error("--concurrency must be at least 1")
     try:
         config = _configuration(args)
     except ConfigError as exc:
-        parser.error(str(exc).replace("sync: ", "", 1))
+        _usage_error(args, str(exc))
     database = args.database or config.database or DEFAULT_DATABASE
     try:
-        return asyncio.run(_serve(config, database, args.every, args.concurrency, parser))
+        return asyncio.run(_serve(config, database, args.every, args.concurrency, args))
     except KeyboardInterrupt:  # a second Ctrl-C while the first one's transaction commits
         return 128 + signal.SIGINT
 
 
-def _say(line: str) -> None:
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    print(f"{stamp} {line}", file=sys.stderr, flush=True)
-
-
 def _redact(text: str, config: SyncConfig) -> str:
+    """``text`` with every source's key blanked out (the command line's own ``_say`` and
+    ``_fail`` blank one key; a config has several)."""
     for source in config.sources:
         text = text.replace(source.api_key, "<redacted>")
     return text
+
+
+def _log(line: str, config: SyncConfig) -> None:
+    """One line on stderr, in the command line's voice, stamped: ``--every`` runs for days."""
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _say([f"{stamp} {_redact(line, config)}"], None)
+    sys.stderr.flush()
 
 
 async def _serve(
@@ -217,7 +220,7 @@ async def _serve(
     database: str,
     every: int | None,
     concurrency: int,
-    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
 ) -> int:
     from .._client import UsageClient
     from .._exceptions import InvalidParameterError
@@ -236,7 +239,7 @@ async def _serve(
     try:
         engine = open_engine(database)
     except InvalidParameterError as exc:
-        parser.error(exc.message)
+        _usage_error(args, exc.message)
     limiter = asyncio.Semaphore(config.max_in_flight)
     clients = []
     try:
@@ -250,20 +253,21 @@ async def _serve(
                 )
             )
     except InvalidParameterError as exc:
-        parser.error(_redact(exc.message, config))
+        _usage_error(args, _redact(exc.message, config))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop, signum)
     try:
         while True:
             started = loop.time()
-            code = await _run_once(config, clients, engine, concurrency, parser)
+            code = await _run_once(config, clients, engine, concurrency, args)
             if every is None:
                 return code
             await asyncio.sleep(max(0.0, started + every - loop.time()))
     except asyncio.CancelledError:
         if not stopped:
             raise
-        _say(f"stopped by signal {signal.Signals(stopped[0]).name}; what was read is committed")
+        name = signal.Signals(stopped[0]).name
+        _log(f"stopped by signal {name}; what was read is committed", config)
         return EXIT_OK if every is not None else 128 + stopped[0]
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -278,7 +282,7 @@ async def _run_once(
     clients: Sequence[Any],
     engine: Any,
     concurrency: int,
-    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
 ) -> int:
     """One run of every source, concurrently; the exit code of a one-shot run."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -303,17 +307,15 @@ async def _run_once(
     for source, outcome in zip(config.sources, outcomes, strict=True):
         if isinstance(outcome, GroupingChangedError | InvalidParameterError):
             # Nothing was changed, and running again will not help.
-            parser.error(_redact(f"source {source.name}: {outcome}", config))
+            _usage_error(args, _redact(f"source {source.name}: {outcome}", config))
         if isinstance(outcome, SyncError):
-            _say(_redact(outcome.report.summary(), config))
-            code = EXIT_FAILED
+            _log(outcome.report.summary(), config)
+            code = EXIT_API_ERROR
         elif isinstance(outcome, UsageError | SQLAlchemyError | OSError):
-            _say(
-                _redact(f"sync {source.name}: FAILED: {type(outcome).__name__}: {outcome}", config)
-            )
-            code = EXIT_FAILED
+            _log(f"sync {source.name}: FAILED: {type(outcome).__name__}: {outcome}", config)
+            code = EXIT_API_ERROR
         elif isinstance(outcome, BaseException):
             raise outcome
         else:
-            _say(outcome.summary())
+            _log(outcome.summary(), config)
     return code

@@ -3,6 +3,7 @@
 ::
 
     database = "postgresql://usage@db.internal/usage"   # the command line's URL wins
+    # ...as do its --since, --endpoint, --bucket-width, --group-by, --settle and --prefix
     max_in_flight = 8             # requests in flight across all sources at once
 
     [defaults]                    # every key here may be overridden per source
@@ -25,8 +26,10 @@ shown; keys belong in the environment or in a file only their owner can read.
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import os
+import time
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +38,7 @@ from typing import Any
 import attrs
 
 from .._endpoints import ENDPOINTS
+from ..cli._period import parse_when
 from ._plan import parse_duration
 
 __all__ = ["ConfigError", "SourceConfig", "SyncConfig", "load_config", "parse_since", "read_key"]
@@ -45,27 +49,25 @@ class ConfigError(ValueError):
 
 
 def parse_since(text: str) -> int | _dt.timedelta:
-    """A ``since`` value: a span before the server's now (``90d``, ``2w``) as a timedelta,
-    or an ISO-8601 date or datetime (UTC unless it has an offset) as Unix seconds."""
-    text = text.strip()
+    """A ``since`` value, in the command line's WHEN grammar (``cli._period.parse_when``): a
+    span before now (``90d``, ``2w``, ``36h``, ``now``) as a timedelta, which a run counts
+    back from the server's now, or an ISO-8601 date or datetime (UTC unless it has an offset)
+    as Unix seconds. Raises ``ConfigError`` saying what a WHEN is.
+    """
+    now = int(time.time())
     try:
-        return _dt.timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        moment = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            f"{text!r} is not a WHEN: give a span before now (90d, 2w, 36h) or an ISO date "
-            f"or datetime (2026-01-01, 2026-01-01T12:00Z)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.UTC)
-    return int(moment.timestamp())
+        when = parse_when(text, now)
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(str(exc)) from None
+    if when.relative:
+        return _dt.timedelta(seconds=now - when.seconds)
+    return when.seconds
 
 
 def read_key(*, env: str | None, file: str | None, where: str) -> str:
-    """The admin key from environment variable ``env`` or the first line of ``file``."""
+    """The admin key of a ``[sources.NAME]`` table: from the environment variable it names
+    or the first line of the file it names (the command line's own key, ``$OPENAI_ADMIN_KEY``
+    or ``--api-key-file``, is read by ``cli._main``)."""
     if file is not None:
         try:
             with open(file, encoding="utf-8") as handle:
@@ -222,9 +224,10 @@ def source_settings(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
-def load_config(path: str | Path, defaults: Mapping[str, Any] | None = None) -> SyncConfig:
-    """Read and check ``sync.toml``; ``defaults`` (from the command line) fill what neither
-    ``[defaults]`` nor a source sets. Keys are read from their variables or files now.
+def load_config(path: str | Path, *, overrides: Mapping[str, Any] | None = None) -> SyncConfig:
+    """Read and check ``sync.toml``; ``overrides`` (the settings given on the command line,
+    as ``SourceConfig`` fields) win over the file's, ``[defaults]`` and every source's.
+    Keys are read from their variables or files now.
 
     Raises ``ConfigError`` saying what is wrong and where.
     """
@@ -243,7 +246,7 @@ def load_config(path: str | Path, defaults: Mapping[str, Any] | None = None) -> 
     max_in_flight = doc.get("max_in_flight", 8)
     if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1:
         raise ConfigError(f"{where}: max_in_flight must be a positive whole number")
-    common = dict(defaults or {})
+    common: dict[str, Any] = {}
     shared = doc.get("defaults", {})
     if not isinstance(shared, dict):
         raise ConfigError(f"{where}: [defaults] must be a table")
@@ -268,7 +271,7 @@ def load_config(path: str | Path, defaults: Mapping[str, Any] | None = None) -> 
             )
         if env is not None and file is not None:
             raise ConfigError(f"{here}: give api_key_env or api_key_file, not both")
-        settings = {**common, **source_settings(table, here)}
+        settings = {**common, **source_settings(table, here), **(overrides or {})}
         sources.append(
             SourceConfig(
                 name=name,

@@ -10,9 +10,10 @@ cell for cell, so the FinOps export and the dashboards share one source.
 What a column is in the database: money and quantities are the costs table's own exact
 values (``NUMERIC`` on PostgreSQL, decimal text on SQLite); times are ``timestamptz`` on
 PostgreSQL and the table's ISO-8601 UTC text on SQLite; the rest is text. ``Setting`` values
-(an export's ``--organization``) have no place in a database shared by several
-organizations: the view reads only what the API sent, so a row the API sent without an
-``organization_id`` has a null ``BillingAccountId`` rather than a made-up one.
+are per source in a database shared by several organizations: ``billing_account_id`` is the
+organization the source was synced as (the ``sources`` table, joined on ``source``), the
+fallback ``focus_rows`` takes from its client; with none known it stays null, never made
+up. Settings the database does not keep (``billing_account_name``) are null.
 """
 
 from __future__ import annotations
@@ -59,15 +60,27 @@ _ASCII_SPACES = (9, 10, 11, 12, 13, 28, 29, 30, 31)
 
 
 class _Compiler:
-    """Compiles source expressions for one dialect, over ``costs`` aliased ``c`` and
-    ``projects`` aliased ``p``."""
+    """Compiles source expressions for one dialect, over ``costs`` aliased ``c``,
+    ``projects`` aliased ``p`` and ``sources`` aliased ``s``."""
 
-    def __init__(self, dialect: Dialect, costs: sa.FromClause, projects: sa.FromClause) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        costs: sa.FromClause,
+        projects: sa.FromClause,
+        sources: sa.FromClause,
+    ) -> None:
         self.dialect = dialect
         self.postgresql = dialect.name == "postgresql"
         self.costs = costs
         self.projects = projects
+        self.sources = sources
         self.joined = False
+        self.joined_sources = False
+        # The settings a database keeps, per source: what each is read from.
+        self.settings: Mapping[str, sa.ColumnElement[Any]] = {
+            "billing_account_id": sources.c.organization_id,
+        }
 
     def column(self, column: FocusColumn) -> sa.ColumnElement[Any]:
         value = self.compile(column.source)
@@ -82,8 +95,12 @@ class _Compiler:
                 return self._field(name)
             case Literal(value):
                 return sa.null() if value is None else sa.literal(value, sa.Text())
-            case Setting(_):
-                return sa.null()
+            case Setting(name):
+                setting = self.settings.get(name)
+                if setting is None:
+                    return sa.null()
+                self.joined_sources = True
+                return sa.func.nullif(setting, "")
             case ProjectName(project_id):
                 if project_id != Field("project_id"):
                     raise ValueError(f"a view joins projects on project_id only: {expr!r}")
@@ -92,8 +109,7 @@ class _Compiler:
                 self.joined = True
                 return sa.func.nullif(self.projects.c.name, "")
             case Coalesce(items):
-                parts = [self.compile(i) for i in items if not isinstance(i, Setting)]
-                return parts[0] if len(parts) == 1 else sa.func.coalesce(*parts)
+                return sa.func.coalesce(*(self.compile(i) for i in items))
             case Upper(item):
                 return sa.func.upper(self.compile(item))
             case UtcTime(seconds):
@@ -165,7 +181,11 @@ class _Compiler:
 
 
 def focus_select(
-    dialect: Dialect, costs: sa.Table, projects: sa.Table, columns: Collection[str]
+    dialect: Dialect,
+    costs: sa.Table,
+    projects: sa.Table,
+    sources: sa.Table,
+    columns: Collection[str],
 ) -> sa.Select[Any]:
     """The view's ``SELECT`` for ``dialect``: one row per row of ``costs`` (whose actual
     columns are ``columns``: a costs table synced without a grouping lacks its column, and
@@ -175,25 +195,75 @@ def focus_select(
     )
     c = present.alias("c")
     p = projects.alias("p")
-    compiler = _Compiler(dialect, c, p)
+    s = sources.alias("s")
+    compiler = _Compiler(dialect, c, p, s)
     selected = [compiler.column(column) for column in FOCUS_COLUMNS]
     source: sa.FromClause = c
     if compiler.joined:
-        source = c.outerjoin(p, sa.and_(p.c.source == c.c.source, p.c.id == c.c.project_id))
+        source = source.outerjoin(p, sa.and_(p.c.source == c.c.source, p.c.id == c.c.project_id))
+    if compiler.joined_sources:
+        source = source.outerjoin(s, s.c.source == c.c.source)
     return sa.select(*selected).select_from(source)
 
 
 def create_focus_view(
-    conn: Connection, name: str, costs: sa.Table, projects: sa.Table, columns: Collection[str]
-) -> None:
-    """Create or replace the view ``name`` over ``costs`` and ``projects`` (see
-    ``focus_select``), in the connection's transaction."""
-    select = focus_select(conn.dialect, costs, projects, columns)
+    conn: Connection,
+    name: str,
+    costs: sa.Table,
+    projects: sa.Table,
+    sources: sa.Table,
+    columns: Collection[str],
+    *,
+    force: bool = False,
+) -> bool:
+    """Create the view ``name`` over ``costs``, ``projects`` and ``sources`` (see
+    ``focus_select``), or replace it if its definition is not this one, in the connection's
+    transaction; return whether it was (re)made.
+
+    A view that is already this one is left alone unless ``force`` (its ``costs`` table was
+    made or altered in this transaction): replacing a view takes an exclusive lock on it on
+    PostgreSQL, which would stall the dashboards reading it on every run.
+    """
+    select = focus_select(conn.dialect, costs, projects, sources, columns)
     body = str(select.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     quoted = conn.dialect.identifier_preparer.quote(name)
     if conn.dialect.name == "postgresql":
+        if not force and _view_definition(conn, quoted) == _definition_of(conn, body):
+            return False
         # OR REPLACE keeps views a user built on this one; the columns never change type.
         conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {quoted} AS {body}")
-        return
+        return True
+    create = f"CREATE VIEW {quoted} AS {body}"
+    stored = conn.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
+        {"name": name},
+    ).scalar()
+    if not force and stored == create:  # SQLite keeps the statement's text as it was given
+        return False
     conn.exec_driver_sql(f"DROP VIEW IF EXISTS {quoted}")
-    conn.exec_driver_sql(f"CREATE VIEW {quoted} AS {body}")
+    conn.exec_driver_sql(create)
+    return True
+
+
+def _view_definition(conn: Connection, relation: str) -> str | None:
+    """PostgreSQL's text of the view ``relation`` (quoted as SQL names it), ``None`` if
+    there is no view of that name."""
+    found = conn.execute(
+        sa.text(
+            "SELECT pg_get_viewdef(c.oid) FROM pg_class c "
+            "WHERE c.oid = to_regclass(:relation) AND c.relkind = 'v'"
+        ),
+        {"relation": relation},
+    ).scalar()
+    return None if found is None else str(found)
+
+
+def _definition_of(conn: Connection, body: str) -> str | None:
+    """PostgreSQL's text of a view of ``body``: a temporary view's, which PostgreSQL words
+    as it words the stored one (it keeps no statement text to compare with)."""
+    probe = "pg_temp.usage_async_focus_probe"
+    conn.exec_driver_sql(f"CREATE TEMPORARY VIEW usage_async_focus_probe AS {body}")
+    try:
+        return _view_definition(conn, probe)
+    finally:
+        conn.exec_driver_sql(f"DROP VIEW {probe}")

@@ -43,9 +43,11 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}
 def parse_duration(text: str) -> int:
     """Seconds in a duration such as ``90s``, ``15m``, ``2h``, ``2d``, ``1w`` or ``1d12h``.
 
-    Raises ``ValueError`` for anything else.
+    The command line's spans (``--start 7d``) with seconds and sums added, for ``--settle``
+    and ``--every``: lower-case units, no spaces or signs inside, as there. Raises
+    ``ValueError`` for anything else.
     """
-    cleaned = text.strip().lower()
+    cleaned = text.strip()
     parts = _DURATION.findall(cleaned)
     if not cleaned or "".join(n + u for n, u in parts) != cleaned:
         raise ValueError(

@@ -25,7 +25,7 @@ from .._client import UsageClient
 from .._directory import Directory
 from .._endpoints import ENDPOINTS
 from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
-from .._models import Bucket
+from .._models import Bucket, Page
 from .._protocol import to_unix
 from .._rows import iso_utc
 from ._plan import (
@@ -39,7 +39,7 @@ from ._plan import (
     settled_target,
 )
 from ._progress import Progress
-from ._store import State, Store, open_engine
+from ._store import State, Store, open_engine, utc_datetime
 
 __all__ = [
     "DEFAULT_SINCE",
@@ -55,7 +55,9 @@ __all__ = [
 DEFAULT_SINCE = _dt.timedelta(days=30)
 """Where a table's first run starts when no ``since`` is given."""
 
-_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Lower case only: PostgreSQL folds unquoted names to lower case, so "Acme_costs" made by
+# SQLAlchemy (quoted) is not the acme_costs a user's SQL (or the refusal's DROP) names.
+_PREFIX = re.compile(r"[a-z_][a-z0-9_]*")
 
 logger = logging.getLogger("usage_async")
 
@@ -143,13 +145,12 @@ async def server_now(client: UsageClient, anchor: int) -> tuple[int, int]:
     """The server's clock (Unix seconds), and how many requests it took to read it.
 
     One small request: the server's ``Date`` header (``stream.server_time``). A server that
-    sends no ``Date`` is read off the data instead: an open-ended usage range ends its last
-    bucket at the server's now. ``anchor`` is a time the server has passed (a state's
-    ``settled_until``); if it has not, the probe steps back.
+    sends no ``Date`` is read off the data instead (``_now_from_data``). ``anchor`` is a
+    time the server has passed (a state's ``settled_until``); if it has not, the probe
+    steps back.
     """
     start = floor_to(anchor, DAY)
     probe = client.completions(start_time=start, end_time=start + 60, bucket_width="1m", limit=1)
-    requests = 1
     try:
         async with probe:
             async for _ in probe.pages():
@@ -158,24 +159,38 @@ async def server_now(client: UsageClient, anchor: int) -> tuple[int, int]:
         if exc.param != "start_time":
             raise
     if probe.server_time is not None:
-        return probe.server_time, requests
+        return probe.server_time, 1
+    now, requests = await _now_from_data(client, anchor)
+    return now, 1 + requests
+
+
+async def _now_from_data(client: UsageClient, anchor: int) -> tuple[int, int]:
+    """The server's now off its data: an open range's last bucket ends there. One page of
+    daily buckets (31 days) per request, each stream closed after its first page: from 30
+    days before this machine's now, which one page takes to the server's now unless the
+    clocks are far apart; from the anchor back if the server has not reached that day, and
+    on if a page is not the last."""
+    origin = floor_to(anchor, DAY)
+    start = max(origin, floor_to(int(time.time()), DAY) - 30 * DAY)
     step = 31 * DAY
-    for _ in range(16):
-        stream = client.completions(start_time=max(start, 0), bucket_width="1d", limit=31)
-        last: Bucket[Any] | None = None
+    for requests in range(1, 33):
+        stream = client.completions(start_time=start, bucket_width="1d", limit=31, concurrency=1)
+        page: Page[Any] | None = None
         try:
-            async for page in stream.pages():
-                requests += 1
-                if page.data:
-                    last = page.data[-1]
-        except BadRequestError as exc:
+            async with stream:
+                page = await anext(stream.pages(), None)
+        except BadRequestError as exc:  # a start in the server's future, refused
             if exc.param != "start_time":
                 raise
-            requests += 1  # a start in the server's future, refused rather than empty
-        if last is not None:
-            return last.end_time, requests
-        start -= step
-        step *= 2
+        if page is not None and page.data:
+            if not page.has_more:
+                return page.data[-1].end_time, requests
+            start = page.data[-1].end_time  # the server is further on than one page
+        elif start > origin:
+            start = origin  # not there yet: from the anchor, which the server has passed
+        else:
+            start -= step
+            step *= 2
     raise UsageError("could not read the server's clock: no bucket ended in any range probed")
 
 
@@ -243,7 +258,9 @@ def _engine(database: str | AsyncEngine) -> tuple[AsyncEngine, bool]:
 def _checked_prefix(prefix: str) -> str:
     if prefix and not _PREFIX.fullmatch(prefix):
         raise InvalidParameterError(
-            f"prefix must be letters, digits and underscores, got {prefix!r}", param="prefix"
+            f"prefix must be lower-case letters, digits and underscores, not starting with a "
+            f"digit (a table name SQL needs no quotes for), got {prefix!r}",
+            param="prefix",
         )
     return prefix
 
@@ -386,7 +403,7 @@ async def sync(
     writes = _Writes()
     try:
         store = Store(engine, prefix)
-        states = await store.prepare(source, jobs)
+        states = await store.prepare(source, jobs, client.organization)
         anchors = [s.settled_until for s in states.values()]
         if since_at is not None:
             anchors.append(since_at)
@@ -400,7 +417,7 @@ async def sync(
                 logger.warning("sync %s: the directory could not be read (%s)", source, exc)
                 directory = False
         if isinstance(directory, Directory):
-            await store.write_directory(source, **directory_records(directory))
+            await store.write_directory(source, **directory_records(directory), create=False)
         run = _Run(client, store, source, now, first, concurrency, writes)
         with Progress(progress) as bars:
             run.bars = bars
@@ -424,10 +441,6 @@ async def sync(
     if errors:
         raise SyncError(report, errors)
     return report
-
-
-def _moment(seconds: int) -> _dt.datetime:
-    return _dt.datetime.fromtimestamp(seconds, _dt.UTC)
 
 
 @attrs.define
@@ -473,7 +486,7 @@ class _Run:
         if job.endpoint.whole_days:
             start = floor_to(start, DAY)
         if start >= self.now:
-            tally.report = attrs.evolve(tally.report, settled_until=_moment(start))
+            tally.report = attrs.evolve(tally.report, settled_until=utc_datetime(start))
             return
         target = settled_target(job, start, self.now)
         synced = state.synced_until if state is not None else start
@@ -522,9 +535,9 @@ class _Run:
                     rows=report.rows + len(rows),
                     skipped=report.skipped + skipped,
                     pages=report.pages + 1,
-                    start=_moment(start),
-                    end=_moment(max(cursor, self.now) if final else cursor),
-                    settled_until=_moment(settled),
+                    start=utc_datetime(start),
+                    end=utc_datetime(max(cursor, self.now) if final else cursor),
+                    settled_until=utc_datetime(settled),
                 )
                 self.bars.advance(label, len(page.data), len(rows))
 

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Dialect
 from .._endpoints import Endpoint
 from .._models import CostsResult
 from .._rows import row_fields
+from ..focus._columns import exact_decimal, focus_number
 
 __all__ = [
     "BOOKKEEPING",
@@ -39,7 +40,6 @@ __all__ = [
     "UtcDateTime",
     "Schema",
     "column_name",
-    "decimal_text",
     "grouping_columns",
     "grouping_of",
     "stored_fields",
@@ -84,20 +84,11 @@ class UtcDateTime(sa.types.TypeDecorator[_dt.datetime]):
         return moment.astimezone(_dt.UTC)
 
 
-def decimal_text(value: Decimal) -> str:
-    """Plain decimal text with every significant digit and no exponent (``0E-6176`` -> ``0``)."""
-    if not value.is_finite():
-        raise ValueError(f"not a finite amount: {value}")
-    if value.is_zero():
-        return "0"
-    return format(value.normalize(), "f")
-
-
 class ExactDecimal(sa.types.TypeDecorator[Decimal]):
     """An exact decimal: ``NUMERIC`` on PostgreSQL, decimal text on SQLite (no float anywhere).
 
-    Binds ``Decimal``, ``int`` or ``float`` (a float is taken as its shortest repr, which is
-    the JSON text it was parsed from); reads back ``Decimal``.
+    Binds ``Decimal`` or ``int`` with every digit and no trailing zeros (``focus_number``'s
+    text on SQLite, the same value as a ``Decimal`` on PostgreSQL); reads back ``Decimal``.
     """
 
     impl = sa.types.Numeric
@@ -111,17 +102,12 @@ class ExactDecimal(sa.types.TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if isinstance(value, float):
-            value = Decimal(repr(value))
-        elif not isinstance(value, Decimal):
-            value = Decimal(value)
-        text = decimal_text(value)
-        return text if dialect.name == "sqlite" else Decimal(text)
+        return focus_number(value) if dialect.name == "sqlite" else exact_decimal(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        return value if isinstance(value, Decimal) else Decimal(value)
 
 
 def column_name(endpoint: Endpoint, field: str) -> str:
@@ -159,7 +145,7 @@ def _sql_type(python_type: Any) -> sa.types.TypeEngine[Any] | type[sa.types.Type
         return sa.Boolean
     if kind is int:
         return sa.BigInteger
-    if kind in (Decimal, float):
+    if kind is Decimal:
         return ExactDecimal()
     return sa.Text
 
@@ -175,7 +161,8 @@ class Schema:
     """The tables of one database under one ``prefix``, for the groupings being synced.
 
     ``usage[endpoint]`` is the table of an endpoint (built on first ask for its grouping),
-    ``state`` the sync state, ``projects`` / ``users`` / ``api_keys`` the directory.
+    ``state`` the sync state, ``sources`` each source's organization, ``projects`` /
+    ``users`` / ``api_keys`` the directory.
     """
 
     def __init__(self, prefix: str = "") -> None:
@@ -194,6 +181,14 @@ class Schema:
             sa.Column("settled_until", UtcDateTime(), nullable=False),
             # How far the data reaches: the server's "now" when it was last read.
             sa.Column("synced_until", UtcDateTime(), nullable=False),
+        )
+        # The billing account of each source's costs, where a row names none (the API sends
+        # organization_id only sometimes): the organization the source is read as.
+        self.sources = sa.Table(
+            f"{prefix}sources",
+            self.metadata,
+            sa.Column("source", sa.Text, primary_key=True),
+            sa.Column("organization_id", sa.Text),
         )
         self.projects = sa.Table(
             f"{prefix}projects",

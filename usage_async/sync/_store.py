@@ -20,7 +20,6 @@ import functools
 import logging
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -32,14 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
 from .._models import Bucket
+from .._rows import iso_utc
+from ..focus._columns import exact_decimal, focus_number
 from ._focus_view import create_focus_view
 from ._plan import Job
 from ._schema import (
     BOOKKEEPING,
     ExactDecimal,
     Schema,
-    UtcDateTime,
-    decimal_text,
     grouping_columns,
     grouping_of,
     stored_fields,
@@ -53,6 +52,7 @@ __all__ = [
     "Store",
     "database_url",
     "open_engine",
+    "utc_datetime",
 ]
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -161,7 +161,7 @@ class Store:
         self.schema = Schema(prefix)
         self._lock = _lock_of(engine)
         self._serial = engine.dialect.name == "sqlite"
-        self._moment = _sqlite_moment if self._serial else _moment
+        self._moment = _sqlite_moment if self._serial else utc_datetime
         self._statements: dict[str, _PageStatements] = {}
 
     def _upsert(self, table: sa.Table) -> Any:
@@ -176,14 +176,19 @@ class Store:
             set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
         )
 
-    async def prepare(self, source: str, jobs: Sequence[Job]) -> dict[tuple[str, str], State]:
+    async def prepare(
+        self, source: str, jobs: Sequence[Job], organization: str | None = None
+    ) -> dict[tuple[str, str], State]:
         """Create what is missing and check what exists; return the source's state by
         (endpoint, width).
 
-        A table grouped otherwise than its job raises ``GroupingChangedError`` before
-        anything is written. A table that does not exist yet is created and any state left
-        for it is dropped (the state of a dropped table describes no data). Metric columns
-        a newer version of this library added are added to existing tables.
+        A table grouped otherwise than its job raises ``GroupingChangedError`` and nothing
+        is changed. A table that does not exist yet is created and any state left for it is
+        dropped (the state of a dropped table describes no data). Columns a newer version of
+        this library added are added to existing tables, whose state moves back to their
+        first bucket so that the run fills them. ``organization`` (the
+        client's) is kept as the source's billing account, for the ``focus`` view's rows
+        that name none; ``None`` keeps what an earlier run kept.
         """
         for job in jobs:
             self.schema.usage_table(job.endpoint, job.group_by)
@@ -200,30 +205,49 @@ class Store:
                 )
                 for row in rows
             }
-        for job in jobs:
-            state = states.get((job.endpoint.name, job.width))
-            if state is not None and state.group_by != job.group_by:
-                name = self.schema.table_name(job.endpoint.name)
-                raise GroupingChangedError(
-                    _refusal([(name, state.group_by, job.group_by)], self.schema)
-                )
+            for job in jobs:  # raised in the transaction: it rolls back whole
+                state = states.get((job.endpoint.name, job.width))
+                if state is not None and state.group_by != job.group_by:
+                    name = self.schema.table_name(job.endpoint.name)
+                    raise GroupingChangedError(
+                        _refusal([(name, state.group_by, job.group_by)], self.schema)
+                    )
+            await conn.execute(
+                self._source_upsert(), {"source": source, "organization_id": organization}
+            )
         return states
+
+    def _source_upsert(self) -> Any:
+        """Upsert a ``sources`` row; a null ``organization_id`` keeps the one kept before."""
+        table = self.schema.sources
+        if self.engine.dialect.name == "postgresql":
+            stmt: Any = postgresql.insert(table)
+        else:
+            stmt = sqlite.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=["source"],
+            set_={
+                "organization_id": sa.func.coalesce(
+                    stmt.excluded.organization_id, table.c.organization_id
+                )
+            },
+        )
 
     def _create_and_check(self, conn: Connection, jobs: Sequence[Job]) -> None:
         inspector = sa.inspect(conn)
         existing = set(inspector.get_table_names())
         state = self.schema.state
-        if state.name not in existing:
-            state.create(conn)
-        for table in self.schema.directory.values():
+        for table in (state, self.schema.sources, *self.schema.directory.values()):
             if table.name not in existing:
                 table.create(conn)
         conflicts = []
+        changed = set()  # tables made or altered here
         for job in jobs:
             table = self.schema.usage[job.endpoint.name]
             if table.name not in existing:
                 table.create(conn)
                 conn.execute(state.delete().where(state.c.endpoint == job.endpoint.name))
+                changed.add(job.endpoint.name)
                 continue
             columns = [c["name"] for c in inspector.get_columns(table.name)]
             have = grouping_of(job.endpoint, columns)
@@ -231,21 +255,49 @@ class Store:
             if have != want:
                 conflicts.append((table.name, have, want))
                 continue
-            for column in table.columns:
-                if column.name not in columns:
-                    kind = column.type.compile(conn.dialect)
-                    preparer = conn.dialect.identifier_preparer
-                    conn.exec_driver_sql(
-                        f"ALTER TABLE {preparer.format_table(table)} "
-                        f"ADD COLUMN {preparer.format_column(column)} {kind}"
-                    )
+            added = [column for column in table.columns if column.name not in columns]
+            for column in added:
+                kind = column.type.compile(conn.dialect)
+                preparer = conn.dialect.identifier_preparer
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {preparer.format_table(table)} "
+                    f"ADD COLUMN {preparer.format_column(column)} {kind}"
+                )
+            if added:
+                changed.add(job.endpoint.name)
+                self._read_again(conn, table, job.endpoint.name, [c.name for c in added])
         if conflicts:
             raise GroupingChangedError(_refusal(conflicts, self.schema))
-        self._refresh_focus_view(conn)
+        self._refresh_focus_view(conn, force="costs" in changed)
 
-    def _refresh_focus_view(self, conn: Connection) -> None:
-        """Create or replace the ``focus`` view when there is a ``costs`` table, from the
-        columns it has now (a table made by another run or another grouping included)."""
+    def _read_again(
+        self, conn: Connection, table: sa.Table, endpoint: str, added: Sequence[str]
+    ) -> None:
+        """Move the states of ``table`` back to its first bucket (per source and width), in
+        the transaction that added the ``added`` columns: the rows already settled have them
+        null, and this run reads them again, once, and fills them."""
+        state = self.schema.state
+        first = (
+            sa.select(sa.func.min(table.c.start_time))
+            .where(table.c.source == state.c.source, table.c.bucket_width == state.c.bucket_width)
+            .scalar_subquery()
+        )
+        earlier = sa.case((first < state.c.settled_until, first), else_=state.c.settled_until)
+        conn.execute(
+            state.update().where(state.c.endpoint == endpoint).values(settled_until=earlier)
+        )
+        logger.info(
+            "%s gained the columns %s: its settled rows have them null, so this run reads "
+            "the table again from its first bucket to fill them",
+            table.name,
+            ", ".join(added),
+        )
+
+    def _refresh_focus_view(self, conn: Connection, *, force: bool) -> None:
+        """Create the ``focus`` view when there is a ``costs`` table, from the columns it has
+        now (a table made by another run or another grouping included), or replace it when
+        that table changed here (``force``) or the view is not the one this version makes;
+        otherwise leave it alone (see ``create_focus_view``)."""
         inspector = sa.inspect(conn)  # a new one: tables and columns changed since
         costs_name = self.schema.table_name("costs")
         if costs_name not in inspector.get_table_names():
@@ -258,7 +310,9 @@ class Store:
             ENDPOINTS["costs"], ENDPOINTS["costs"].group_by
         )
         columns = {c["name"] for c in inspector.get_columns(costs_name)}
-        create_focus_view(conn, view, costs, self.schema.projects, columns)
+        create_focus_view(
+            conn, view, costs, self.schema.projects, self.schema.sources, columns, force=force
+        )
 
     async def replace(
         self,
@@ -359,7 +413,7 @@ class Store:
         """The row columns to read for the table of ``job``, and a function from a bucket of
         those rows (``stream.row_pages(columns)``) to the table's rows: tuples in column
         order with values as this database's driver takes them (times once per bucket edge,
-        money as exact text on SQLite and normalized ``Decimal`` on PostgreSQL).
+        money as ``focus_number`` text on SQLite and ``exact_decimal`` on PostgreSQL).
 
         ``group_by`` is what the bucket was read with; the table's other grouping columns
         are null (costs by key before 2025-12-06).
@@ -368,7 +422,7 @@ class Store:
         columns = stored_fields(job.endpoint, job.group_by)
         asked = set(group_by)
         sqlite_side = self.engine.dialect.name == "sqlite"
-        exact = _exact_text if sqlite_side else _exact_decimal
+        exact = _nullable(focus_number if sqlite_side else exact_decimal)
         fixes: list[tuple[int, Callable[[Any], Any]]] = []
         stored = list(table.columns)[len(BOOKKEEPING) :]
         assert len(stored) == len(columns), (table.name, columns)
@@ -377,7 +431,7 @@ class Store:
                 fixes.append((index, _none))
             elif isinstance(column.type, ExactDecimal):
                 fixes.append((index, exact))
-        moment = _sqlite_moment if sqlite_side else _moment
+        moment = _sqlite_moment if sqlite_side else utc_datetime
         width = job.width
 
         def shape(bucket: Bucket[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -401,18 +455,21 @@ class Store:
         projects: Iterable[Any] = (),
         users: Iterable[Any] = (),
         api_keys: Iterable[Any] = (),
+        create: bool = True,
     ) -> dict[str, int]:
         """Upsert the directory records of ``source`` in one transaction; rows written by table.
 
         Records are kept, not deleted, when they disappear from the directory, so usage of a
-        departed user or a deleted key still joins to a name.
+        departed user or a deleted key still joins to a name. ``create`` makes the tables
+        first where they are missing (``prepare`` has, in a sync).
         """
         given = {"projects": projects, "users": users, "api_keys": api_keys}
         written = {}
-        async with self._lock, self.engine.begin() as conn:
-            await conn.run_sync(
-                self.schema.metadata.create_all, list(self.schema.directory.values())
-            )
+        if create:
+            async with self._lock, self.engine.begin() as conn:
+                await conn.run_sync(
+                    self.schema.metadata.create_all, list(self.schema.directory.values())
+                )
         async with self._write() as conn:
             for name, records in given.items():
                 table = self.schema.directory[name]
@@ -427,31 +484,24 @@ class Store:
 
 
 @functools.lru_cache(maxsize=8192)
-def _moment(seconds: int) -> _dt.datetime:
-    # Cached: every table has the same bucket edges.
+def utc_datetime(seconds: int) -> _dt.datetime:
+    """Unix seconds as an aware UTC datetime (cached: every table has the same bucket edges)."""
     return _dt.datetime.fromtimestamp(seconds, _dt.UTC)
 
 
-@functools.lru_cache(maxsize=8192)
-def _sqlite_moment(seconds: int) -> str:
-    return _moment(seconds).strftime(UtcDateTime.FORMAT)
+# A time as SQLite stores it: iso_utc's text is UtcDateTime's format.
+_sqlite_moment = functools.lru_cache(maxsize=8192)(iso_utc)
 
 
 def _none(value: Any) -> None:
     return None
 
 
-def _exact_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        value = Decimal(repr(value))
-    return decimal_text(value if isinstance(value, Decimal) else Decimal(value))
+def _nullable(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def nullable(value: Any) -> Any:
+        return None if value is None else convert(value)
 
-
-def _exact_decimal(value: Any) -> Decimal | None:
-    text = _exact_text(value)
-    return None if text is None else Decimal(text)
+    return nullable
 
 
 @attrs.frozen
