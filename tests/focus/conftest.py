@@ -110,6 +110,7 @@ class CostsServer:
     base_url: str
     key: str = "sk-admin-focus-tests"
     requests: int = 0
+    projects_status: int = 404  # what /organization/projects answers (the aiohttp default)
 
 
 @pytest.fixture
@@ -136,8 +137,14 @@ async def costs_server() -> AsyncIterator[
             body = {"object": "page", "data": data, "has_more": False, "next_page": None}
             return web.Response(body=orjson.dumps(body), content_type="application/json")
 
+        async def projects(request: web.Request) -> web.Response:
+            error = {"message": "this key may not list projects", "type": "invalid_request_error"}
+            body = {"error": {**error, "param": None, "code": None}}
+            return web.json_response(body, status=server.projects_status)
+
         app = web.Application()
         app.router.add_get("/v1/organization/costs", costs)
+        app.router.add_get("/v1/organization/projects", projects)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         runners.append(runner)

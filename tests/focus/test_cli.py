@@ -182,6 +182,23 @@ async def test_incomplete_rows_and_costs_without_an_amount_are_counted_on_stderr
     assert "2026-01-30T00:00:00Z" in err
 
 
+async def test_projects_the_key_may_not_read_are_said_once_and_the_export_goes_on(
+    costs_server: Start, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = await costs_server([[cost("1", line_item="a", project_id="proj_a")]])
+    server.projects_status = 403
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", server.key)
+    argv = ["focus", "--start", "2026-01-30", "--end", "2026-01-31"]
+    argv += ["--base-url", server.base_url, "--organization", "org-1"]
+    code = await asyncio.to_thread(main, argv)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert [row["BilledCost"] for row in read_csv(out)[1]] == ["1"]
+    said = [line for line in err.splitlines() if "this key may not list projects" in line]
+    assert len(said) == 1, err  # the library's warning, said once by the command line
+    assert said[0].startswith("usage-async: warning: the directory has no projects: ")
+
+
 def test_project_names_are_all_it_reads_of_the_directory(cli: Cli, environment: Emulator) -> None:
     before = environment.stats.by_endpoint.copy()
     result = cli("focus", *PERIOD, "--organization", "org-cli")

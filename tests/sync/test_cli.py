@@ -12,6 +12,7 @@ import pytest
 import usage_async as ua
 from usage_async.emulator import Emulator, serve
 
+from ..cli.test_the_key import LONG_KEY, RETRIES, echo_server, pieces_of_the_key
 from .conftest import (
     DAY,
     NOW,
@@ -275,3 +276,41 @@ async def test_without_a_key_sync_exits_2(tmp_path: Path) -> None:
     code, _, err = await usage_async({"PATH": "/usr/bin:/bin"}, "sync", f"sqlite:///{tmp_path}/x")
     assert code == 2
     assert "OPENAI_ADMIN_KEY" in err
+
+
+async def test_no_piece_of_any_sources_key_reaches_stderr_whatever_the_servers_echo(
+    sqlite_database: str, tmp_path: Path
+) -> None:
+    # Two organizations, each behind a server that answers 502 with the Authorization header
+    # it got, cut at 60 characters: every retry is a warning quoting a piece of that key.
+    other_key = "sk-admin-" + LONG_KEY[9:][::-1]
+    async with (
+        echo_server("retried-text", 60) as acme,
+        echo_server("retried-text", 60) as globex,
+    ):
+        config = tmp_path / "sync.toml"
+        config.write_text(
+            "[defaults]\n"
+            'endpoints = ["costs"]\n'
+            "[sources.acme]\n"
+            'api_key_env = "ACME_KEY"\n'
+            f'base_url = "{acme.base_url}"\n'
+            "[sources.globex]\n"
+            'api_key_env = "GLOBEX_KEY"\n'
+            f'base_url = "{globex.base_url}"\n'
+        )
+        env = {"PATH": "/usr/bin:/bin", "ACME_KEY": LONG_KEY, "GLOBEX_KEY": other_key}
+        code, out, err = await usage_async(env, "sync", sqlite_database, "--config", str(config))
+    assert acme.authorizations[0] == f"Bearer {LONG_KEY}"
+    assert globex.authorizations[0] == f"Bearer {other_key}"
+    assert code == 1
+    assert out == ""
+    assert pieces_of_the_key(err) == []
+    assert pieces_of_the_key(err[::-1]) == []  # other_key's run backwards are LONG_KEY's
+    lines = err.splitlines()
+    assert all(line.startswith("usage-async: ") for line in lines), err
+    warnings = [line for line in lines if line.startswith("usage-async: warning: ")]
+    assert len(warnings) >= 2 * RETRIES  # each server's retries said, once each
+    assert "<redacted>" in err
+    assert "sync acme: FAILED" in err
+    assert "sync globex: FAILED" in err

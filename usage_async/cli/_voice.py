@@ -36,9 +36,9 @@ def say(message: str, secret: str | None = None) -> None:
 class _StderrLines(logging.Handler):
     """Each record as one ``usage-async: LEVEL: message`` line on stderr: no traceback."""
 
-    def __init__(self, secret: str | None) -> None:
+    def __init__(self, secrets: tuple[str | None, ...]) -> None:
         super().__init__(logging.WARNING)
-        self._secret = secret
+        self._secrets = secrets
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -47,21 +47,24 @@ class _StderrLines(logging.Handler):
             message = str(record.msg)
         # sys.stderr as it is now, not when the handler was made (tests swap it); a closed
         # stderr leaves nowhere to say anything, and must not fail the code that logged.
+        for secret in self._secrets:
+            message = redact(message, secret)
         with contextlib.suppress(OSError, ValueError):
-            say(f"{record.levelname.lower()}: {message}", self._secret)
+            say(f"{record.levelname.lower()}: {message}")
 
 
 @contextlib.contextmanager
-def library_log(secret: str | None) -> Iterator[None]:
+def library_log(*secrets: str | None) -> Iterator[None]:
     """For the block, say each record logged on the library's ``usage_async`` logger (and
-    the command line's own, beneath it) at WARNING or above, once, with ``secret`` blanked.
+    the command line's own, beneath it) at WARNING or above, once, with each of ``secrets``
+    blanked (a sync config has a key per source).
 
     The records are not passed on to the root logger's handlers meanwhile: the command line
     owns stderr, and Python's fallback would print the same warning again, without the prefix
     and unredacted.
     """
     logger = logging.getLogger(_LOGGER)
-    handler = _StderrLines(secret)
+    handler = _StderrLines(secrets)
     propagate = logger.propagate
     logger.addHandler(handler)
     logger.propagate = False

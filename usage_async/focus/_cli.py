@@ -17,6 +17,7 @@ from .._client import UsageClient
 from .._endpoints import ENDPOINTS
 from .._exceptions import APIError, InvalidParameterError
 from .._protocol import validate
+from ..cli._voice import say
 from ._rows import FocusRows, FocusSummary, ProjectDirectory, focus_rows
 from ._writers import (
     FORMATS,
@@ -108,17 +109,16 @@ def _partitioned(output: str) -> bool:
     return output.endswith(("/", "\\")) or Path(output).is_dir()
 
 
-async def _project_directory(client: UsageClient) -> ProjectDirectory | None:
+async def _project_directory(client: UsageClient, key: str) -> ProjectDirectory | None:
     """The project names for SubAccountName: the organization's projects (not its users or
     keys: one request per hundred projects), or ``None`` (with one line on stderr) when they
-    cannot be read; rows that carry ``project_name`` keep it."""
+    cannot be read; rows that carry ``project_name`` keep it. A part left unread is logged by
+    the library, and the command line says that once (``cli._voice.library_log``)."""
     try:
         directory = await client.directory(parts=("projects",))
     except APIError as exc:
-        print(f"usage-async: no project names (the directory: {exc})", file=sys.stderr)
+        say(f"no project names (the directory: {exc})", key)
         return None
-    for warning in directory.warnings:
-        print(f"usage-async: {warning}", file=sys.stderr)
     return directory
 
 
@@ -147,7 +147,7 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
 
     async def export() -> None:
         async with client:
-            directory = await _project_directory(client)
+            directory = await _project_directory(client, key)
             rows = focus_rows(
                 client.costs(**query.kwargs()),
                 directory=directory,

@@ -34,10 +34,10 @@ from ..cli._main import (
     EXIT_OK,
     _admin_key,
     _number,
-    _say,
     _usage_error,
     _values,
 )
+from ..cli._voice import library_log, redact, say
 from ._config import ConfigError, SourceConfig, SyncConfig, load_config, parse_since
 from ._plan import parse_duration
 
@@ -195,23 +195,24 @@ def run_sync_command(args: argparse.Namespace, now: int) -> int:
         _usage_error(args, str(exc))
     database = args.database or config.database or DEFAULT_DATABASE
     try:
-        return asyncio.run(_serve(config, database, args.every, args.concurrency, args))
+        with library_log(*(source.api_key for source in config.sources)):
+            return asyncio.run(_serve(config, database, args.every, args.concurrency, args))
     except KeyboardInterrupt:  # a second Ctrl-C while the first one's transaction commits
         return 128 + signal.SIGINT
 
 
 def _redact(text: str, config: SyncConfig) -> str:
-    """``text`` with every source's key blanked out (the command line's own ``_say`` and
-    ``_fail`` blank one key; a config has several)."""
+    """``text`` with every run of 8 or more characters of any source's key blanked out (a
+    config has several keys; ``say`` and ``library_log`` blank one)."""
     for source in config.sources:
-        text = text.replace(source.api_key, "<redacted>")
+        text = redact(text, source.api_key)
     return text
 
 
 def _log(line: str, config: SyncConfig) -> None:
     """One line on stderr, in the command line's voice, stamped: ``--every`` runs for days."""
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    _say([f"{stamp} {_redact(line, config)}"], None)
+    say(f"{stamp} {_redact(line, config)}")
     sys.stderr.flush()
 
 
