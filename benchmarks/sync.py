@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import usage_async as ua
@@ -215,26 +215,31 @@ async def measure(rounds: int) -> tuple[str, dict[str, object]]:
             cases.remove("wire rows")
         await pull(base_url, "objects")  # warm-up: the emulator renders and caches its pages
 
-        async def run(case: str, number: int) -> int:
+        async def timed(case: str, work: Awaitable[int]) -> None:
+            started, used = time.perf_counter(), time.process_time()
+            rows[case] = await work
+            wall[case].append(time.perf_counter() - started)
+            cpu[case].append(time.process_time() - used)
+
+        async def run(case: str, number: int) -> None:
+            """One timed round of ``case``; making and dropping a database is not timed."""
             if case == "sqlite":
-                return await backfill(base_url, f"sqlite:///{tmp / f'round{number}.db'}")
-            if case == "postgresql":
+                await timed(case, backfill(base_url, f"sqlite:///{tmp / f'round{number}.db'}"))
+            elif case == "postgresql":
                 assert pg is not None
                 name = f"bench{number}"
                 await _pg_admin(pg, f"CREATE DATABASE {name}")
                 try:
-                    return await backfill(base_url, f"{pg}/{name}")
+                    await timed(case, backfill(base_url, f"{pg}/{name}"))
                 finally:
                     await _pg_admin(pg, f"DROP DATABASE {name}")
-            return await pull(base_url, "objects" if case == "floor" else case)
+            else:
+                await timed(case, pull(base_url, "objects" if case == "floor" else case))
 
         for number in range(rounds):
             shift = number % len(cases)
             for case in cases[shift:] + cases[:shift]:
-                started, used = time.perf_counter(), time.process_time()
-                rows[case] = await run(case, number)
-                wall[case].append(time.perf_counter() - started)
-                cpu[case].append(time.process_time() - used)
+                await run(case, number)
     shutil.rmtree(tmp, ignore_errors=True)
     return _table(rounds, wall, cpu, rows), {"wall": wall, "cpu": cpu, "rows": rows}
 
