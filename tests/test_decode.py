@@ -121,7 +121,14 @@ def test_cost_values_arrive_as_numbers_or_decimal_strings_and_stay_exact(
 
 @pytest.mark.parametrize(
     "number",
-    [b"0.123456789012345678901234567890", b"1234567890.1234567890123", b"1.5E-20", b"-0.00001"],
+    [
+        b"0.123456789012345678901234567890",
+        b"1234567890.1234567890123",
+        b"1.5E-20",
+        b"-0.00001",
+        b"2e+3",
+        b"7E2",
+    ],
 )
 def test_money_sent_as_json_numbers_keeps_every_digit(number: bytes) -> None:
     body = (
@@ -138,6 +145,23 @@ def test_money_sent_as_json_numbers_keeps_every_digit(number: bytes) -> None:
     assert result.amount.value == Decimal(number.decode())
     assert str(result.amount.value) == str(Decimal(number.decode()))
     assert result.quantity == Decimal(number.decode())
+
+
+def test_text_that_looks_like_a_money_field_inside_a_string_is_left_as_it_was_sent() -> None:
+    line_item = 'odd "value": 0.5 and "quantity" :1.25e3'
+    wire = {
+        "object": ua.CostsResult.object,
+        "amount": {"value": 0.25, "currency": "usd"},
+        "line_item": line_item,
+        "project_name": '{"value": 1.5}',
+    }
+    body = orjson.dumps(page([bucket(0, [wire])]))
+    assert b'\\"value\\": 0.5' in body  # escaped quotes, as JSON writes them
+    [b] = decode_body(body, ua.CostsResult)
+    [result] = b.results
+    assert result.line_item == line_item
+    assert result.project_name == '{"value": 1.5}'
+    assert str(result.amount.value) == "0.25"
 
 
 def test_whole_number_quantities_are_decimals_too() -> None:
