@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -223,3 +225,16 @@ def test_allow_insecure_lets_a_plain_http_url_to_a_non_loopback_address_through(
     assert "--allow-insecure" in refused.err
     assert allowed.code == 0, allowed.err
     assert allowed.out.startswith("start_time,end_time,amount")
+
+
+def test_python_dash_m_usage_async_cli_runs_the_command_line() -> None:
+    # It did before the command line became a package (usage_async/cli.py ran as __main__):
+    # where no console script is on PATH, `python -m usage_async.cli` is the way to run it.
+    done = subprocess.run(
+        [sys.executable, "-m", "usage_async.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage-async ")

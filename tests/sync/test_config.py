@@ -1,0 +1,65 @@
+"""``sync.toml``: a source's own settle, width and grouping are what its tables get."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import usage_async as ua
+from usage_async.emulator import Emulator
+from usage_async.sync import load_config
+
+from .conftest import DAY, NOW, client_for, plain, table_rows
+
+HOUR = 3600
+
+
+def iso(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def test_a_sources_own_settings_override_the_defaults_and_reach_its_tables(
+    emulator: Emulator, sqlite_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "sync.toml"
+    config.write_text(
+        "[defaults]\n"
+        'endpoints = ["completions", "costs"]\n'
+        'group_by = ["project_id"]\n'
+        'settle = "2d"\n'
+        'since = "5d"\n'
+        "[sources.acme]\n"
+        'api_key_env = "ACME_KEY"\n'
+        "[sources.globex]\n"
+        'api_key_env = "ACME_KEY"\n'
+        'prefix = "globex_"\n'
+        'bucket_width = "1d"\n'
+        'group_by = { completions = ["model"] }\n'
+        'settle = { default = "6h", costs = "3d" }\n'
+    )
+    monkeypatch.setenv("ACME_KEY", emulator.api_key)
+    sources = {source.name: source for source in load_config(config).sources}
+    async with client_for(emulator) as client:
+        for source in sources.values():
+            await ua.sync(client, sqlite_database, directory=False, **source.sync_options())
+    state = {
+        (row["source"], row["endpoint"]): row
+        for table in ("sync_state", "globex_sync_state")
+        for row in await table_rows(sqlite_database, table)
+    }
+    two_days = NOW - 2 * DAY
+    assert plain(state["acme", "completions"]["settled_until"]) == iso(two_days - two_days % HOUR)
+    assert state["acme", "completions"]["group_by"] == "project_id"
+    assert state["acme", "completions"]["bucket_width"] == "1h"
+    six_hours = NOW - 6 * HOUR
+    assert plain(state["globex", "completions"]["settled_until"]) == iso(
+        six_hours - six_hours % DAY
+    )
+    assert state["globex", "completions"]["group_by"] == "model"
+    assert state["globex", "completions"]["bucket_width"] == "1d"
+    three_days = NOW - 3 * DAY
+    assert plain(state["globex", "costs"]["settled_until"]) == iso(three_days - three_days % DAY)
+    # A mapping of groupings names some endpoints; the others get every field they offer.
+    assert state["globex", "costs"]["group_by"] == ",".join(ua.ENDPOINTS["costs"].group_by)
