@@ -26,13 +26,24 @@ COSTS = ua.ENDPOINTS["costs"]
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("15m", 900), ("2h", 7200), ("2d", 172800), ("1w", 604800), ("1d12h", 129600)],
+    [
+        ("90s", 90),
+        ("15m", 900),
+        ("2h", 7200),
+        ("2d", 172800),
+        ("1w", 604800),
+        ("1d12h", 129600),
+        ("0", 0),  # zero is zero in any unit
+        ("0s", 0),
+    ],
 )
 def test_durations_read_as_people_write_them(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "2", "two days", "-1d", "1y", "1d 2h", "2D", "+2d"])
+@pytest.mark.parametrize(
+    "text", ["", "2", "00", "0.5", "two days", "-1d", "1y", "1d 2h", "2D", "+2d"]
+)
 def test_anything_else_is_not_a_duration(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)

@@ -44,10 +44,12 @@ def parse_duration(text: str) -> int:
     """Seconds in a duration such as ``90s``, ``15m``, ``2h``, ``2d``, ``1w`` or ``1d12h``.
 
     The command line's spans (``--start 7d``) with seconds and sums added, for ``--settle``
-    and ``--every``: lower-case units, no spaces or signs inside, as there. Raises
-    ``ValueError`` for anything else.
+    and ``--every``: lower-case units, no spaces or signs inside, as there; ``0`` needs no
+    unit (``--settle 0``). Raises ``ValueError`` for anything else.
     """
     cleaned = text.strip()
+    if cleaned == "0":
+        return 0
     parts = _DURATION.findall(cleaned)
     if not cleaned or "".join(n + u for n, u in parts) != cleaned:
         raise ValueError(
