@@ -268,6 +268,13 @@ class BucketStream(_Lifecycle, Generic[R]):
         return self._done
 
     @property
+    def _first_start(self) -> int:
+        # Where an iteration's first bucket starts: the query's origin, or for a stream
+        # resumed from a checkpoint the end of the last bucket yielded before it.
+        after = self._resume[2]
+        return self.query.origin if after is None else after
+
+    @property
     def endpoint(self) -> str:
         return self.query.endpoint.name
 

@@ -98,6 +98,20 @@ def test_a_directory_output_gets_one_file_per_billing_month(cli: Cli, tmp_path: 
     assert result.out == ""
 
 
+def test_a_refused_partial_month_sends_no_request(
+    cli: Cli, environment: Emulator, tmp_path: Path
+) -> None:
+    # The README's promise: the export stops before fetching anything, project names
+    # included (a key that may not list projects would be told so first, for nothing).
+    output = ["--organization", "org-cli", "--output", f"{tmp_path}/"]
+    assert cli("focus", "--start", "2026-01-01", "--end", "2026-02-01", *output).code == 0
+    before = environment.stats.by_endpoint.copy()
+    refused = cli("focus", *PERIOD, *output)
+    assert refused.code == 2
+    assert "--partial" in refused.err
+    assert environment.stats.by_endpoint - before == {}
+
+
 def test_a_month_covered_in_part_is_named_and_never_replaces_a_whole_one(
     cli: Cli, tmp_path: Path
 ) -> None:

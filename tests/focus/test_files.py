@@ -137,6 +137,29 @@ async def test_a_month_file_is_not_replaced_by_part_of_the_month_unless_asked(
     assert [row["BilledCost"] for row in rows] == ["1", "2"]
 
 
+async def test_a_resumed_stream_is_the_part_of_the_month_it_has_left(tmp_path: Path) -> None:
+    """A stream resumed from a checkpoint yields from where it stood, not from its start:
+    an export interrupted on January 21st and resumed would write January from the 21st."""
+    jan_1 = START + 86400
+    async with (
+        serve(port=0, now=lambda: NOW) as emulator,
+        ua.UsageClient(emulator.api_key, base_url=emulator.base_url) as client,
+    ):
+        params: dict[str, Any] = {"start_time": jan_1, "end_time": END, "group_by": GROUP_BY}
+        whole = ua.focus_rows(client.costs(**params), billing_account_id=ACCOUNT)
+        await ua.write_focus(whole, tmp_path, partitioned=True)
+        january = tmp_path / "BillingPeriodStart=2026-01-01" / "focus.csv"
+        kept = january.read_text()
+        interrupted = client.costs(**params, limit=7)
+        async for bucket in interrupted:
+            if bucket.end_time == jan_1 + 20 * 86400:
+                break
+        resumed = ua.focus_rows(client.resume(interrupted.checkpoint()), billing_account_id=ACCOUNT)
+        with pytest.raises(ua.InvalidParameterError, match="2026-01-21 to the month's end"):
+            await ua.write_focus(resumed, tmp_path, partitioned=True)
+    assert january.read_text() == kept
+
+
 @pytest.mark.parametrize(
     ("start", "end", "parts"),
     [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .._client import UsageClient
 from .._endpoints import ENDPOINTS
@@ -27,6 +27,7 @@ from ._writers import (
     PartialMonth,
     _part,
     _pyarrow,
+    _refuse_partial_replacements,
     partial_months,
     write_focus,
 )
@@ -142,6 +143,12 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
             _usage_error(args, f"--format parquet needs pyarrow: {PARQUET_EXTRA_HINT}")
         if args.output is None and sys.stdout.isatty():
             _usage_error(args, "Parquet is binary: give --output PATH, or redirect stdout")
+    if args.output is not None and _partitioned(args.output) and not args.partial:
+        # Here, not only in write_focus: before the project names are fetched too.
+        try:
+            _refuse_partial_replacements(Path(args.output), fmt, partial_months(start, end))
+        except InvalidParameterError as exc:
+            _partial_refused(args, exc)
     client, key = _client(args)
     outcome: dict[str, Any] = {}
 
@@ -174,13 +181,7 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
                 "--organization org-... or set OPENAI_ORG_ID",
             )
         if error.param == "partial":
-            _usage_error(
-                args,
-                error.message.replace(
-                    "Export whole months (from the 1st, to the 1st of the next month or now)",
-                    "Give --start on the 1st of a month (and --end on one, or none)",
-                ).replace("partial=True", "--partial"),
-            )
+            _partial_refused(args, error)
         _usage_error(args, error.message)
     if isinstance(error, FocusExportError):
         print(f"usage-async: error: {error}", file=sys.stderr)
@@ -190,6 +191,19 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
         partly = partial_months(start, end) if args.output and _partitioned(args.output) else []
         _report(rows.summary, outcome.get("files", []), args.output, partly)
     return code
+
+
+def _partial_refused(args: argparse.Namespace, error: InvalidParameterError) -> NoReturn:
+    """``write_focus``'s refusal of a partial month, in the command line's words (exit 2)."""
+    from ..cli._main import _usage_error
+
+    _usage_error(
+        args,
+        error.message.replace(
+            "Export whole months (from the 1st, to the 1st of the next month or now)",
+            "Give --start on the 1st of a month (and --end on one, or none)",
+        ).replace("partial=True", "--partial"),
+    )
 
 
 def _report(

@@ -267,13 +267,13 @@ class FocusRows:
 
     @property
     def period(self) -> tuple[int, int | None] | None:
-        """The range ``[start, end)`` of the costs asked for, in Unix seconds (``end``
-        ``None``: up to now; ``start`` at UTC midnight, where the first bucket starts), or
-        ``None`` when the rows come from another iterable of buckets than a costs stream."""
+        """The range ``[start, end)`` of the costs the rows cover, in Unix seconds (``end``
+        ``None``: up to now; ``start`` at UTC midnight, where the first bucket starts, or for
+        a stream resumed from a checkpoint where it stood), or ``None`` when the rows come
+        from another iterable of buckets than a costs stream."""
         if not isinstance(self._stream, BucketStream):
             return None
-        query = self._stream.query
-        return query.origin, query.end_time
+        return self._stream._first_start, self._stream.query.end_time
 
     def __aiter__(self) -> AsyncIterator[FocusRow]:
         return self._rows()
