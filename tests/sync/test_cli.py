@@ -259,6 +259,25 @@ async def test_bad_arguments_exit_2_with_a_message(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://usage:s3cret-pass@db.example:notaport/usage",  # a port SQLAlchemy rejects
+        "postgres ql://usage:s3cret-pass@db.example/usage",  # no URL at all
+        "postgresql://usage:s3cret@pass@db.example:x/usage",  # an @ in the password
+    ],
+)
+async def test_a_database_url_that_cannot_be_read_exits_2_without_its_password(
+    emulator: Emulator, url: str
+) -> None:
+    code, out, err = await usage_async(cli_env(emulator), "sync", url)
+    assert code == 2
+    assert "is not a database URL" in err
+    assert "usage:***@db.example" in err  # the user sees which URL, less the password
+    assert "s3cret" not in out + err
+    assert "Traceback" not in err
+
+
 async def test_since_takes_every_when_the_other_commands_take(
     emulator: Emulator, sqlite_database: str
 ) -> None:

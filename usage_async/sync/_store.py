@@ -18,6 +18,7 @@ import contextlib
 import datetime as _dt
 import functools
 import logging
+import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -67,6 +68,15 @@ class GroupingChangedError(UsageError):
     """
 
 
+_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
+
+
+def _password_hidden(url: str) -> str:
+    """``url`` with its password (``scheme://user:PASSWORD@host``) as ``***``, as
+    SQLAlchemy shows the URLs it could parse."""
+    return _PASSWORD.sub(r"\1:***@", url)
+
+
 def database_url(url: str | sa.URL) -> sa.URL:
     """The SQLAlchemy URL with its asyncio driver: ``sqlite:///`` becomes
     ``sqlite+aiosqlite:///`` and ``postgresql://`` becomes ``postgresql+asyncpg://``.
@@ -75,9 +85,9 @@ def database_url(url: str | sa.URL) -> sa.URL:
     """
     try:
         parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise InvalidParameterError(
-            f"{url!r} is not a database URL; give sqlite:///PATH or "
+            f"{_password_hidden(str(url))!r} is not a database URL; give sqlite:///PATH or "
             f"postgresql://USER@HOST/DATABASE",
             param="database",
         ) from None
