@@ -333,3 +333,35 @@ async def test_no_piece_of_any_sources_key_reaches_stderr_whatever_the_servers_e
     assert "<redacted>" in err
     assert "sync acme: FAILED" in err
     assert "sync globex: FAILED" in err
+
+
+async def test_a_refused_source_in_a_config_still_lets_the_others_say_what_they_did(
+    sqlite_database: str, tmp_path: Path
+) -> None:
+    async with (
+        serve(port=0, now=lambda: NOW, seed=1, api_key="sk-admin-acme") as acme,
+        serve(port=0, now=lambda: NOW, seed=2, api_key="sk-admin-globex") as globex,
+    ):
+        config = tmp_path / "sync.toml"
+
+        def write(globex_grouping: str) -> None:
+            config.write_text(
+                '[defaults]\nendpoints = ["embeddings"]\nsince = "1d"\n'
+                # globex first: its refusal must not silence the sources after it
+                f'[sources.globex]\napi_key_env = "GLOBEX_KEY"\nbase_url = "{globex.base_url}"\n'
+                f'prefix = "globex_"\ngroup_by = {globex_grouping}\n'
+                f'[sources.acme]\napi_key_env = "ACME_KEY"\nbase_url = "{acme.base_url}"\n'
+            )
+
+        env = {**cli_env(acme), "ACME_KEY": acme.api_key, "GLOBEX_KEY": globex.api_key}
+        write('["project_id", "model"]')
+        code, _, err = await usage_async(env, "sync", sqlite_database, "--config", str(config))
+        assert code == 0, err
+        write('["model"]')  # globex regrouped: refused; acme goes on
+        code, _, err = await usage_async(env, "sync", sqlite_database, "--config", str(config))
+    assert code == 2
+    lines = err.splitlines()
+    assert any("sync acme:" in line and "rows into 1 tables" in line for line in lines), err
+    assert "source globex: " in lines[-1]
+    assert "embeddings is grouped by" in lines[-1]
+    assert "Traceback" not in err

@@ -305,11 +305,13 @@ async def _run_once(
     ]
     outcomes = await asyncio.gather(*runs, return_exceptions=True)
     code = EXIT_OK
+    refused: list[str] = []
     for source, outcome in zip(config.sources, outcomes, strict=True):
         if isinstance(outcome, GroupingChangedError | InvalidParameterError):
-            # Nothing was changed, and running again will not help.
-            _usage_error(args, _redact(f"source {source.name}: {outcome}", config))
-        if isinstance(outcome, SyncError):
+            # Nothing of this source was changed, and running again will not help; the
+            # other sources' runs are said first (they committed what they read).
+            refused.append(f"source {source.name}: {outcome}")
+        elif isinstance(outcome, SyncError):
             _log(outcome.report.summary(), config)
             code = EXIT_API_ERROR
         elif isinstance(outcome, UsageError | SQLAlchemyError | OSError):
@@ -319,4 +321,6 @@ async def _run_once(
             raise outcome
         else:
             _log(outcome.summary(), config)
+    if refused:
+        _usage_error(args, _redact("; ".join(refused), config))
     return code
