@@ -296,7 +296,7 @@ class Store:
         conn.execute(
             state.update().where(state.c.endpoint == endpoint).values(settled_until=earlier)
         )
-        logger.info(
+        logger.warning(
             "%s gained the columns %s: its settled rows have them null, so this run reads "
             "the table again from its first bucket to fill them",
             table.name,
