@@ -519,7 +519,7 @@ class UsageClient:
             data, has_more, last_id = read_envelope(doc, request_id, "last_id")
             project_id = dict(query.path_params).get("project_id")
             items = _list_decoder_for(query.endpoint.name).decode(data, request_id, project_id)
-        return ListPage(tuple(items), has_more, last_id, request_id, response.server_time)
+        return ListPage(tuple(items), has_more, last_id, request_id)
 
     @contextlib.contextmanager
     def _redacted_decode_errors(self, request_id: str | None) -> Iterator[None]:

@@ -94,7 +94,6 @@ class ListPage(Generic[T]):
     has_more: bool
     next_page: str | None
     request_id: str | None = attrs.field(default=None, eq=False)
-    server_time: int | None = attrs.field(default=None, eq=False)
 
 
 class _Lifecycle(Closable):
