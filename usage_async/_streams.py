@@ -159,8 +159,8 @@ class _Lifecycle(Closable):
             requests += 1
             if budget is not None and requests > budget:
                 raise PaginationError(
-                    f"the server kept paging: {requests - 1} requests for a range that holds "
-                    f"at most {budget - 3} buckets, without reaching its end"
+                    f"the server kept paging: {budget} requests, more than every bucket of "
+                    f"the range needs, without reaching its end"
                 )
             self._check_open()
             with self._interrupts.guard():
