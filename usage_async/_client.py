@@ -467,9 +467,10 @@ class UsageClient:
 
         ``parts`` reads only some of them (``("projects",)``: one request per hundred
         projects, where the keys and service accounts take two per project). Fetched
-        concurrently, under the client's in-flight cap. A part the key may not read (403) is
-        left empty and named in ``Directory.warnings`` (and logged) instead of failing the
-        whole lookup; any other error is raised.
+        concurrently, under the client's in-flight cap. A part the key may not read (403), or
+        the keys or service accounts of a project gone since it was listed (404), are left
+        empty and named in ``Directory.warnings`` (and logged) instead of failing the whole
+        lookup; any other error is raised.
         """
         return await load_directory(self, parts)
 
