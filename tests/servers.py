@@ -41,7 +41,6 @@ class GridServer:
 
     alignment: Alignment = "exact"
     now: Callable[[], int] = lambda: 1_772_368_496
-    send_date: bool = True
     ignore_end: bool = False  # answer as if no end_time were sent (a clock running ahead)
     requests: list[dict[str, str]] = attrs.field(factory=list)
 
@@ -94,9 +93,10 @@ class GridServer:
             "has_more": more,
             "next_page": str(offset + limit) if more else None,
         }
-        headers = {"x-request-id": f"req_{len(self.requests)}"}
-        if self.send_date:
-            headers["Date"] = email.utils.formatdate(now, usegmt=True)
+        headers = {
+            "x-request-id": f"req_{len(self.requests)}",
+            "Date": email.utils.formatdate(now, usegmt=True),
+        }
         return web.json_response(body, headers=headers)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -14,6 +15,11 @@ import usage_async as ua
 
 from .conftest import BASE, KEY
 from .samples import bucket, page
+from .servers import Handler, Served, serve_app
+
+__all__ = ["serve_app"]  # the fixture, imported for the tests below
+
+Serve = Callable[[Handler], Awaitable[Served]]
 
 URL_RE = re.compile(r"^https://api\.example\.test/v1/organization/usage/completions.*$")
 START = 1_764_547_200
@@ -132,7 +138,7 @@ async def test_stream_by_name_reaches_every_endpoint(mocked: aioresponses) -> No
             assert getattr(client, name)(start_time=START).endpoint == name
 
 
-async def test_a_shared_limiter_caps_requests_across_clients() -> None:
+async def test_a_shared_limiter_caps_requests_across_clients(serve_app: Serve) -> None:
     limiter = asyncio.Semaphore(1)
     active = 0
     most = 0
@@ -146,28 +152,16 @@ async def test_a_shared_limiter_caps_requests_across_clients() -> None:
         start = int(request.query["start_time"])
         return web.json_response(page([bucket(start)]))
 
-    app = web.Application()
-    app.router.add_get("/v1/organization/usage/completions", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        clients = [
-            ua.UsageClient("sk-admin-x", base_url=f"http://127.0.0.1:{port}/v1", limiter=limiter)
-            for _ in range(3)
-        ]
-        async with clients[0], clients[1], clients[2]:
-            await asyncio.gather(
-                *(
-                    c.completions(start_time=86400 * (i + 1)).collect()
-                    for i, c in enumerate(clients)
-                )
-            )
-    finally:
-        await runner.cleanup()
+    served = await serve_app(handler)
+    clients = [
+        ua.UsageClient("sk-admin-x", base_url=served.base_url, limiter=limiter) for _ in range(3)
+    ]
+    async with clients[0], clients[1], clients[2]:
+        await asyncio.gather(
+            *(c.completions(start_time=86400 * (i + 1)).collect() for i, c in enumerate(clients))
+        )
     assert most == 1
+    assert len(served.requests) == 3
 
 
 def test_limiter_must_be_a_semaphore() -> None:

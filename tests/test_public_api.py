@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import usage_async as ua
 
 
@@ -48,8 +51,19 @@ def test_the_export_list_is_sorted_complete_and_importable() -> None:
         "ServiceAccount",
         "LIST_ENDPOINTS",
         "FanOut",
+        "ListEndpoint",
+        "Names",
+        "row_dicts",
+        "row_fields",
+        "SyncError",
+        "SyncReport",
+        "sync",
     ):
         assert name in ua.__all__, name
+    # Every name reached lazily is exported, and every name the README uses as ua.<name>.
+    assert set(ua._MODULE_OF) == set(ua.__all__)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert set(re.findall(r"\bua\.(\w+)", readme)) <= set(ua.__all__)
 
 
 def test_the_exception_tree_is_the_documented_one() -> None:

@@ -467,9 +467,10 @@ class UsageClient:
 
         ``parts`` reads only some of them (``("projects",)``: one request per hundred
         projects, where the keys and service accounts take two per project). Fetched
-        concurrently, under the client's in-flight cap. A part the key may not read (403) is
-        left empty and named in ``Directory.warnings`` (and logged) instead of failing the
-        whole lookup; any other error is raised.
+        concurrently, under the client's in-flight cap. A part the key may not read (403), or
+        the keys or service accounts of a project gone since it was listed (404), are left
+        empty and named in ``Directory.warnings`` (and logged) instead of failing the whole
+        lookup; any other error is raised.
         """
         return await load_directory(self, parts)
 
@@ -519,7 +520,7 @@ class UsageClient:
             data, has_more, last_id = read_envelope(doc, request_id, "last_id")
             project_id = dict(query.path_params).get("project_id")
             items = _list_decoder_for(query.endpoint.name).decode(data, request_id, project_id)
-        return ListPage(tuple(items), has_more, last_id, request_id, response.server_time)
+        return ListPage(tuple(items), has_more, last_id, request_id)
 
     @contextlib.contextmanager
     def _redacted_decode_errors(self, request_id: str | None) -> Iterator[None]:

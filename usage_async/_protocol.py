@@ -83,6 +83,10 @@ def server_time(headers: Mapping[str, str]) -> int | None:
     return None if when is None else int(when)
 
 
+# Validated filters, in the endpoint's order: a name and its values (or a boolean).
+Filters = tuple[tuple[str, tuple[str, ...] | bool], ...]
+
+
 @attrs.frozen
 class Query:
     """A validated request for one endpoint; ``params(cursor)`` gives the wire parameters."""
@@ -94,7 +98,7 @@ class Query:
     limit: int | None = None
     page: str | None = None
     group_by: tuple[str, ...] = ()
-    filters: tuple[tuple[str, tuple[str, ...] | bool], ...] = ()
+    filters: Filters = ()
     concurrency: int | None = None
 
     @property
@@ -126,11 +130,7 @@ class Query:
         if self.limit is not None:
             out.append(("limit", str(self.limit)))
         out.extend(("group_by[]", field) for field in self.group_by)
-        for name, value in self.filters:
-            if isinstance(value, bool):
-                out.append((name, "true" if value else "false"))
-            else:
-                out.extend((f"{name}[]", v) for v in value)
+        out.extend(_filter_params(self.filters))
         if cursor is not None:
             out.append(("page", cursor))
         return out
@@ -143,8 +143,7 @@ class Query:
                 out[name] = getattr(self, name)
         if self.group_by:
             out["group_by"] = list(self.group_by)
-        for name, value in self.filters:
-            out[name] = value if isinstance(value, bool) else list(value)
+        out.update(_filter_kwargs(self.filters))
         return out
 
 
@@ -304,9 +303,7 @@ def validate(endpoint: Endpoint, params: Mapping[str, object]) -> Query:
     )
 
 
-def _filters(
-    specs: tuple[Filter, ...], given: Mapping[str, object]
-) -> tuple[tuple[str, tuple[str, ...] | bool], ...]:
+def _filters(specs: tuple[Filter, ...], given: Mapping[str, object]) -> Filters:
     out: list[tuple[str, tuple[str, ...] | bool]] = []
     for spec in specs:
         if spec.name not in given:
@@ -327,6 +324,24 @@ def _filters(
 _SCALAR_FILTERS = frozenset({"owner_project_access"})
 
 
+def _filter_params(filters: Filters) -> list[tuple[str, str]]:
+    """Validated filters on the wire: booleans as ``true``/``false``, arrays as ``name[]``."""
+    out: list[tuple[str, str]] = []
+    for name, value in filters:
+        if isinstance(value, bool):
+            out.append((name, "true" if value else "false"))
+        elif name in _SCALAR_FILTERS:
+            out.append((name, value[0]))
+        else:
+            out.extend((f"{name}[]", v) for v in value)
+    return out
+
+
+def _filter_kwargs(filters: Filters) -> dict[str, Any]:
+    """Validated filters as the keyword arguments that validate back into them."""
+    return {name: value if isinstance(value, bool) else list(value) for name, value in filters}
+
+
 @attrs.frozen
 class ListQuery:
     """A validated request for one list of the directory; ``params(after)`` gives the wire."""
@@ -335,7 +350,7 @@ class ListQuery:
     path_params: tuple[tuple[str, str], ...] = ()
     limit: int | None = None
     after: str | None = None
-    filters: tuple[tuple[str, tuple[str, ...] | bool], ...] = ()
+    filters: Filters = ()
 
     @property
     def path(self) -> str:
@@ -347,13 +362,7 @@ class ListQuery:
 
     def params(self, after: str | None = None) -> list[tuple[str, str]]:
         out = [] if self.limit is None else [("limit", str(self.limit))]
-        for name, value in self.filters:
-            if isinstance(value, bool):
-                out.append((name, "true" if value else "false"))
-            elif name in _SCALAR_FILTERS:
-                out.append((name, value[0]))
-            else:
-                out.extend((f"{name}[]", v) for v in value)
+        out.extend(_filter_params(self.filters))
         if after is not None:
             out.append(("after", after))
         return out
@@ -365,8 +374,7 @@ class ListQuery:
             out["limit"] = self.limit
         if self.after is not None:
             out["after"] = self.after
-        for name, value in self.filters:
-            out[name] = value if isinstance(value, bool) else list(value)
+        out.update(_filter_kwargs(self.filters))
         return out
 
 

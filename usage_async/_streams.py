@@ -94,7 +94,6 @@ class ListPage(Generic[T]):
     has_more: bool
     next_page: str | None
     request_id: str | None = attrs.field(default=None, eq=False)
-    server_time: int | None = attrs.field(default=None, eq=False)
 
 
 class _Lifecycle(Closable):
@@ -160,8 +159,8 @@ class _Lifecycle(Closable):
             requests += 1
             if budget is not None and requests > budget:
                 raise PaginationError(
-                    f"the server kept paging: {requests - 1} requests for a range that holds "
-                    f"at most {budget - 3} buckets, without reaching its end"
+                    f"the server kept paging: {budget} requests, more than every bucket of "
+                    f"the range needs, without reaching its end"
                 )
             self._check_open()
             with self._interrupts.guard():
@@ -232,6 +231,15 @@ class BucketStream(_Lifecycle, Generic[R]):
     (by-cursor walks only).
     """
 
+    # The position (see ``_rewind``), moved on as buckets are yielded.
+    _mode: Mode
+    _cursor: str | None
+    _after: int | None
+    _next_page: str | None
+    _done: bool
+    _sent: Query | None
+    server_time: int | None
+
     def __init__(
         self,
         client: UsageClient,
@@ -250,13 +258,7 @@ class BucketStream(_Lifecycle, Generic[R]):
         # A resumed stream's fixed start: the query as it was first sent, and the position.
         self._resume_sent = sent
         self._resume: tuple[Mode, str | None, int | None, bool] = (mode, cursor, after, done)
-        self._sent: Query | None = sent
-        self._mode: Mode = mode
-        self._cursor = cursor
-        self._after = after
-        self._next_page: str | None = cursor if mode == "cursor" else None
-        self._done = done
-        self.server_time: int | None = None
+        self._rewind()
 
     @property
     def next_page(self) -> str | None:
@@ -399,15 +401,21 @@ class BucketStream(_Lifecycle, Generic[R]):
         if whole_page and step.final:
             self._done = True
 
+    def _rewind(self) -> None:
+        """Put the position back where every iteration starts (the checkpoint's, if resumed)."""
+        mode, cursor, after, done = self._resume
+        self._mode = mode
+        self._cursor = cursor
+        self._after = after
+        self._next_page = cursor if mode == "cursor" else None
+        self._done = done
+        self._sent = self._resume_sent
+        self.server_time = None
+
     def _start(self) -> Query:
         """Reset the position for a new iteration and decide the query to send."""
-        mode, cursor, after, done = self._resume
-        self._mode, self._cursor, self._after, self._done = mode, cursor, after, done
-        self._next_page = cursor if mode == "cursor" else None
-        self.server_time = None
-        if self._resume_sent is not None:
-            self._sent = self._resume_sent
-        else:
+        self._rewind()
+        if self._sent is None:
             # A future end_time is left out of the request (the API ends the range at its own
             # "now"); the range is still held to it, by the RangeGuard. The cursor is part of
             # the position, not of the query.
