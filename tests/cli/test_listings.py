@@ -21,7 +21,7 @@ from aiohttp import web
 
 from usage_async.emulator import ORGANIZATION, Emulator
 
-from .conftest import Result, in_terminal, served
+from .conftest import Result, app_url, in_terminal, served
 
 Script = Callable[..., Result]
 Row = dict[str, Any]
@@ -341,15 +341,8 @@ async def directory_losing_a_project(projects_status: int = 200) -> AsyncIterato
     app = web.Application()
     app.router.add_get("/v1/organization/projects", projects)
     app.router.add_get("/v1/organization/projects/{project}/{what}", per_project)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}/v1"
-    finally:
-        await runner.cleanup()
+    async with app_url(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from aiohttp import web
 import usage_async as ua
 from usage_async.emulator import ORGANIZATION, Emulator
 
-from .conftest import END, END_TS, START, START_TS, Result, in_terminal, served
+from .conftest import END, END_TS, START, START_TS, Result, app_url, in_terminal, served
 
 Script = Callable[..., Result]
 
@@ -249,15 +249,8 @@ async def costs_without_directory(status: int) -> AsyncIterator[str]:
     app.router.add_get("/v1/organization/costs", costs)
     app.router.add_get("/v1/organization/projects", refused)
     app.router.add_get("/v1/organization/users", refused)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}/v1"
-    finally:
-        await runner.cleanup()
+    async with app_url(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture(params=[403, 404], ids=["forbidden", "not-served"])

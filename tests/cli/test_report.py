@@ -54,8 +54,13 @@ def test_report_shows_total_cost_cost_per_day_and_per_line_item(
         (key, sums["amount"]) for key, sums in library_totals(environment, "costs", **DAILY).items()
     ]
     assert f"total {money(total)}" in result.out
-    for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
-        assert any(line.startswith(day) and "USD" in line for line in result.out.splitlines())
+    lines = result.out.splitlines()
+    for n, day in enumerate(("2026-11-01", "2026-11-02", "2026-11-03")):
+        first = START_TS + n * 86400
+        one_day = {**DAILY, "start_time": first, "end_time": first + 86400}
+        [sums] = library_totals(environment, "costs", **one_day).values()
+        [bar] = [line for line in lines if line.startswith(day)]
+        assert bar.rstrip().endswith(f" {money(sums['amount'])}"), bar
     by_item = library_totals(environment, "costs", ("line_item",), group_by=["line_item"], **DAILY)
     largest = max(by_item.items(), key=lambda item: item[1]["amount"])
     (line_item, _), sums = largest

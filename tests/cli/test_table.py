@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from rich.console import Console
 
 import usage_async as ua
@@ -209,10 +207,7 @@ def test_a_quantity_is_never_shown_without_its_unit() -> None:
     assert {"quantity", "quantity_unit"} <= set(shown(wide))
 
 
-# --- The installed script in a terminal -----------------------------------------------------
-
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+# --- The installed script in a terminal (in_terminal skips where there is no pty) ------------
 
 
 def test_on_an_80_column_terminal_every_embedding_row_can_be_told_apart(

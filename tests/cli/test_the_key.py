@@ -19,7 +19,7 @@ import attrs
 import pytest
 from aiohttp import web
 
-from .conftest import END, START, Result, served
+from .conftest import END, START, Result, app_url, served
 
 Cli = Callable[..., Result]
 
@@ -66,16 +66,9 @@ async def echo_server(mode: str, cut: int | None) -> AsyncIterator[EchoServer]:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", echo)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        server.base_url = f"http://{host}:{port}/v1"
+    async with app_url(app) as base_url:
+        server.base_url = base_url
         yield server
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture(params=[None, 60], ids=["whole", "cut-at-60"])

@@ -26,8 +26,8 @@ from .._directory import Directory
 from .._models import KeyOwner, Project, ProjectApiKey, ServiceAccount, User
 from .._rows import iso_utc
 from ._names import NameLookup, label, shared_names
-from ._output import machine_writer, stdout_console
-from ._table import Column, TablePlan, plan_listing, render_table, text_column, time_cells
+from ._output import machine_writer, print_table
+from ._table import Column, TablePlan, plan_listing, text_column, time_cells
 
 __all__ = ["LISTINGS", "Listed", "Listing", "fetch_listing", "listing_table", "write_listing"]
 
@@ -328,6 +328,4 @@ def write_listing(listing: Listing, listed: Listed, fmt: str, *, names: bool) ->
         return
     if not listed.rows:
         return  # the command says so on stderr
-    console = stdout_console(redirected_width=80)
-    width = console.width if sys.stdout.isatty() else None
-    render_table(listing_table(listing, listed, width), console)
+    print_table(lambda width: listing_table(listing, listed, width))

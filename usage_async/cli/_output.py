@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import IO, Any, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 import orjson
 from rich.console import Console
@@ -40,6 +40,9 @@ from .._streams import BucketStream
 from ._names import NameLookup
 from ._period import ServerClock
 
+if TYPE_CHECKING:
+    from ._table import TablePlan
+
 __all__ = [
     "PullProgress",
     "RowWriter",
@@ -47,6 +50,7 @@ __all__ = [
     "human_number",
     "machine_writer",
     "open_writer",
+    "print_table",
     "progress_wanted",
     "pull",
     "stdout_console",
@@ -211,6 +215,15 @@ def stdout_console(redirected_width: int) -> Console:
     return _StdoutConsole(file=stdout, width=redirected_width)
 
 
+def print_table(plan: Callable[[int | None], TablePlan]) -> None:
+    """Print on stdout the table ``plan(width)`` lays out for the terminal's width; redirected,
+    a table has no width to fit (``None``): every column, each row on one line."""
+    from ._table import render_table
+
+    console = stdout_console(redirected_width=80)
+    render_table(plan(console.width if sys.stdout.isatty() else None), console)
+
+
 class _TableWriter:
     """Collects every row, then prints the table that fits the terminal (see ``_table``)."""
 
@@ -231,22 +244,21 @@ class _TableWriter:
         self._rows.extend(rows)
 
     def close(self) -> None:
-        from ._table import plan_table, render_table
+        from ._table import plan_table
 
         if not self._rows:
             return  # the command says so on stderr
-        # Redirected, a table has no width to fit: every column, each row on one line.
-        console = stdout_console(redirected_width=80)
-        width = console.width if sys.stdout.isatty() else None
-        plan = plan_table(
-            self._rows,
-            self._query,
-            now=self._clock.now,
-            width=width,
-            columns=self._columns,
-            shared=self._names.shared() if self._names is not None else None,
+        shared = self._names.shared() if self._names is not None else None
+        print_table(
+            lambda width: plan_table(
+                self._rows,
+                self._query,
+                now=self._clock.now,
+                width=width,
+                columns=self._columns,
+                shared=shared,
+            )
         )
-        render_table(plan, console)
 
 
 class _Projected:
