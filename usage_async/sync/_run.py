@@ -15,7 +15,7 @@ import datetime as _dt
 import logging
 import re
 import time
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -444,13 +444,6 @@ async def sync(
 
 
 @attrs.define
-class _Tally:
-    """The report of one table so far (a failure keeps what was committed before it)."""
-
-    report: TableReport
-
-
-@attrs.define
 class _Run:
     """One run's shared context, and the reading and writing of one table."""
 
@@ -467,26 +460,28 @@ class _Run:
         self, job: Job, state: State | None
     ) -> tuple[TableReport, BaseException | None]:
         """Read and write one table; a failure is returned with what was done before it."""
-        tally = _Tally(
-            TableReport(
-                table=self.store.schema.table_name(job.endpoint.name),
-                endpoint=job.endpoint.name,
-                bucket_width=job.width,
-            )
+        report = TableReport(
+            table=self.store.schema.table_name(job.endpoint.name),
+            endpoint=job.endpoint.name,
+            bucket_width=job.width,
         )
         try:
-            await self._table(job, state, tally)
+            async for so_far in self._table(job, state, report):
+                report = so_far  # a failure keeps what was committed before it
         except Exception as exc:
-            return attrs.evolve(tally.report, error=f"{type(exc).__name__}: {exc}"), exc
-        return tally.report, None
+            return attrs.evolve(report, error=f"{type(exc).__name__}: {exc}"), exc
+        return report, None
 
-    async def _table(self, job: Job, state: State | None, tally: _Tally) -> None:
+    async def _table(
+        self, job: Job, state: State | None, report: TableReport
+    ) -> AsyncIterator[TableReport]:
+        """Read and write one table, yielding its report after each page."""
         width = job.width_seconds
         start = state.settled_until if state is not None else floor_to(self.first, width)
         if job.endpoint.whole_days:
             start = floor_to(start, DAY)
         if start >= self.now:
-            tally.report = attrs.evolve(tally.report, settled_until=utc_datetime(start))
+            yield attrs.evolve(report, settled_until=utc_datetime(start))
             return
         target = settled_target(job, start, self.now)
         synced = state.synced_until if state is not None else start
@@ -509,9 +504,9 @@ class _Run:
             async for page in stream.row_pages(columns):
                 final = number == len(parts) - 1 and stream.done
                 covered = page.data[-1].end_time if page.data else cursor
-                report = tally.report
                 if not page.data and not final:
-                    tally.report = attrs.evolve(report, pages=report.pages + 1)
+                    report = attrs.evolve(report, pages=report.pages + 1)
+                    yield report
                     continue
                 rows = [row for bucket in page.data for row in shape(bucket)]
                 skipped = self._skipped(table.name, page.data)
@@ -530,7 +525,7 @@ class _Run:
                     )
                 )
                 cursor = covered
-                tally.report = attrs.evolve(
+                report = attrs.evolve(
                     report,
                     rows=report.rows + len(rows),
                     skipped=report.skipped + skipped,
@@ -540,6 +535,7 @@ class _Run:
                     settled_until=utc_datetime(settled),
                 )
                 self.bars.advance(label, len(page.data), len(rows))
+                yield report
 
     def _skipped(self, table: str, buckets: Sequence[Bucket[Any]]) -> int:
         """Log the results of ``buckets`` that could not be typed (not written); count them."""
