@@ -27,7 +27,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
@@ -356,8 +356,7 @@ class Store:
         columns = [c.name for c in table.columns]
         # The page's transaction is driven through the driver itself, on a pooled connection:
         # the same statements, a fraction of the cost per page of going through SQLAlchemy.
-        one_writer: Any = self._lock if self._serial else contextlib.nullcontext()
-        async with one_writer, self.engine.connect() as conn:
+        async with self._one_writer(), self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection
             if self.engine.dialect.name == "postgresql":
@@ -480,7 +479,7 @@ class Store:
                 await conn.run_sync(
                     self.schema.metadata.create_all, list(self.schema.directory.values())
                 )
-        async with self._write() as conn:
+        async with self._one_writer(), self.engine.begin() as conn:
             for name, records in given.items():
                 table = self.schema.directory[name]
                 rows = [_record(table, source, record) for record in records]
@@ -489,8 +488,9 @@ class Store:
                 written[name] = len(rows)
         return written
 
-    def _write(self) -> _Transaction:
-        return _Transaction(self.engine, self._lock if self._serial else None)
+    def _one_writer(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The engine's lock where the database has one writer (SQLite), else nothing."""
+        return self._lock if self._serial else contextlib.nullcontext()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -523,34 +523,6 @@ class _PageStatements:
     insert: str
     state: str
     state_order: tuple[str, ...]
-
-
-class _Transaction:
-    """``engine.begin()``, under the engine's lock where the database has one writer."""
-
-    def __init__(self, engine: AsyncEngine, lock: asyncio.Lock | None) -> None:
-        self._engine = engine
-        self._lock = lock
-        self._begin: Any = None
-
-    async def __aenter__(self) -> AsyncConnection:
-        if self._lock is not None:
-            await self._lock.acquire()
-        try:
-            self._begin = self._engine.begin()
-            conn: AsyncConnection = await self._begin.__aenter__()
-        except BaseException:
-            if self._lock is not None:
-                self._lock.release()
-            raise
-        return conn
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        try:
-            await self._begin.__aexit__(*exc_info)
-        finally:
-            if self._lock is not None:
-                self._lock.release()
 
 
 def _record(table: sa.Table, source: str, record: Any) -> dict[str, Any]:
