@@ -20,6 +20,7 @@ from .conftest import (
     cli_command,
     cli_env,
     client_for,
+    iso,
     plain,
     snapshot,
     table_as_api_rows,
@@ -27,7 +28,7 @@ from .conftest import (
 )
 from .revising_server import serve_revising
 
-SINCE_ISO = dt.datetime.fromtimestamp(NOW - 3 * DAY, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+SINCE_ISO = iso(NOW - 3 * DAY)
 
 
 async def usage_async(env: dict[str, str], *argv: str) -> tuple[int, str, str]:

@@ -27,6 +27,7 @@ from .conftest import (
     NOW,
     api_rows,
     client_for,
+    iso,
     plain,
     snapshot,
     table_as_api_rows,
@@ -84,15 +85,11 @@ async def test_the_state_settles_two_days_behind_the_servers_now_on_bucket_bound
         await ua.sync(client, database, since=SINCE, endpoints=["completions", "costs"])
     state = {row["endpoint"]: row for row in await table_rows(database, "sync_state")}
     settled = NOW - 2 * DAY
-    assert plain(state["completions"]["settled_until"]) == ua_iso(settled - settled % HOUR)
-    assert plain(state["costs"]["settled_until"]) == ua_iso(settled - settled % DAY)
-    assert plain(state["completions"]["synced_until"]) == ua_iso(NOW)
+    assert plain(state["completions"]["settled_until"]) == iso(settled - settled % HOUR)
+    assert plain(state["costs"]["settled_until"]) == iso(settled - settled % DAY)
+    assert plain(state["completions"]["synced_until"]) == iso(NOW)
     assert state["completions"]["group_by"] == ",".join(ua.ENDPOINTS["completions"].group_by)
     assert state["costs"]["bucket_width"] == "1d"
-
-
-def ua_iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def test_settle_can_differ_per_endpoint(
@@ -107,9 +104,9 @@ async def test_settle_can_differ_per_endpoint(
             settle={"default": dt.timedelta(hours=6), "costs": 3 * DAY},
         )
     state = {row["endpoint"]: row for row in await table_rows(database, "sync_state")}
-    assert plain(state["completions"]["settled_until"]) == ua_iso(NOW - 6 * HOUR - NOW % HOUR)
+    assert plain(state["completions"]["settled_until"]) == iso(NOW - 6 * HOUR - NOW % HOUR)
     settled = NOW - 3 * DAY
-    assert plain(state["costs"]["settled_until"]) == ua_iso(settled - settled % DAY)
+    assert plain(state["costs"]["settled_until"]) == iso(settled - settled % DAY)
 
 
 async def test_429s_5xx_and_dropped_connections_change_nothing_in_the_tables(
