@@ -432,7 +432,7 @@ async def sync(
     report = SyncReport(
         source=source,
         database=engine.url.render_as_string(hide_password=True),
-        server_now=_dt.datetime.fromtimestamp(now, _dt.UTC),
+        server_now=utc_datetime(now),
         tables=tables,
         requests=requests + sum(t.pages for t in tables),
         duration=time.perf_counter() - began,
