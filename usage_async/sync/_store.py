@@ -174,12 +174,14 @@ class Store:
         self._moment = _sqlite_moment if self._serial else utc_datetime
         self._statements: dict[str, _PageStatements] = {}
 
+    def _insert(self, table: sa.Table) -> Any:
+        """INSERT in this database's dialect, which has ON CONFLICT."""
+        dialect: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
     def _upsert(self, table: sa.Table) -> Any:
         """INSERT ... ON CONFLICT (primary key) DO UPDATE, in this database's dialect."""
-        if self.engine.dialect.name == "postgresql":
-            stmt: Any = postgresql.insert(table)
-        else:
-            stmt = sqlite.insert(table)
+        stmt = self._insert(table)
         keys = [c.name for c in table.primary_key.columns]
         return stmt.on_conflict_do_update(
             index_elements=keys,
@@ -230,10 +232,7 @@ class Store:
     def _source_upsert(self) -> Any:
         """Upsert a ``sources`` row; a null ``organization_id`` keeps the one kept before."""
         table = self.schema.sources
-        if self.engine.dialect.name == "postgresql":
-            stmt: Any = postgresql.insert(table)
-        else:
-            stmt = sqlite.insert(table)
+        stmt = self._insert(table)
         return stmt.on_conflict_do_update(
             index_elements=["source"],
             set_={
