@@ -224,6 +224,19 @@ async def test_a_run_takes_the_write_lock_once_for_the_schema_and_once_for_the_d
     assert statements.count("BEGIN IMMEDIATE") == 2
 
 
+async def test_endpoints_given_as_one_string_are_a_comma_separated_list(
+    emulator: ua.emulator.Emulator, sqlite_database: str
+) -> None:
+    async with client_for(emulator) as client:
+        report = await ua.sync(
+            client, sqlite_database, since=SINCE, endpoints="costs, embeddings", directory=False
+        )
+        with pytest.raises(ua.InvalidParameterError, match="'chat'") as refused:
+            await ua.sync(client, sqlite_database, endpoints="costs,chat")
+    assert [t.table for t in report.tables] == ["costs", "embeddings"]
+    assert refused.value.param == "endpoints"
+
+
 @pytest.mark.parametrize("prefix", ["Acme_", "acme-", "1acme_", "acme_ "])
 async def test_a_prefix_sql_would_need_quotes_for_is_refused_before_anything_is_made(
     emulator: ua.emulator.Emulator, database: str, prefix: str

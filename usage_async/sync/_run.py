@@ -26,7 +26,7 @@ from .._directory import Directory
 from .._endpoints import ENDPOINTS
 from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
 from .._models import Bucket, Page
-from .._protocol import to_unix
+from .._protocol import _strings, to_unix
 from .._rows import iso_utc
 from ._plan import (
     DAY,
@@ -329,7 +329,7 @@ async def sync(
     database: str | AsyncEngine = "sqlite:///usage.db",
     *,
     since: int | _dt.datetime | _dt.timedelta | None = None,
-    endpoints: Sequence[str] | None = None,
+    endpoints: str | Sequence[str] | None = None,
     bucket_width: str = "1h",
     group_by: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
     settle: int | _dt.timedelta | Mapping[str, int | _dt.timedelta] | None = None,
@@ -348,7 +348,7 @@ async def sync(
         since: Where a table's first run starts: Unix seconds, an aware datetime, or a
             ``timedelta`` before the server's now (default 30 days). Floored to a bucket
             boundary. Tables that have a state continue from it instead.
-        endpoints: Endpoint names (default: all twelve).
+        endpoints: Endpoint names, or one comma-separated string (default: all twelve).
         bucket_width: ``"1h"`` or ``"1d"`` (``"1m"`` works too) for usage; costs are daily.
         group_by: Fields to group by; a field an endpoint does not offer is left out for it.
             A mapping gives them per endpoint. Default: every field each endpoint offers.
@@ -376,15 +376,13 @@ async def sync(
     if not isinstance(source, str) or not source:
         raise InvalidParameterError("source must be a non-empty string", param="source")
     prefix = _checked_prefix(prefix)
-    names = list(ENDPOINTS) if endpoints is None else list(dict.fromkeys(endpoints))
-    for name in names:
-        if name not in ENDPOINTS:
-            raise InvalidParameterError(
-                f"unknown endpoint {name!r}; expected some of {', '.join(ENDPOINTS)}",
-                param="endpoints",
-            )
-    if not names:
+    if endpoints is not None and not endpoints:
         raise InvalidParameterError("endpoints is empty", param="endpoints")
+    names = (
+        list(ENDPOINTS)
+        if endpoints is None
+        else list(_strings(endpoints, "endpoints", tuple(ENDPOINTS), "endpoint"))
+    )
     _check_group_by(group_by)
     default_settle, settle_by_name = _settles(settle)
     jobs = make_jobs(
