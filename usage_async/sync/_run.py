@@ -26,7 +26,7 @@ from .._directory import Directory
 from .._endpoints import ENDPOINTS
 from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
 from .._models import Bucket, Page
-from .._protocol import _strings, to_unix
+from .._protocol import _positive_int, _strings, to_unix
 from .._rows import iso_utc
 from ._plan import (
     DAY,
@@ -394,8 +394,7 @@ async def sync(
         since_delta = seconds_of(since if since is not None else DEFAULT_SINCE, "since")
     else:
         since_at = to_unix(since, "since")
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidParameterError("concurrency must be a positive int", param="concurrency")
+    _positive_int(concurrency, "concurrency")
 
     engine, owned = _engine(database)
     writes = _Writes()
@@ -476,8 +475,7 @@ class _Run:
         """Read and write one table, yielding its report after each page."""
         width = job.width_seconds
         start = state.settled_until if state is not None else floor_to(self.first, width)
-        if job.endpoint.whole_days:
-            start = floor_to(start, DAY)
+        start = job.endpoint.bucket_origin(start)  # costs: UTC midnight
         if start >= self.now:
             yield attrs.evolve(report, settled_until=utc_datetime(start))
             return
