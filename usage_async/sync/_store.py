@@ -352,7 +352,6 @@ class Store:
         if end is not None:
             bounds, delete = (*bounds, moment(end)), sql.delete_range
         state_values = tuple(state[k] for k in sql.state_order)
-        columns = [c.name for c in table.columns]
         # The page's transaction is driven through the driver itself, on a pooled connection:
         # the same statements, a fraction of the cost per page of going through SQLAlchemy.
         async with self._one_writer(), self.engine.connect() as conn:
@@ -363,7 +362,7 @@ class Store:
                     await driver.execute(delete, *bounds)
                     if rows:
                         await driver.copy_records_to_table(
-                            table.name, records=rows, columns=columns
+                            table.name, records=rows, columns=sql.columns
                         )
                     await driver.execute(sql.state, *state_values)
                 return
@@ -401,7 +400,7 @@ class Store:
             assert list(done.positiontup) == list(order), (done.positiontup, order)
             return str(done)
 
-        columns = [column.name for column in table.columns]
+        columns = tuple(column.name for column in table.columns)
         state = self.schema.state
         made = self._statements[table.name] = _PageStatements(
             delete_from=compiled(table.delete().where(where), ["source", "width", "start"]),
@@ -412,6 +411,7 @@ class Store:
             insert=compiled(table.insert(), columns),
             state=compiled(self._upsert(state), [column.name for column in state.columns]),
             state_order=tuple(column.name for column in state.columns),
+            columns=columns,
         )
         return made
 
@@ -522,6 +522,7 @@ class _PageStatements:
     insert: str
     state: str
     state_order: tuple[str, ...]
+    columns: tuple[str, ...]  # the table's, in insert order (COPY's on PostgreSQL)
 
 
 def _record(table: sa.Table, source: str, record: Any) -> dict[str, Any]:
