@@ -239,10 +239,15 @@ def cli_command(*argv: str) -> list[str]:
             "sys.exit(main(sys.argv[1:]))", *argv]  # fmt: skip
 
 
+def iso(seconds: int) -> str:
+    """Unix seconds as the tables print a time: ISO-8601 UTC text (see ``plain``)."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def plain(value: Any) -> Any:
     """A value as a user compares it: times as ISO-8601 UTC text, numbers exact."""
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(int(value.timestamp()))
     if isinstance(value, float):
         value = Decimal(repr(value))
     if isinstance(value, Decimal):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from .conftest import (
     cli_command,
     cli_env,
     client_for,
+    iso,
     plain,
     snapshot,
     table_as_api_rows,
@@ -27,7 +27,7 @@ from .conftest import (
 )
 from .revising_server import serve_revising
 
-SINCE_ISO = dt.datetime.fromtimestamp(NOW - 3 * DAY, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+SINCE_ISO = iso(NOW - 3 * DAY)
 
 
 async def usage_async(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
@@ -191,7 +191,7 @@ async def test_command_line_settings_win_over_the_config(
     assert (state["source"], state["endpoint"]) == ("acme", "costs")
     starts = [plain(row["start_time"]) for row in await table_rows(database, "costs")]
     since = NOW - 3 * DAY  # --since, not the file's 30 days
-    assert min(starts) == plain(dt.datetime.fromtimestamp(since - since % DAY, dt.UTC))
+    assert min(starts) == iso(since - since % DAY)
 
 
 @pytest.mark.parametrize("flag", ["--source", "--base-url", "--api-key-file"])
@@ -288,7 +288,7 @@ async def test_since_takes_every_when_the_other_commands_take(
     assert code == 0, err
     today = NOW - NOW % DAY
     starts = {plain(row["start_time"]) for row in await table_rows(sqlite_database, "costs")}
-    assert starts == {plain(dt.datetime.fromtimestamp(today, dt.UTC))}  # today's bucket only
+    assert starts == {iso(today)}  # today's bucket only
 
 
 async def test_without_a_key_sync_exits_2(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,9 @@ import usage_async as ua
 from usage_async.emulator import Emulator
 from usage_async.sync import load_config
 
-from .conftest import DAY, NOW, client_for, plain, table_rows
+from .conftest import DAY, NOW, client_for, iso, plain, table_rows
 
 HOUR = 3600
-
-
-def iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def test_a_sources_own_settings_override_the_defaults_and_reach_its_tables(

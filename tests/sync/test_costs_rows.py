@@ -14,7 +14,7 @@ import usage_async as ua
 from usage_async.emulator import ORGANIZATION, Emulator
 from usage_async.sync import open_engine
 
-from .conftest import DAY, NOW, client_for, plain, table_rows
+from .conftest import DAY, NOW, client_for, iso, plain, table_rows
 from .revising_server import serve_revising
 
 SINCE = NOW - 5 * DAY
@@ -54,10 +54,6 @@ async def test_a_costs_table_from_before_gains_the_columns_and_one_run_fills_the
     assert "costs gained the columns organization_id, organization_name" in caplog.text
     [state] = await table_rows(database, "sync_state")
     assert plain(state["settled_until"]) == iso(settled)  # and settled again
-
-
-def iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def test_results_that_cannot_be_typed_are_counted_logged_and_not_written(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import signal
 from collections.abc import AsyncIterator
 
@@ -26,6 +25,7 @@ from .conftest import (
     cli_command,
     cli_env,
     client_for,
+    iso,
     plain,
     snapshot,
     table_as_api_rows,
@@ -33,7 +33,7 @@ from .conftest import (
 )
 
 SINCE = NOW - 40 * DAY
-SINCE_ISO = dt.datetime.fromtimestamp(SINCE, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+SINCE_ISO = iso(SINCE)
 ENDPOINTS = "completions,costs,embeddings,images,vector_stores,web_search_calls"
 
 

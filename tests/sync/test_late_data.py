@@ -21,7 +21,7 @@ import pytest
 import usage_async as ua
 from usage_async.emulator import Emulator, LateData, serve
 
-from .conftest import DAY, NOW, api_rows, client_for, table_as_api_rows
+from .conftest import DAY, NOW, api_rows, client_for, iso, table_as_api_rows
 
 HOUR = 3600
 LATE = LateData(usage_settles_after=2 * HOUR, costs_delay=2 * HOUR, costs_settles_after=6 * HOUR)
@@ -84,10 +84,7 @@ def unsettled_usage_hours(as_of: int) -> set[str]:
     """The hours (as the tables print them) whose usage was still growing at ``as_of``:
     closed less than ``usage_settles_after`` ago, or in progress."""
     first = LATE.first_unsettled_hour(as_of) * HOUR
-    return {
-        dt.datetime.fromtimestamp(hour, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for hour in range(first, as_of, HOUR)
-    }
+    return {iso(hour) for hour in range(first, as_of, HOUR)}
 
 
 async def test_a_settle_window_covering_the_revisions_gives_the_final_data_row_by_row(
@@ -165,6 +162,6 @@ async def test_revised_numbers_only_grow_into_the_final_ones(
     assert revised_hours <= unsettled_usage_hours(NOW)
     final_costs = await api_now(late_emulator, "costs")
     assert await table_as_api_rows(database, "costs") == final_costs
-    today = dt.datetime.fromtimestamp(NOW - NOW % DAY, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    today = iso(NOW - NOW % DAY)
     assert today not in by_bucket(first_costs)  # nothing of the day in progress at NOW
     assert today in by_bucket(final_costs)

@@ -9,7 +9,7 @@ import pytest
 
 import usage_async as ua
 
-from .conftest import DAY, client_for, plain, table_rows
+from .conftest import DAY, client_for, iso, plain, table_rows
 from .revising_server import serve_revising
 
 HOUR = 3600
@@ -41,7 +41,3 @@ async def test_a_page_the_database_refuses_is_rolled_back_whole(database: str) -
     assert sorted(plain(r["start_time"]) for r in rows) == [iso(h) for h in first_page]
     [state] = await table_rows(database, "sync_state")
     assert plain(state["settled_until"]) == iso(SINCE + 168 * HOUR)  # where the next run starts
-
-
-def iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,17 +12,13 @@ from decimal import Decimal
 
 import usage_async as ua
 
-from .conftest import DAY, client_for, plain, table_rows
+from .conftest import DAY, client_for, iso, plain, table_rows
 from .revising_server import serve_revising
 
 HOUR = 3600
 NOW = int(dt.datetime(2026, 2, 10, 9, 30, tzinfo=dt.UTC).timestamp())
 TODAY = NOW - NOW % DAY
 SINCE = TODAY - 6 * DAY
-
-
-def iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def usage_table(database: str) -> dict[tuple[str, str, str], int]:

@@ -24,10 +24,12 @@ import asyncio
 import datetime as _dt
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from .._endpoints import ENDPOINTS
+from .._rows import iso_utc
 from ..cli._main import (
     DEFAULT_CONCURRENCY,
     EXIT_API_ERROR,
@@ -211,8 +213,7 @@ def _redact(text: str, config: SyncConfig) -> str:
 
 def _log(line: str, config: SyncConfig) -> None:
     """One line on stderr, in the command line's voice, stamped: ``--every`` runs for days."""
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    say(f"{stamp} {_redact(line, config)}")
+    say(f"{iso_utc(int(time.time()))} {_redact(line, config)}")
     sys.stderr.flush()
 
 

@@ -215,10 +215,10 @@ def create_focus_view(
     columns: Collection[str],
     *,
     force: bool = False,
-) -> bool:
+) -> None:
     """Create the view ``name`` over ``costs``, ``projects`` and ``sources`` (see
     ``focus_select``), or replace it if its definition is not this one, in the connection's
-    transaction; return whether it was (re)made.
+    transaction.
 
     A view that is already this one is left alone unless ``force`` (its ``costs`` table was
     made or altered in this transaction): replacing a view takes an exclusive lock on it on
@@ -229,20 +229,19 @@ def create_focus_view(
     quoted = conn.dialect.identifier_preparer.quote(name)
     if conn.dialect.name == "postgresql":
         if not force and _view_definition(conn, quoted) == _definition_of(conn, body):
-            return False
+            return
         # OR REPLACE keeps views a user built on this one; the columns never change type.
         conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {quoted} AS {body}")
-        return True
+        return
     create = f"CREATE VIEW {quoted} AS {body}"
     stored = conn.execute(
         sa.text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
         {"name": name},
     ).scalar()
     if not force and stored == create:  # SQLite keeps the statement's text as it was given
-        return False
+        return
     conn.exec_driver_sql(f"DROP VIEW IF EXISTS {quoted}")
     conn.exec_driver_sql(create)
-    return True
 
 
 def _view_definition(conn: Connection, relation: str) -> str | None:

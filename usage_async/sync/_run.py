@@ -15,7 +15,7 @@ import datetime as _dt
 import logging
 import re
 import time
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -26,7 +26,7 @@ from .._directory import Directory
 from .._endpoints import ENDPOINTS
 from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
 from .._models import Bucket, Page
-from .._protocol import to_unix
+from .._protocol import _positive_int, _strings, to_unix
 from .._rows import iso_utc
 from ._plan import (
     DAY,
@@ -329,7 +329,7 @@ async def sync(
     database: str | AsyncEngine = "sqlite:///usage.db",
     *,
     since: int | _dt.datetime | _dt.timedelta | None = None,
-    endpoints: Sequence[str] | None = None,
+    endpoints: str | Sequence[str] | None = None,
     bucket_width: str = "1h",
     group_by: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
     settle: int | _dt.timedelta | Mapping[str, int | _dt.timedelta] | None = None,
@@ -348,7 +348,7 @@ async def sync(
         since: Where a table's first run starts: Unix seconds, an aware datetime, or a
             ``timedelta`` before the server's now (default 30 days). Floored to a bucket
             boundary. Tables that have a state continue from it instead.
-        endpoints: Endpoint names (default: all twelve).
+        endpoints: Endpoint names, or one comma-separated string (default: all twelve).
         bucket_width: ``"1h"`` or ``"1d"`` (``"1m"`` works too) for usage; costs are daily.
         group_by: Fields to group by; a field an endpoint does not offer is left out for it.
             A mapping gives them per endpoint. Default: every field each endpoint offers.
@@ -376,15 +376,13 @@ async def sync(
     if not isinstance(source, str) or not source:
         raise InvalidParameterError("source must be a non-empty string", param="source")
     prefix = _checked_prefix(prefix)
-    names = list(ENDPOINTS) if endpoints is None else list(dict.fromkeys(endpoints))
-    for name in names:
-        if name not in ENDPOINTS:
-            raise InvalidParameterError(
-                f"unknown endpoint {name!r}; expected some of {', '.join(ENDPOINTS)}",
-                param="endpoints",
-            )
-    if not names:
+    if endpoints is not None and not endpoints:
         raise InvalidParameterError("endpoints is empty", param="endpoints")
+    names = (
+        list(ENDPOINTS)
+        if endpoints is None
+        else list(_strings(endpoints, "endpoints", tuple(ENDPOINTS), "endpoint"))
+    )
     _check_group_by(group_by)
     default_settle, settle_by_name = _settles(settle)
     jobs = make_jobs(
@@ -396,8 +394,7 @@ async def sync(
         since_delta = seconds_of(since if since is not None else DEFAULT_SINCE, "since")
     else:
         since_at = to_unix(since, "since")
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidParameterError("concurrency must be a positive int", param="concurrency")
+    _positive_int(concurrency, "concurrency")
 
     engine, owned = _engine(database)
     writes = _Writes()
@@ -432,7 +429,7 @@ async def sync(
     report = SyncReport(
         source=source,
         database=engine.url.render_as_string(hide_password=True),
-        server_now=_dt.datetime.fromtimestamp(now, _dt.UTC),
+        server_now=utc_datetime(now),
         tables=tables,
         requests=requests + sum(t.pages for t in tables),
         duration=time.perf_counter() - began,
@@ -441,13 +438,6 @@ async def sync(
     if errors:
         raise SyncError(report, errors)
     return report
-
-
-@attrs.define
-class _Tally:
-    """The report of one table so far (a failure keeps what was committed before it)."""
-
-    report: TableReport
 
 
 @attrs.define
@@ -467,26 +457,27 @@ class _Run:
         self, job: Job, state: State | None
     ) -> tuple[TableReport, BaseException | None]:
         """Read and write one table; a failure is returned with what was done before it."""
-        tally = _Tally(
-            TableReport(
-                table=self.store.schema.table_name(job.endpoint.name),
-                endpoint=job.endpoint.name,
-                bucket_width=job.width,
-            )
+        report = TableReport(
+            table=self.store.schema.table_name(job.endpoint.name),
+            endpoint=job.endpoint.name,
+            bucket_width=job.width,
         )
         try:
-            await self._table(job, state, tally)
+            async for so_far in self._table(job, state, report):
+                report = so_far  # a failure keeps what was committed before it
         except Exception as exc:
-            return attrs.evolve(tally.report, error=f"{type(exc).__name__}: {exc}"), exc
-        return tally.report, None
+            return attrs.evolve(report, error=f"{type(exc).__name__}: {exc}"), exc
+        return report, None
 
-    async def _table(self, job: Job, state: State | None, tally: _Tally) -> None:
+    async def _table(
+        self, job: Job, state: State | None, report: TableReport
+    ) -> AsyncIterator[TableReport]:
+        """Read and write one table, yielding its report after each page."""
         width = job.width_seconds
         start = state.settled_until if state is not None else floor_to(self.first, width)
-        if job.endpoint.whole_days:
-            start = floor_to(start, DAY)
+        start = job.endpoint.bucket_origin(start)  # costs: UTC midnight
         if start >= self.now:
-            tally.report = attrs.evolve(tally.report, settled_until=utc_datetime(start))
+            yield attrs.evolve(report, settled_until=utc_datetime(start))
             return
         target = settled_target(job, start, self.now)
         synced = state.synced_until if state is not None else start
@@ -509,9 +500,9 @@ class _Run:
             async for page in stream.row_pages(columns):
                 final = number == len(parts) - 1 and stream.done
                 covered = page.data[-1].end_time if page.data else cursor
-                report = tally.report
                 if not page.data and not final:
-                    tally.report = attrs.evolve(report, pages=report.pages + 1)
+                    report = attrs.evolve(report, pages=report.pages + 1)
+                    yield report
                     continue
                 rows = [row for bucket in page.data for row in shape(bucket)]
                 skipped = self._skipped(table.name, page.data)
@@ -530,7 +521,7 @@ class _Run:
                     )
                 )
                 cursor = covered
-                tally.report = attrs.evolve(
+                report = attrs.evolve(
                     report,
                     rows=report.rows + len(rows),
                     skipped=report.skipped + skipped,
@@ -540,6 +531,7 @@ class _Run:
                     settled_until=utc_datetime(settled),
                 )
                 self.bars.advance(label, len(page.data), len(rows))
+                yield report
 
     def _skipped(self, table: str, buckets: Sequence[Bucket[Any]]) -> int:
         """Log the results of ``buckets`` that could not be typed (not written); count them."""

@@ -27,7 +27,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
@@ -174,12 +174,14 @@ class Store:
         self._moment = _sqlite_moment if self._serial else utc_datetime
         self._statements: dict[str, _PageStatements] = {}
 
+    def _insert(self, table: sa.Table) -> Any:
+        """INSERT in this database's dialect, which has ON CONFLICT."""
+        dialect: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
     def _upsert(self, table: sa.Table) -> Any:
         """INSERT ... ON CONFLICT (primary key) DO UPDATE, in this database's dialect."""
-        if self.engine.dialect.name == "postgresql":
-            stmt: Any = postgresql.insert(table)
-        else:
-            stmt = sqlite.insert(table)
+        stmt = self._insert(table)
         keys = [c.name for c in table.primary_key.columns]
         return stmt.on_conflict_do_update(
             index_elements=keys,
@@ -230,10 +232,7 @@ class Store:
     def _source_upsert(self) -> Any:
         """Upsert a ``sources`` row; a null ``organization_id`` keeps the one kept before."""
         table = self.schema.sources
-        if self.engine.dialect.name == "postgresql":
-            stmt: Any = postgresql.insert(table)
-        else:
-            stmt = sqlite.insert(table)
+        stmt = self._insert(table)
         return stmt.on_conflict_do_update(
             index_elements=["source"],
             set_={
@@ -353,11 +352,9 @@ class Store:
         if end is not None:
             bounds, delete = (*bounds, moment(end)), sql.delete_range
         state_values = tuple(state[k] for k in sql.state_order)
-        columns = [c.name for c in table.columns]
         # The page's transaction is driven through the driver itself, on a pooled connection:
         # the same statements, a fraction of the cost per page of going through SQLAlchemy.
-        one_writer: Any = self._lock if self._serial else contextlib.nullcontext()
-        async with one_writer, self.engine.connect() as conn:
+        async with self._one_writer(), self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection
             if self.engine.dialect.name == "postgresql":
@@ -365,7 +362,7 @@ class Store:
                     await driver.execute(delete, *bounds)
                     if rows:
                         await driver.copy_records_to_table(
-                            table.name, records=rows, columns=columns
+                            table.name, records=rows, columns=sql.columns
                         )
                     await driver.execute(sql.state, *state_values)
                 return
@@ -403,7 +400,7 @@ class Store:
             assert list(done.positiontup) == list(order), (done.positiontup, order)
             return str(done)
 
-        columns = [column.name for column in table.columns]
+        columns = tuple(column.name for column in table.columns)
         state = self.schema.state
         made = self._statements[table.name] = _PageStatements(
             delete_from=compiled(table.delete().where(where), ["source", "width", "start"]),
@@ -414,6 +411,7 @@ class Store:
             insert=compiled(table.insert(), columns),
             state=compiled(self._upsert(state), [column.name for column in state.columns]),
             state_order=tuple(column.name for column in state.columns),
+            columns=columns,
         )
         return made
 
@@ -480,7 +478,7 @@ class Store:
                 await conn.run_sync(
                     self.schema.metadata.create_all, list(self.schema.directory.values())
                 )
-        async with self._write() as conn:
+        async with self._one_writer(), self.engine.begin() as conn:
             for name, records in given.items():
                 table = self.schema.directory[name]
                 rows = [_record(table, source, record) for record in records]
@@ -489,8 +487,9 @@ class Store:
                 written[name] = len(rows)
         return written
 
-    def _write(self) -> _Transaction:
-        return _Transaction(self.engine, self._lock if self._serial else None)
+    def _one_writer(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The engine's lock where the database has one writer (SQLite), else nothing."""
+        return self._lock if self._serial else contextlib.nullcontext()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -523,34 +522,7 @@ class _PageStatements:
     insert: str
     state: str
     state_order: tuple[str, ...]
-
-
-class _Transaction:
-    """``engine.begin()``, under the engine's lock where the database has one writer."""
-
-    def __init__(self, engine: AsyncEngine, lock: asyncio.Lock | None) -> None:
-        self._engine = engine
-        self._lock = lock
-        self._begin: Any = None
-
-    async def __aenter__(self) -> AsyncConnection:
-        if self._lock is not None:
-            await self._lock.acquire()
-        try:
-            self._begin = self._engine.begin()
-            conn: AsyncConnection = await self._begin.__aenter__()
-        except BaseException:
-            if self._lock is not None:
-                self._lock.release()
-            raise
-        return conn
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        try:
-            await self._begin.__aexit__(*exc_info)
-        finally:
-            if self._lock is not None:
-                self._lock.release()
+    columns: tuple[str, ...]  # the table's, in insert order (COPY's on PostgreSQL)
 
 
 def _record(table: sa.Table, source: str, record: Any) -> dict[str, Any]:
