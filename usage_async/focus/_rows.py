@@ -297,8 +297,6 @@ class FocusRows:
         row: FocusRow = {}
         for column, compute in self._columns:
             value = compute(source)
-            if isinstance(value, int) and column.type == "Decimal":
-                value = Decimal(value)  # a whole quantity, from a result object
             if value is None:
                 if not column.nullable:
                     raise self._missing(column, bucket)
