@@ -101,10 +101,6 @@ def _next_month_start(moment: str) -> str:
     return f"{year:04d}-{month:02d}-01T00:00:00Z"
 
 
-def _utc_time(moment: str | int) -> str:
-    return iso_utc(moment) if isinstance(moment, int) else moment
-
-
 def _field(name: str) -> Compiled:
     def field(row: Source) -> Any:
         value = row.get(name)
@@ -156,7 +152,7 @@ def _compile(
         case Upper(item):
             return lift(str.upper, item)
         case UtcTime(seconds):
-            return lift(_utc_time, seconds)
+            return sub(seconds)  # a row's times are FOCUS text already (``iso_utc``)
         case MonthStart(seconds):
             return lift(_month_start, seconds)
         case NextMonthStart(seconds):
