@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import operator
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Callable,
     Mapping,
-    Sequence,
 )
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
@@ -32,7 +30,7 @@ import attrs
 from .. import BucketStream  # by its public name: the module it lives in is moving
 from .._exceptions import InvalidParameterError
 from .._models import Bucket, CostsResult, UnknownResult
-from .._rows import column_paths, iso_utc, row_dicts, row_fields
+from .._rows import _object_values, iso_utc, row_dicts, row_fields
 from ._columns import (
     FOCUS_COLUMNS,
     Coalesce,
@@ -176,16 +174,6 @@ def _typed(bucket: Bucket[Any]) -> Bucket[Any]:
     return Bucket(bucket.start_time, bucket.end_time, bucket.results) if bucket.unknown else bucket
 
 
-def _object_values(columns: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
-    """A result object to the values of ``columns``, by ``column_paths``: what the wire
-    rows read (``amount.value``...)."""
-    getters = [
-        operator.attrgetter(path) if path is not None else (lambda result: None)
-        for path in column_paths(CostsResult, columns)
-    ]
-    return lambda result: tuple(get(result) for get in getters)
-
-
 # Every field a costs result carries, grouped by or not: what the API sends is kept.
 _FIELDS = tuple(row_fields(CostsResult, None, extras=True))
 
@@ -200,7 +188,7 @@ async def _costs_rows(
             async for bucket in buckets:
                 yield bucket, row_dicts(_typed(bucket), _FIELDS)
         return
-    values = _object_values(_FIELDS[2:])
+    values = _object_values(CostsResult, _FIELDS[2:])  # the paths the wire rows read
     async for bucket in stream:
         tuples = tuple(values(result) for result in bucket.results)
         yield bucket, row_dicts(Bucket(bucket.start_time, bucket.end_time, tuples), _FIELDS)
