@@ -6,6 +6,7 @@ import asyncio
 import csv
 import datetime as dt
 import io
+import re
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
@@ -70,6 +71,8 @@ def test_parquet_columns_are_typed_decimal_utc_timestamp_and_string(parquet_file
     assert schema.field("SubAccountName").type == pa.string()
     assert schema.field("SubAccountName").nullable
     assert schema.metadata[b"FocusVersion"] == b"1.2"
+    assert schema.metadata[b"DataGenerator"] == f"usage-async {ua.__version__}".encode()
+    assert re.fullmatch(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", schema.metadata[b"CreationDate"])
 
 
 def test_parquet_holds_exactly_the_csv_values(parquet_file: Path, emulator_export: Export) -> None:
