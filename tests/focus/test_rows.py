@@ -256,7 +256,13 @@ async def test_buckets_of_result_objects_give_the_rows_the_stream_gives(
             yield bucket
 
     from_objects = ua.focus_rows(objects(), billing_account_id="org-1")
-    assert [row async for row in from_objects] == streamed
+    made = [row async for row in from_objects]
+    assert made == streamed
     assert from_objects.summary == from_stream.summary
+    # Money and quantities are exact Decimals either way (== alone would let 1000 or 1000.0 by).
+    numbers = [c.name for c in ua.FOCUS_COLUMNS if c.type == "Decimal"]
+    for row in [*streamed, *made]:
+        assert {type(row[name]) for name in numbers} <= {Decimal, type(None)}, row
     assert streamed[0]["ConsumedQuantity"] == Decimal(1000)
+    assert made[2]["ConsumedQuantity"] == Decimal("2.5")
     assert (streamed[1]["BillingAccountId"], streamed[1]["SubAccountId"]) == ("org-row", None)

@@ -136,6 +136,7 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
     }
     query = _checked(args, lambda: validate(ENDPOINTS["costs"], params))
     fmt = _format(args)
+    partitioned = args.output is not None and _partitioned(args.output)
     if fmt == "parquet":
         try:
             _pyarrow()
@@ -143,7 +144,7 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
             _usage_error(args, f"--format parquet needs pyarrow: {PARQUET_EXTRA_HINT}")
         if args.output is None and sys.stdout.isatty():
             _usage_error(args, "Parquet is binary: give --output PATH, or redirect stdout")
-    if args.output is not None and _partitioned(args.output) and not args.partial:
+    if partitioned and not args.partial:
         # Here, not only in write_focus: before the project names are fetched too.
         try:
             _refuse_partial_replacements(Path(args.output), fmt, partial_months(start, end))
@@ -163,7 +164,6 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
             )
             outcome["rows"] = rows
             output: Any = sys.stdout if args.output is None else args.output
-            partitioned = args.output is not None and _partitioned(args.output)
             try:
                 outcome["files"] = await write_focus(
                     rows, output, format=fmt, partitioned=partitioned, partial=args.partial
@@ -188,8 +188,8 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
         return 1
     rows = outcome.get("rows")
     if code == 0 and isinstance(rows, FocusRows):
-        partly = partial_months(start, end) if args.output and _partitioned(args.output) else []
-        _report(rows.summary, outcome.get("files", []), args.output, partly)
+        partly = partial_months(start, end) if partitioned else []
+        _report(rows.summary, outcome.get("files", []), args.output, partitioned, partly)
     return code
 
 
@@ -207,13 +207,17 @@ def _partial_refused(args: argparse.Namespace, error: InvalidParameterError) -> 
 
 
 def _report(
-    summary: FocusSummary, files: list[Path], output: str | None, partly: list[PartialMonth]
+    summary: FocusSummary,
+    files: list[Path],
+    output: str | None,
+    partitioned: bool,
+    partly: list[PartialMonth],
 ) -> None:
     """What was written, which month files hold part of their month, and what the API left
     out or incomplete, on stderr."""
     err = sys.stderr
     if output is not None:
-        where = f"{len(files)} file(s) under {output}" if _partitioned(output) else output
+        where = f"{len(files)} file(s) under {output}" if partitioned else output
         print(f"usage-async: wrote {summary.rows:,} FOCUS rows to {where}", file=err)
     written = {path.parent.name for path in files}
     for month in partly:

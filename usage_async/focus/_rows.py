@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import operator
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Callable,
     Mapping,
-    Sequence,
 )
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
@@ -32,7 +30,7 @@ import attrs
 from .. import BucketStream  # by its public name: the module it lives in is moving
 from .._exceptions import InvalidParameterError
 from .._models import Bucket, CostsResult, UnknownResult
-from .._rows import column_paths, iso_utc, row_dicts, row_fields
+from .._rows import _object_values, iso_utc, row_dicts, row_fields
 from ._columns import (
     FOCUS_COLUMNS,
     Coalesce,
@@ -101,10 +99,6 @@ def _next_month_start(moment: str) -> str:
     return f"{year:04d}-{month:02d}-01T00:00:00Z"
 
 
-def _utc_time(moment: str | int) -> str:
-    return iso_utc(moment) if isinstance(moment, int) else moment
-
-
 def _field(name: str) -> Compiled:
     def field(row: Source) -> Any:
         value = row.get(name)
@@ -156,7 +150,7 @@ def _compile(
         case Upper(item):
             return lift(str.upper, item)
         case UtcTime(seconds):
-            return lift(_utc_time, seconds)
+            return sub(seconds)  # a row's times are FOCUS text already (``iso_utc``)
         case MonthStart(seconds):
             return lift(_month_start, seconds)
         case NextMonthStart(seconds):
@@ -180,16 +174,6 @@ def _typed(bucket: Bucket[Any]) -> Bucket[Any]:
     return Bucket(bucket.start_time, bucket.end_time, bucket.results) if bucket.unknown else bucket
 
 
-def _object_values(columns: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
-    """A result object to the values of ``columns``, by ``column_paths``: what the wire
-    rows read (``amount.value``...)."""
-    getters = [
-        operator.attrgetter(path) if path is not None else (lambda result: None)
-        for path in column_paths(CostsResult, columns)
-    ]
-    return lambda result: tuple(get(result) for get in getters)
-
-
 # Every field a costs result carries, grouped by or not: what the API sends is kept.
 _FIELDS = tuple(row_fields(CostsResult, None, extras=True))
 
@@ -204,7 +188,7 @@ async def _costs_rows(
             async for bucket in buckets:
                 yield bucket, row_dicts(_typed(bucket), _FIELDS)
         return
-    values = _object_values(_FIELDS[2:])
+    values = _object_values(CostsResult, _FIELDS[2:])  # the paths the wire rows read
     async for bucket in stream:
         tuples = tuple(values(result) for result in bucket.results)
         yield bucket, row_dicts(Bucket(bucket.start_time, bucket.end_time, tuples), _FIELDS)
@@ -297,8 +281,6 @@ class FocusRows:
         row: FocusRow = {}
         for column, compute in self._columns:
             value = compute(source)
-            if isinstance(value, int) and column.type == "Decimal":
-                value = Decimal(value)  # a whole quantity, from a result object
             if value is None:
                 if not column.nullable:
                     raise self._missing(column, bucket)

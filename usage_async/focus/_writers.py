@@ -14,12 +14,14 @@ import csv
 import datetime as _dt
 import importlib
 import os
+import time
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple, Protocol
 
 from .._exceptions import InvalidParameterError, UsageError
+from .._rows import iso_utc
 from .._version import __version__
 from ._columns import FOCUS_COLUMNS, FOCUS_VERSION, FocusColumn, focus_number
 from ._rows import FocusRow, FocusRows
@@ -91,11 +93,10 @@ def parquet_schema() -> Any:
         pa.field(column.name, _arrow_type(pa, column), nullable=column.nullable)
         for column in FOCUS_COLUMNS
     ]
-    created = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     metadata = {
         "FocusVersion": FOCUS_VERSION,
         "DataGenerator": f"usage-async {__version__}",
-        "CreationDate": created,
+        "CreationDate": iso_utc(int(time.time())),
     }
     return pa.schema(fields, metadata=metadata)
 
@@ -250,7 +251,7 @@ def partial_months(start: int, end: int | None) -> list[PartialMonth]:
         return []
 
     def text(moment: _dt.datetime) -> str:
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso_utc(int(moment.timestamp()))
 
     months = []
     head = _month(first)
