@@ -7,6 +7,7 @@ clock is not ours, or that break the paging rules outright.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import itertools
 from collections.abc import AsyncIterator, Callable
@@ -109,28 +110,35 @@ class Served:
 Handler = Callable[[web.Request], Any]
 
 
+@contextlib.asynccontextmanager
+async def app_url(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on a loopback port for the block; yields its base URL (``.../v1``)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}/v1"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def serve_app() -> AsyncIterator[Callable[[Handler], Any]]:
     """Start ``handler`` on a loopback port for every GET; returns where, and what it saw."""
-    runners: list[web.AppRunner] = []
+    async with contextlib.AsyncExitStack() as servers:
 
-    async def start(handler: Handler) -> Served:
-        seen: list[web.Request] = []
+        async def start(handler: Handler) -> Served:
+            seen: list[web.Request] = []
 
-        async def recording(request: web.Request) -> web.StreamResponse:
-            seen.append(request)
-            response: web.StreamResponse = await handler(request)
-            return response
+            async def recording(request: web.Request) -> web.StreamResponse:
+                seen.append(request)
+                response: web.StreamResponse = await handler(request)
+                return response
 
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", recording)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return Served(f"http://127.0.0.1:{runner.addresses[0][1]}/v1", seen)
+            app = web.Application()
+            app.router.add_route("GET", "/{tail:.*}", recording)
+            return Served(await servers.enter_async_context(app_url(app)), seen)
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start

@@ -14,14 +14,13 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
 import pytest
-from aiohttp import web
 
 import usage_async as ua
 from usage_async.cli import main
@@ -75,20 +74,6 @@ def served(start: Callable[[], AbstractAsyncContextManager[T]]) -> Iterator[T]:
     finally:
         state["loop"].call_soon_threadsafe(state["stop"].set)
         thread.join(timeout=10)
-
-
-@contextlib.asynccontextmanager
-async def app_url(app: web.Application) -> AsyncIterator[str]:
-    """Serve ``app`` on a loopback port for the block; yields its base URL (``.../v1``)."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}/v1"
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture(scope="session")

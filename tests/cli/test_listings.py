@@ -21,7 +21,8 @@ from aiohttp import web
 
 from usage_async.emulator import ORGANIZATION, Emulator
 
-from .conftest import Result, app_url, in_terminal, served
+from ..servers import app_url
+from .conftest import Result, in_terminal, served
 
 Script = Callable[..., Result]
 Row = dict[str, Any]

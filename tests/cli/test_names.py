@@ -22,7 +22,8 @@ from aiohttp import web
 import usage_async as ua
 from usage_async.emulator import ORGANIZATION, Emulator
 
-from .conftest import END, END_TS, START, START_TS, Result, app_url, in_terminal, served
+from ..servers import app_url
+from .conftest import END, END_TS, START, START_TS, Result, in_terminal, served
 
 Script = Callable[..., Result]
 

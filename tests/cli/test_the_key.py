@@ -19,7 +19,8 @@ import attrs
 import pytest
 from aiohttp import web
 
-from .conftest import END, START, Result, app_url, served
+from ..servers import app_url
+from .conftest import END, START, Result, served
 
 Cli = Callable[..., Result]
 

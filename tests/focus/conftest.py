@@ -9,6 +9,7 @@ without a quantity, a line item or an amount).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -25,6 +26,7 @@ from usage_async.focus import focus_rows, write_focus
 
 # The command-line tests' emulator (in a thread) and in-process runner.
 from ..cli.conftest import cli, emulator, environment  # noqa: F401
+from ..servers import app_url
 
 NOW = 1_772_368_496  # 2026-03-01T12:34:56Z
 END = NOW - NOW % 86400  # 2026-03-01T00:00:00Z
@@ -118,7 +120,7 @@ async def costs_server() -> AsyncIterator[
     Callable[[Sequence[Sequence[dict[str, Any]]]], CostsServer]
 ]:
     """Serve ``days`` (one list of cost results per day from 2026-01-30) as one page."""
-    runners: list[web.AppRunner] = []
+    servers = contextlib.AsyncExitStack()
 
     async def start(days: Sequence[Sequence[dict[str, Any]]]) -> CostsServer:
         server = CostsServer(base_url="")
@@ -145,18 +147,11 @@ async def costs_server() -> AsyncIterator[
         app = web.Application()
         app.router.add_get("/v1/organization/costs", costs)
         app.router.add_get("/v1/organization/projects", projects)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        server.base_url = f"http://{host}:{port}/v1"
+        server.base_url = await servers.enter_async_context(app_url(app))
         return server
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+    async with servers:
+        yield start
 
 
 async def export_from(

@@ -21,6 +21,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..servers import app_url
+
 KEY = "sk-admin-revising"
 WIDTHS = {"1m": 60, "1h": 3600, "1d": 86400}
 
@@ -149,13 +151,5 @@ async def serve_revising(now: int) -> AsyncIterator[RevisingServer]:
     app.on_response_prepare.append(undated)
     app.router.add_get("/v1/organization/usage/completions", server.completions)
     app.router.add_get("/v1/organization/costs", server.costs_page)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        server.base_url = f"http://{host}:{port}/v1"
+    async with app_url(app) as server.base_url:
         yield server
-    finally:
-        await runner.cleanup()
