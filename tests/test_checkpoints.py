@@ -62,10 +62,13 @@ async def test_resume_continues_with_no_gap_and_no_duplicate(
     async with connect(emulator) as client:
         whole = await client.completions(**params).collect()
         stream = client.completions(**params)
+        assert stream.first_start == whole[0].start_time
         first = await take(stream, stop_after)
         checkpoint = stream.checkpoint()
     async with connect(emulator) as other:  # a new client: nothing shared but the string
-        rest = await other.resume(checkpoint).collect()
+        resumed = other.resume(checkpoint)
+        assert resumed.first_start == first[-1].end_time  # where it stands, before a request
+        rest = await resumed.collect()
     assert keys(first + rest) == keys(whole)
 
 

@@ -270,9 +270,9 @@ class BucketStream(_Lifecycle, Generic[R]):
         return self._done
 
     @property
-    def _first_start(self) -> int:
-        # Where an iteration's first bucket starts: the query's origin, or for a stream
-        # resumed from a checkpoint the end of the last bucket yielded before it.
+    def first_start(self) -> int:
+        """Where this stream's first bucket starts (Unix seconds): the query's origin, or for
+        a stream resumed from a checkpoint the end of the last bucket yielded before it."""
         after = self._resume[2]
         return self.query.origin if after is None else after
 

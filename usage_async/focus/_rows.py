@@ -257,7 +257,7 @@ class FocusRows:
         from another iterable of buckets than a costs stream."""
         if not isinstance(self._stream, BucketStream):
             return None
-        return self._stream._first_start, self._stream.query.end_time
+        return self._stream.first_start, self._stream.query.end_time
 
     def __aiter__(self) -> AsyncIterator[FocusRow]:
         return self._rows()
