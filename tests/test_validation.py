@@ -194,3 +194,26 @@ async def test_unknown_endpoint_name_is_refused(quiet_client: ua.UsageClient) ->
 def test_invalid_parameter_error_is_a_value_error() -> None:
     assert issubclass(ua.InvalidParameterError, ValueError)
     assert issubclass(ua.InvalidParameterError, ua.UsageError)
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [(["active", "any"], "takes one value"), ("active,any", "takes one value"), ("all", "all")],
+)
+async def test_a_one_value_filter_takes_exactly_one_of_its_choices(
+    quiet_client: ua.UsageClient, value: Any, complaint: str
+) -> None:
+    with pytest.raises(ua.InvalidParameterError, match=complaint) as caught:
+        await quiet_client.project_api_keys("proj_1", owner_project_access=value).collect()
+    assert caught.value.param == "owner_project_access"
+
+
+def test_a_one_value_filter_is_sent_as_name_equals_value_and_resumes_the_same() -> None:
+    from usage_async._protocol import validate_list
+
+    endpoint = ua.LIST_ENDPOINTS["project_api_keys"]
+    for given in ("inactive", ["inactive"]):
+        query = validate_list(endpoint, {"project_id": "proj_1", "owner_project_access": given})
+        assert ("owner_project_access", "inactive") in query.params()
+        assert not any(name.endswith("[]") for name, _ in query.params())
+        assert validate_list(endpoint, {"project_id": "proj_1", **query.kwargs()}) == query

@@ -61,10 +61,11 @@ class PageLimit:
 
 @attrs.frozen
 class Filter:
-    """A filter parameter: a list of strings (optionally from fixed ``choices``) or a bool."""
+    """A filter parameter: a list of strings (optionally from fixed ``choices``), a bool, or
+    ``one`` string from ``choices`` (sent as ``name=value``, not as the array ``name[]``)."""
 
     name: str
-    kind: Literal["strings", "bool"] = "strings"
+    kind: Literal["strings", "bool", "one"] = "strings"
     choices: tuple[str, ...] = ()
 
 
@@ -226,7 +227,7 @@ LIST_ENDPOINTS: Mapping[str, ListEndpoint] = {
             "project_api_keys",
             "/organization/projects/{project_id}/api_keys",
             ProjectApiKey,
-            (Filter("owner_project_access", choices=("active", "inactive", "any")),),
+            (Filter("owner_project_access", "one", choices=("active", "inactive", "any")),),
         ),
         ListEndpoint(
             "project_service_accounts",

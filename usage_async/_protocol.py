@@ -84,7 +84,7 @@ def server_time(headers: Mapping[str, str]) -> int | None:
 
 
 # Validated filters, in the endpoint's order: a name and its values (or a boolean).
-Filters = tuple[tuple[str, tuple[str, ...] | bool], ...]
+Filters = tuple[tuple[str, tuple[str, ...] | bool | str], ...]
 
 
 @attrs.frozen
@@ -304,7 +304,7 @@ def validate(endpoint: Endpoint, params: Mapping[str, object]) -> Query:
 
 
 def _filters(specs: tuple[Filter, ...], given: Mapping[str, object]) -> Filters:
-    out: list[tuple[str, tuple[str, ...] | bool]] = []
+    out: list[tuple[str, tuple[str, ...] | bool | str]] = []
     for spec in specs:
         if spec.name not in given:
             continue
@@ -315,23 +315,25 @@ def _filters(specs: tuple[Filter, ...], given: Mapping[str, object]) -> Filters:
                     f"{spec.name} must be True or False, got {value!r}", param=spec.name
                 )
             out.append((spec.name, value))
+        elif spec.kind == "one":
+            values = _strings(value, spec.name, spec.choices)
+            if len(values) != 1:
+                raise InvalidParameterError(f"{spec.name} takes one value", param=spec.name)
+            out.append((spec.name, values[0]))
         else:
             out.append((spec.name, _strings(value, spec.name, spec.choices)))
     return tuple(out)
 
 
-# List filters that take one value, not an array.
-_SCALAR_FILTERS = frozenset({"owner_project_access"})
-
-
 def _filter_params(filters: Filters) -> list[tuple[str, str]]:
-    """Validated filters on the wire: booleans as ``true``/``false``, arrays as ``name[]``."""
+    """Validated filters on the wire: booleans as ``true``/``false``, one value as
+    ``name=value``, arrays as ``name[]``."""
     out: list[tuple[str, str]] = []
     for name, value in filters:
         if isinstance(value, bool):
             out.append((name, "true" if value else "false"))
-        elif name in _SCALAR_FILTERS:
-            out.append((name, value[0]))
+        elif isinstance(value, str):
+            out.append((name, value))
         else:
             out.extend((f"{name}[]", v) for v in value)
     return out
@@ -339,7 +341,9 @@ def _filter_params(filters: Filters) -> list[tuple[str, str]]:
 
 def _filter_kwargs(filters: Filters) -> dict[str, Any]:
     """Validated filters as the keyword arguments that validate back into them."""
-    return {name: value if isinstance(value, bool) else list(value) for name, value in filters}
+    return {
+        name: value if isinstance(value, bool | str) else list(value) for name, value in filters
+    }
 
 
 @attrs.frozen
@@ -403,9 +407,6 @@ def validate_list(endpoint: ListEndpoint, params: Mapping[str, object]) -> ListQ
     if after is not None and (not isinstance(after, str) or not after):
         raise InvalidParameterError("after must be a non-empty id string", param="after")
     filters = _filters(endpoint.filters, given)
-    for name, value in filters:
-        if name in _SCALAR_FILTERS and (isinstance(value, bool) or len(value) != 1):
-            raise InvalidParameterError(f"{name} takes one value", param=name)
     return ListQuery(
         endpoint=endpoint,
         path_params=tuple(path_params),

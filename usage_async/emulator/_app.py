@@ -34,9 +34,9 @@ import attrs
 import orjson
 from aiohttp import web
 
-from .._endpoints import ENDPOINTS, Endpoint
+from .._endpoints import ENDPOINTS, LIST_ENDPOINTS, Endpoint, ListEndpoint
 from ._catalog import ORGANIZATION
-from ._directory import LISTINGS, Directory, Listing
+from ._directory import Directory
 from ._late import LateData
 from ._pages import PageMaker
 from ._query import WireError, parse_query
@@ -285,7 +285,7 @@ class _Emulator:
 
         return self._handler(endpoint.name, endpoint.path, "api.usage.read", answer)
 
-    def directory_handler(self, listing: Listing) -> Handler:
+    def directory_handler(self, listing: ListEndpoint) -> Handler:
         def answer(request: web.Request, items: Query) -> bytes:
             return self._directory.render(listing, request.match_info.get("project_id", ""), items)
 
@@ -325,7 +325,7 @@ def build_app(
     app[STATS_KEY] = stats
     for endpoint in ENDPOINTS.values():
         app.router.add_route("*", "/v1" + endpoint.path, emulator.endpoint_handler(endpoint))
-    for listing in LISTINGS:
+    for listing in LIST_ENDPOINTS.values():
         app.router.add_route("*", "/v1" + listing.path, emulator.directory_handler(listing))
     app.router.add_route("*", "/{tail:.*}", emulator.not_found)
     return app

@@ -22,49 +22,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import attrs
 import orjson
 
-from .._endpoints import PageLimit
+from .._endpoints import LIST_ENDPOINTS, ListEndpoint
 from ._catalog import ApiKey, Organization, Project, ServiceAccount, User
 from ._query import QueryPairs, WireError, choose, parse_boolean, parse_limit, shown
 
-__all__ = ["LISTINGS", "LIST_LIMIT", "Directory", "Listing"]
+__all__ = ["Directory"]
 
-LIST_LIMIT = PageLimit(default=20, maximum=100)
-_OWNER_PROJECT_ACCESS = ("active", "inactive", "any")
+# The lists, their paths, filters and page limits are the client's own table: the emulator
+# answers exactly what the client may ask.
+_OWNER_PROJECT_ACCESS = next(
+    f.choices
+    for f in LIST_ENDPOINTS["project_api_keys"].filters
+    if f.name == "owner_project_access"
+)
 
 Item = Mapping[str, Any]
 Selection = tuple[Sequence[Item], Callable[[Item], bool]]
 """A list's items in creation order, and which of them a query keeps."""
-
-
-@attrs.frozen
-class Listing:
-    """One list of the directory: its name in ``Stats.by_endpoint``, its route under ``/v1``
-    (``{project_id}`` is a path parameter) and the parameters it takes besides ``limit`` and
-    ``after``."""
-
-    name: str
-    path: str
-    arrays: tuple[str, ...] = ()
-    scalars: tuple[str, ...] = ()
-
-    @property
-    def in_project(self) -> bool:
-        return "{project_id}" in self.path
-
-
-LISTINGS = (
-    Listing("projects", "/organization/projects", scalars=("include_archived",)),
-    Listing("users", "/organization/users", arrays=("emails",)),
-    Listing(
-        "project_api_keys",
-        "/organization/projects/{project_id}/api_keys",
-        scalars=("owner_project_access",),
-    ),
-    Listing("project_service_accounts", "/organization/projects/{project_id}/service_accounts"),
-)
 
 
 def _project(project: Project) -> Item:
@@ -171,12 +147,14 @@ class Directory:
             "project_service_accounts": self._select_service_accounts,
         }
 
-    def render(self, listing: Listing, project_id: str, items: Iterable[tuple[str, str]]) -> bytes:
+    def render(
+        self, listing: ListEndpoint, project_id: str, items: Iterable[tuple[str, str]]
+    ) -> bytes:
         """The body of one page of ``listing`` (``project_id`` is ``""`` outside a project).
 
         Raises ``WireError``: 404 for an unknown project, 400 for a bad parameter.
         """
-        if listing.in_project and project_id not in self._project_ids:
+        if listing.path_params and project_id not in self._project_ids:
             raise WireError(
                 f"No project with ID '{shown(project_id)}' was found in this organization.",
                 status=404,
@@ -184,10 +162,10 @@ class Directory:
         pairs = QueryPairs(
             listing.path.replace("{project_id}", project_id),
             items,
-            arrays=listing.arrays,
-            scalars=("limit", "after", *listing.scalars),
+            arrays=[f.name for f in listing.filters if f.kind == "strings"],
+            scalars=["limit", "after", *(f.name for f in listing.filters if f.kind != "strings")],
         )
-        limit = parse_limit(pairs.scalar("limit"), LIST_LIMIT)
+        limit = parse_limit(pairs.scalar("limit"), listing.limit)
         collection, keep = self._select[listing.name](project_id, pairs)
         start = 0
         after = pairs.scalar("after")
