@@ -6,6 +6,7 @@ import argparse
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -238,3 +239,23 @@ def test_python_dash_m_usage_async_cli_runs_the_command_line() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage-async ")
+
+
+def test_the_key_file_gives_the_key_or_exit_2_saying_what_is_wrong_with_it(
+    cli: Cli, environment: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_ADMIN_KEY")
+    good, empty = tmp_path / "key", tmp_path / "empty"
+    good.write_text(f"  {environment.api_key}  \nsecond line\n")
+    empty.write_text("\nsk-admin-on-line-two\n")
+    result = cli("projects", "--api-key-file", str(good), "--format", "csv")
+    assert result.code == 0, result.err
+    assert result.out.startswith("id,")
+    for path, complaint in (
+        (empty, f"the key file {empty} is empty; put the admin key on line 1"),
+        (tmp_path / "missing", "cannot read the key file"),
+    ):
+        refused = cli("projects", "--api-key-file", str(path))
+        assert refused.code == 2
+        assert f"--api-key-file: {complaint}" in refused.err
+        assert "sk-admin-on-line-two" not in refused.err

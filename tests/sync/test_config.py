@@ -8,7 +8,7 @@ import pytest
 
 import usage_async as ua
 from usage_async.emulator import Emulator
-from usage_async.sync import load_config
+from usage_async.sync import ConfigError, load_config
 
 from .conftest import DAY, NOW, client_for, iso, plain, table_rows
 
@@ -58,3 +58,20 @@ async def test_a_sources_own_settings_override_the_defaults_and_reach_its_tables
     assert plain(state["globex", "costs"]["settled_until"]) == iso(three_days - three_days % DAY)
     # A mapping of groupings names some endpoints; the others get every field they offer.
     assert state["globex", "costs"]["group_by"] == ",".join(ua.ENDPOINTS["costs"].group_by)
+
+
+def test_a_sources_key_file_gives_its_key_or_a_config_error_naming_the_source(
+    tmp_path: Path,
+) -> None:
+    key, empty = tmp_path / "key", tmp_path / "empty"
+    key.write_text("sk-admin-acme-key\n")
+    empty.write_text("\nsk-admin-on-line-two\n")
+    config = tmp_path / "sync.toml"
+    config.write_text(f'[sources.acme]\napi_key_file = "{key}"\n')
+    assert load_config(config).sources[0].api_key == "sk-admin-acme-key"
+    for path, complaint in ((empty, "is empty"), (tmp_path / "missing", "cannot read")):
+        config.write_text(f'[sources.acme]\napi_key_file = "{path}"\n')
+        with pytest.raises(ConfigError, match="acme") as refused:
+            load_config(config)
+        assert complaint in str(refused.value)
+        assert "sk-admin-on-line-two" not in str(refused.value)

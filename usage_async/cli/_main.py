@@ -16,6 +16,7 @@ from .._client import UsageClient, __version__
 from .._concurrency import FanOutError
 from .._endpoints import BUCKET_SECONDS, ENDPOINTS, Endpoint, Filter
 from .._exceptions import APIError, APIStatusError, InvalidParameterError
+from .._keyfile import read_key_file
 from .._protocol import validate
 from .._rows import NAME_COLUMNS, row_fields
 from ._names import ID_OF
@@ -457,16 +458,11 @@ def _check_limit(args: argparse.Namespace, endpoint: Endpoint, width: str) -> No
 
 
 def _admin_key(args: argparse.Namespace) -> str:
-    path = args.api_key_file
-    if path is not None:
+    if args.api_key_file is not None:
         try:
-            with open(path, encoding="utf-8") as file:
-                key = file.readline().strip()
-        except OSError as exc:
-            _usage_error(args, f"cannot read --api-key-file {path}: {exc.strerror}")
-        if not key:
-            _usage_error(args, f"--api-key-file {path} is empty; put the admin key on line 1")
-        return key
+            return read_key_file(args.api_key_file)
+        except ValueError as exc:
+            _usage_error(args, f"--api-key-file: {exc}")
     key = os.environ.get(KEY_ENV, "").strip()
     if not key:
         _usage_error(

@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 
 from .._endpoints import ENDPOINTS
+from .._keyfile import read_key_file
 from ..cli._period import parse_when
 from ._plan import parse_duration
 
@@ -70,13 +71,9 @@ def read_key(*, env: str | None, file: str | None, where: str) -> str:
     or ``--api-key-file``, is read by ``cli._main``)."""
     if file is not None:
         try:
-            with open(file, encoding="utf-8") as handle:
-                key = handle.readline().strip()
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read the key file {file}: {exc.strerror}") from None
-        if not key:
-            raise ConfigError(f"{where}: the key file {file} is empty; put the key on line 1")
-        return key
+            return read_key_file(file)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     if env is None:
         raise ConfigError(f"{where}: no key: set api_key_env or api_key_file")
     key = os.environ.get(env, "").strip()
