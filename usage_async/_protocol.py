@@ -233,6 +233,25 @@ def _positive_int(value: object, param: str) -> int:
     return value
 
 
+def _page_size(value: object, maximum: int, where: str) -> int | None:
+    """``limit``, when given: an int from 1 to ``maximum`` (what a page of ``where`` holds)."""
+    if value is None:
+        return None
+    limit = _positive_int(value, "limit")
+    if limit > maximum:
+        raise InvalidParameterError(
+            f"limit must be between 1 and {maximum} for {where}, got {limit}", param="limit"
+        )
+    return limit
+
+
+def _cursor(value: object, param: str, what: str) -> str | None:
+    """A cursor parameter (``page``, ``after``), when given: a non-empty string."""
+    if value is not None and (not isinstance(value, str) or not value):
+        raise InvalidParameterError(f"{param} must be a non-empty {what} string", param=param)
+    return value
+
+
 def _given(method: str, params: Mapping[str, object], allowed: Set[str]) -> dict[str, object]:
     """The parameters that are set (``None`` means unset), after refusing unknown names."""
     for name in params:
@@ -267,19 +286,12 @@ def validate(endpoint: Endpoint, params: Mapping[str, object]) -> Query:
             f"it takes {', '.join(endpoint.bucket_widths)}",
             param="bucket_width",
         )
-    limit = given.get("limit")
-    if limit is not None:
-        limit = _positive_int(limit, "limit")
-        maximum = endpoint.page_limit(width).maximum
-        if limit > maximum:
-            raise InvalidParameterError(
-                f"limit must be between 1 and {maximum} for {endpoint.name} with "
-                f"bucket_width={width or endpoint.default_width!r}, got {limit}",
-                param="limit",
-            )
-    page = given.get("page")
-    if page is not None and (not isinstance(page, str) or not page):
-        raise InvalidParameterError("page must be a non-empty cursor string", param="page")
+    limit = _page_size(
+        given.get("limit"),
+        endpoint.page_limit(width).maximum,
+        f"{endpoint.name} with bucket_width={width or endpoint.default_width!r}",
+    )
+    page = _cursor(given.get("page"), "page", "cursor")
     concurrency = given.get("concurrency")
     if concurrency is not None:
         concurrency = _positive_int(concurrency, "concurrency")
@@ -394,18 +406,8 @@ def validate_list(endpoint: ListEndpoint, params: Mapping[str, object]) -> ListQ
                 f"{endpoint.name}() needs {name} as a non-empty string, got {value!r}", param=name
             )
         path_params.append((name, value))
-    limit = given.get("limit")
-    if limit is not None:
-        limit = _positive_int(limit, "limit")
-        if limit > endpoint.limit.maximum:
-            raise InvalidParameterError(
-                f"limit must be between 1 and {endpoint.limit.maximum} for {endpoint.name}, "
-                f"got {limit}",
-                param="limit",
-            )
-    after = given.get("after")
-    if after is not None and (not isinstance(after, str) or not after):
-        raise InvalidParameterError("after must be a non-empty id string", param="after")
+    limit = _page_size(given.get("limit"), endpoint.limit.maximum, endpoint.name)
+    after = _cursor(given.get("after"), "after", "id")
     filters = _filters(endpoint.filters, given)
     return ListQuery(
         endpoint=endpoint,
