@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from .._client import UsageClient
 from .._endpoints import ENDPOINTS
@@ -147,9 +147,15 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
     if partitioned and not args.partial:
         # Here, not only in write_focus: before the project names are fetched too.
         try:
-            _refuse_partial_replacements(Path(args.output), fmt, partial_months(start, end))
+            _refuse_partial_replacements(
+                Path(args.output),
+                fmt,
+                partial_months(start, end),
+                "Give --start on the 1st of a month (and --end on one, or none), or pass "
+                "--partial to replace them anyway",
+            )
         except InvalidParameterError as exc:
-            _partial_refused(args, exc)
+            _usage_error(args, exc.message)
     client, key = _client(args)
     outcome: dict[str, Any] = {}
 
@@ -180,9 +186,7 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
                 "no billing account: the API's cost rows name no organization; pass "
                 "--organization org-... or set OPENAI_ORG_ID",
             )
-        if error.param == "partial":
-            _partial_refused(args, error)
-        _usage_error(args, error.message)
+        _usage_error(args, error.message)  # a month file that appeared meanwhile, say
     if isinstance(error, FocusExportError):
         print(f"usage-async: error: {error}", file=sys.stderr)
         return 1
@@ -191,19 +195,6 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
         partly = partial_months(start, end) if partitioned else []
         _report(rows.summary, outcome.get("files", []), args.output, partitioned, partly)
     return code
-
-
-def _partial_refused(args: argparse.Namespace, error: InvalidParameterError) -> NoReturn:
-    """``write_focus``'s refusal of a partial month, in the command line's words (exit 2)."""
-    from ..cli._main import _usage_error
-
-    _usage_error(
-        args,
-        error.message.replace(
-            "Export whole months (from the 1st, to the 1st of the next month or now)",
-            "Give --start on the 1st of a month (and --end on one, or none)",
-        ).replace("partial=True", "--partial"),
-    )
 
 
 def _report(

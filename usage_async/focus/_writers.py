@@ -332,18 +332,25 @@ async def write_focus(
     return written
 
 
+_WHOLE_MONTHS = (
+    "Export whole months (from the 1st, to the 1st of the next month or now), or pass "
+    "partial=True to replace them anyway"
+)
+
+
 def _refuse_partial_replacements(
-    directory: Path, fmt: Format, months: Sequence[PartialMonth]
+    directory: Path, fmt: Format, months: Sequence[PartialMonth], advice: str = _WHOLE_MONTHS
 ) -> None:
+    """Raise ``InvalidParameterError`` (``param="partial"``) if a month of ``months`` has a
+    file in ``directory`` already; the message ends with ``advice`` (the command line gives
+    its own, in flags)."""
     replaced = [(m, partition_file(directory, m.month, fmt)) for m in months]
     replaced = [(m, path) for m, path in replaced if path.exists()]
     if not replaced:
         return
     what = "; ".join(f"{path} would hold {_part(m)} only" for m, path in replaced)
     raise InvalidParameterError(
-        f"not replacing a month's file with part of the month: {what}. Export whole months "
-        "(from the 1st, to the 1st of the next month or now), or pass partial=True to "
-        "replace them anyway",
+        f"not replacing a month's file with part of the month: {what}. {advice}",
         param="partial",
     )
 
