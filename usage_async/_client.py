@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import ipaddress
 import logging
 import os
 import random
@@ -33,6 +32,7 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 
+from ._base_url import DEFAULT_BASE_URL, check_base_url
 from ._closing import Interrupts, redact
 from ._convert import (
     BucketDecoder,
@@ -101,7 +101,6 @@ logger = logging.getLogger("usage_async")
 
 T = TypeVar("T")
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Results decoded between two turns given to the event loop while decoding one large page.
 _DECODE_SLICE = 1024
 
@@ -145,34 +144,6 @@ class _SharedBackoff:
         delay = self._until - self._clock()
         if delay > 0:
             await sleep(delay)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base_url(url: str, allow_insecure: bool) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidParameterError(
-            f"base_url must be an http(s) URL with a host, got {url!r}", param="base_url"
-        )
-    if parts.username or parts.password:
-        raise InvalidParameterError(
-            "base_url must not carry credentials; pass the key as api_key", param="base_url"
-        )
-    if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
-        raise InvalidParameterError(
-            f"base_url {url!r} is plain http to a non-loopback host: the admin key would cross "
-            f"the network unencrypted. Use https, or pass allow_insecure=True if you must.",
-            param="base_url",
-        )
-    return url.rstrip("/")
 
 
 class UsageClient:
@@ -235,7 +206,7 @@ class UsageClient:
                 param="api_key",
             )
         self._api_key = _Secret(key)
-        self.base_url = _check_base_url(
+        self.base_url = check_base_url(
             base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL, allow_insecure
         )
         self.organization = organization or os.environ.get("OPENAI_ORG_ID") or None

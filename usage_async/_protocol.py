@@ -28,6 +28,7 @@ from ._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
+from ._time import DAY
 
 __all__ = [
     "CursorGuard",
@@ -38,9 +39,11 @@ __all__ = [
     "effective_query",
     "error_from_response",
     "page_budget",
+    "positive_int",
     "retry_after_seconds",
     "server_time",
     "should_retry_header",
+    "strings",
     "to_unix",
     "validate",
     "validate_list",
@@ -190,7 +193,7 @@ def to_unix(value: object, param: str) -> int:
     return value
 
 
-def _strings(
+def strings(
     value: object, param: str, choices: tuple[str, ...] = (), what: str = "value"
 ) -> tuple[str, ...]:
     if isinstance(value, str):
@@ -223,7 +226,7 @@ def _strings(
     return tuple(seen)
 
 
-def _positive_int(value: object, param: str) -> int:
+def positive_int(value: object, param: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidParameterError(
             f"{param} must be an int, got {type(value).__name__}", param=param
@@ -237,7 +240,7 @@ def _page_size(value: object, maximum: int, where: str) -> int | None:
     """``limit``, when given: an int from 1 to ``maximum`` (what a page of ``where`` holds)."""
     if value is None:
         return None
-    limit = _positive_int(value, "limit")
+    limit = positive_int(value, "limit")
     if limit > maximum:
         raise InvalidParameterError(
             f"limit must be between 1 and {maximum} for {where}, got {limit}", param="limit"
@@ -294,11 +297,11 @@ def validate(endpoint: Endpoint, params: Mapping[str, object]) -> Query:
     page = _cursor(given.get("page"), "page", "cursor")
     concurrency = given.get("concurrency")
     if concurrency is not None:
-        concurrency = _positive_int(concurrency, "concurrency")
+        concurrency = positive_int(concurrency, "concurrency")
 
     group_by: tuple[str, ...] = ()
     if "group_by" in given:
-        group_by = _strings(given["group_by"], "group_by", endpoint.group_by, what="field")
+        group_by = strings(given["group_by"], "group_by", endpoint.group_by, what="field")
 
     filters = _filters(endpoint.filters, given)
 
@@ -328,12 +331,12 @@ def _filters(specs: tuple[Filter, ...], given: Mapping[str, object]) -> Filters:
                 )
             out.append((spec.name, value))
         elif spec.kind == "one":
-            values = _strings(value, spec.name, spec.choices)
+            values = strings(value, spec.name, spec.choices)
             if len(values) != 1:
                 raise InvalidParameterError(f"{spec.name} takes one value", param=spec.name)
             out.append((spec.name, values[0]))
         else:
-            out.append((spec.name, _strings(value, spec.name, spec.choices)))
+            out.append((spec.name, strings(value, spec.name, spec.choices)))
     return tuple(out)
 
 
@@ -520,7 +523,7 @@ def _describe_body(response: Response) -> str:
 # --- Cursors and the range contract -------------------------------------------------------------
 
 # An open range is planned to the server's clock; without one, to ours plus this much slack.
-OPEN_RANGE_SLACK = 86400
+OPEN_RANGE_SLACK = DAY
 
 
 def page_budget(start: int, end: int, width_seconds: int) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import datetime as _dt
 import logging
 import operator
 from collections.abc import (
@@ -38,13 +37,14 @@ import attrs
 from ._endpoints import ENDPOINTS
 from ._exceptions import InvalidParameterError
 from ._models import Bucket, CostsResult
+from ._time import iso_utc
 
 __all__ = [
     "Names",
     "Totals",
     "bucket_rows",
     "column_paths",
-    "iso_utc",
+    "object_values",
     "row_dicts",
     "row_fields",
     "rows",
@@ -54,11 +54,6 @@ __all__ = [
 logger = logging.getLogger("usage_async")
 
 Number = int | float | Decimal
-
-
-def iso_utc(seconds: int) -> str:
-    """``2026-11-01T00:00:00Z`` for Unix seconds."""
-    return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # Metrics of each result class that are levels (see ``Endpoint.level_metrics``).
@@ -187,7 +182,7 @@ def _null(result: Any) -> None:
 
 
 @cache
-def _object_values(result_type: type, columns: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+def object_values(result_type: type, columns: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     """A result object to the tuple of ``columns``: the same paths the wire rows read."""
     paths = _paths(result_type, columns)
     if paths and all(path is not None for path in paths):
@@ -236,7 +231,7 @@ def _dicts(
 
 
 def _row(start: str, end: str, result: Any, columns: tuple[str, ...]) -> dict[str, Any]:
-    values = _object_values(result.__class__, columns[2:])(result)
+    values = object_values(result.__class__, columns[2:])(result)
     return dict(zip(columns, (start, end, *values), strict=True))
 
 
@@ -267,7 +262,7 @@ def bucket_rows(
     chosen = tuple(group_by) if group_by is not None else None
     columns = _columns(result_type, chosen)
     fields = _named(columns) if names is not None else columns
-    values = map(_object_values(result_type, fields[2:]), bucket.results)
+    values = map(object_values(result_type, fields[2:]), bucket.results)
     return _dicts(fields, start, iso_utc(bucket.end_time), values, names)
 
 

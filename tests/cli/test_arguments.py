@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import usage_async as ua
-from usage_async.cli._main import build_parser, parse_when
+from usage_async.cli._main import build_parser
 from usage_async.emulator import Emulator
 
 from .conftest import END, END_TS, START, START_TS, Result, library_rows
@@ -19,34 +18,6 @@ from .conftest import END, END_TS, START, START_TS, Result, library_rows
 Cli = Callable[..., Result]
 
 NOW = 1_794_000_000  # 2026-11-06T21:20:00Z
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("2026-11-01", 1_793_491_200),
-        ("2026-11-01T12:30", 1_793_491_200 + 12 * 3600 + 1800),
-        ("2026-11-01T12:30:00Z", 1_793_491_200 + 12 * 3600 + 1800),
-        ("2026-11-01T12:30:00+02:00", 1_793_491_200 + 10 * 3600 + 1800),
-        ("90m", NOW - 90 * 60),
-        ("24h", NOW - 86400),
-        ("7d", NOW - 7 * 86400),
-        ("2w", NOW - 14 * 86400),
-        ("now", NOW),
-    ],
-)
-def test_when_is_an_iso_time_in_utc_unless_offset_or_a_span_before_now(
-    text: str, seconds: int
-) -> None:
-    assert parse_when(text, NOW).seconds == seconds
-
-
-@pytest.mark.parametrize(
-    "text", ["yesterday", "7 days", "-3d", "2026-13-01", "2026-11-01T00:00:00.5", "1969-12-31"]
-)
-def test_a_when_that_is_neither_a_time_nor_a_span_is_refused(text: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError):
-        parse_when(text, NOW)
 
 
 def singular_flag(filter_name: str) -> str:

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from usage_async.cli._period import Period, parse_when, resolve_period
+from usage_async._time import parse_when
+from usage_async.cli._period import Period, resolve_period
 from usage_async.emulator import Emulator, serve
 
 from .conftest import END, START, START_TS, Result, console_script, served, user_environment

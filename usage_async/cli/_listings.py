@@ -24,7 +24,7 @@ import attrs
 from .._client import UsageClient
 from .._directory import Directory
 from .._models import KeyOwner, Project, ProjectApiKey, ServiceAccount, User
-from .._rows import iso_utc
+from .._time import iso_utc
 from ._names import NameLookup, label, shared_names
 from ._output import machine_writer, print_table
 from ._table import Column, TablePlan, plan_listing, text_column, time_cells

@@ -8,10 +8,10 @@ import os
 import shlex
 import sys
 import time
-import urllib.parse
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
+from .._base_url import DEFAULT_BASE_URL, base_url_problem
 from .._client import UsageClient, __version__
 from .._concurrency import FanOutError
 from .._endpoints import BUCKET_SECONDS, ENDPOINTS, Endpoint, Filter
@@ -19,19 +19,12 @@ from .._exceptions import APIError, APIStatusError, InvalidParameterError
 from .._keyfile import read_key_file
 from .._protocol import validate
 from .._rows import NAME_COLUMNS, row_fields
+from .._time import DAY, TimeSyntaxError, When, parse_when, utc_text
 from ._names import ID_OF
-from ._period import (
-    Period,
-    PeriodError,
-    ServerClock,
-    When,
-    parse_when,
-    resolve_period,
-    utc_text,
-)
+from ._period import Period, PeriodError, ServerClock, resolve_period
 from ._voice import library_log, redact, say
 
-__all__ = ["main", "param_flags", "parse_when"]
+__all__ = ["main", "param_flags"]
 
 N = TypeVar("N", int, float)
 T = TypeVar("T")
@@ -48,7 +41,6 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
 FORMATS = ("table", "csv", "jsonl", "json")
 DEFAULT_CONCURRENCY = 4
 DEMO_DAYS = 7
-_DAY = 86400
 
 WHEN_HELP = (
     "WHEN is an ISO-8601 date or datetime (2026-11-01, 2026-11-01T12:00, 2026-11-01T12:00+02:00;"
@@ -92,7 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _when(now: int) -> Callable[[str], When]:
     def when(text: str) -> When:
-        return parse_when(text, now)
+        try:
+            return parse_when(text, now)
+        except TimeSyntaxError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return when
 
@@ -424,7 +419,7 @@ def _usage_error(args: argparse.Namespace, message: str) -> NoReturn:
     parser.error(message)
 
 
-def _period(args: argparse.Namespace, now: int, grid: int = _DAY) -> Period:
+def _period(args: argparse.Namespace, now: int, grid: int = DAY) -> Period:
     """``--start``/``--end`` for buckets ``grid`` seconds wide (default: days, as costs)."""
     try:
         return resolve_period(args.start_time, args.end_time, grid, now)
@@ -474,22 +469,21 @@ def _admin_key(args: argparse.Namespace) -> str:
 def _base_url_problem(args: argparse.Namespace, refusal: InvalidParameterError) -> str:
     """Why the base URL was refused, naming where it came from: the flag or the variable.
 
-    The library is the judge (this runs only once it refused), but its refusal carries no
-    more than ``param`` and a message in its own words (``allow_insecure=True``, ``api_key``),
-    so which rule the URL broke is read from the URL again, to say it in the command line's.
+    The library's one check names the rule the URL broke; this says it in the command
+    line's words (``--allow-insecure``, not ``allow_insecure=True``).
     """
     source, url = (
         ("--base-url", args.base_url) if args.base_url else (f"${URL_ENV}", os.environ[URL_ENV])
     )
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{source} {url} is not an http(s) URL with a host (https://api.openai.com/v1)"
-    if parts.username or parts.password:
+    problem = base_url_problem(url, getattr(args, "allow_insecure", False))
+    if problem == "not-http":
+        return f"{source} {url} is not an http(s) URL with a host ({DEFAULT_BASE_URL})"
+    if problem == "credentials":
         return (
             f"{source} must not carry a user name or password; the key comes from {KEY_ENV} "
             "or --api-key-file"
         )
-    if parts.scheme == "http" and not getattr(args, "allow_insecure", False):
+    if problem == "insecure":
         flag = ", or pass --allow-insecure if you must" if hasattr(args, "allow_insecure") else ""
         return (
             f"{source} {url} is plain http to another machine: the admin key would cross the "

@@ -9,40 +9,20 @@ typed (``--end 2026-11-24 is before --start 2026-11-25``), never Unix seconds.
 
 from __future__ import annotations
 
-import argparse
-import datetime as _dt
-import re
 from typing import NamedTuple
 
 import attrs
+
+from .._time import DAY, HOUR, MINUTE, When, floor_to, utc_text
 
 __all__ = [
     "Period",
     "PeriodError",
     "ServerClock",
-    "When",
-    "parse_when",
     "resolve_period",
-    "utc_text",
 ]
 
-_DAY = 86400
-_SPAN = re.compile(r"(\d+)([mhdw])")
-_SPAN_SECONDS = {"m": 60, "h": 3600, "d": _DAY, "w": 7 * _DAY}
-_WIDTH_NAMES = {60: "minute", 3600: "hour", _DAY: "UTC day"}
-
-
-@attrs.frozen
-class When:
-    """A WHEN as typed (``text``), the moment it names, and whether it counts back from now."""
-
-    text: str
-    seconds: int
-    relative: bool = False
-
-    @property
-    def is_now(self) -> bool:
-        return self.text == "now"
+_WIDTH_NAMES = {MINUTE: "minute", HOUR: "hour", DAY: "UTC day"}
 
 
 @attrs.define
@@ -83,39 +63,8 @@ class Period(NamedTuple):
     end: int | None
 
 
-def parse_when(text: str, now: int) -> When:
-    """The WHEN ``text``; ``now`` anchors relative spans. Raises ``ArgumentTypeError``."""
-    text = text.strip()
-    if text == "now":
-        return When(text, now, relative=True)
-    span = _SPAN.fullmatch(text)
-    if span:
-        return When(text, now - int(span[1]) * _SPAN_SECONDS[span[2]], relative=True)
-    try:
-        moment = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a WHEN: give an ISO date or datetime (2026-11-01, "
-            f"2026-11-01T12:00Z), a span before now (90m, 24h, 7d, 2w) or 'now'"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.UTC)
-    if moment.microsecond:
-        raise argparse.ArgumentTypeError(f"{text!r} has a fraction of a second; give whole seconds")
-    seconds = int(moment.timestamp())
-    if seconds < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is before 1970-01-01, where usage begins")
-    return When(text, seconds)
-
-
-def utc_text(seconds: int) -> str:
-    """``2026-11-25 00:00 UTC`` (seconds shown only when there are any)."""
-    moment = _dt.datetime.fromtimestamp(seconds, _dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
-
-
 def _on_grid(when: When, grid: int) -> int:
-    return when.seconds - when.seconds % grid if when.relative else when.seconds
+    return floor_to(when.seconds, grid) if when.relative else when.seconds
 
 
 def resolve_period(start: When, end: When | None, grid: int, now: int) -> Period:

@@ -12,7 +12,6 @@ project has the same name.
 
 from __future__ import annotations
 
-import datetime as _dt
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -34,6 +33,7 @@ from .._models import Bucket, Page
 from .._protocol import Query, validate
 from .._rows import Number, Totals
 from .._streams import BucketStream
+from .._time import DAY, utc_day, utc_minute
 from ._names import NONE, NameLookup, label, shared_names
 from ._output import PullProgress, expected_buckets, human_number, stdout_console
 
@@ -42,7 +42,6 @@ __all__ = ["demo_report", "report_queries", "show_report"]
 Sums = dict[tuple[Any, ...], dict[str, Number]]
 """What ``Totals.result()`` gives: metric sums by key."""
 
-_DAY = 86400
 REPORT_WIDTH = "1d"
 # The fields the report totals by; each endpoint is grouped by those it has.
 REPORT_GROUPS = ("model", "project_id", "line_item")
@@ -69,7 +68,7 @@ def report_queries(start: int, end: int) -> dict[str, Query]:
     and usage is aligned with them so every section covers the same days. Raises
     ``InvalidParameterError`` (e.g. an end before the start) before any request.
     """
-    start -= start % _DAY
+    start -= start % DAY
     queries = {}
     for name, endpoint in ENDPOINTS.items():
         groups = [field for field in REPORT_GROUPS if field in endpoint.group_by]
@@ -151,8 +150,8 @@ async def demo_report(now: int, days: int) -> None:
     """Serve the embedded emulator in-process and report its last ``days`` full UTC days."""
     from ..emulator import serve
 
-    today = now - now % _DAY
-    queries = report_queries(today - days * _DAY, today)
+    today = now - now % DAY
+    queries = report_queries(today - days * DAY, today)
     async with serve(port=0) as emulator:
         client = UsageClient(emulator.api_key, base_url=emulator.base_url)
         tallies, directory = await gather(client, queries, now, NameLookup(["project_name"]))
@@ -167,14 +166,6 @@ async def demo_report(now: int, days: int) -> None:
 
 
 # --- Rendering ---------------------------------------------------------------------------------
-
-
-def _date(seconds: int) -> str:
-    return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%d")
-
-
-def _when(seconds: int) -> str:
-    return _dt.datetime.fromtimestamp(seconds, _dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _name(value: Any) -> Text:
@@ -220,7 +211,9 @@ def render_report(
     named from ``directory`` (``None``: by their IDs)."""
     query = next(iter(tallies.values())).query
     end = query.end_time if query.end_time is not None else query.start_time
-    console.rule(f"[bold]Usage report[/bold] {_when(query.start_time)} to {_when(end)} UTC")
+    console.rule(
+        f"[bold]Usage report[/bold] {utc_minute(query.start_time)} to {utc_minute(end)} UTC"
+    )
     # Its own line: in the rule, a long URL would be cut at 80 columns.
     console.print(Text(f"from {source}", style="dim"), justify="center")
     costs = tallies.get("costs")
@@ -314,7 +307,7 @@ def _render_cost_chart(
     chart.add_column("cost", justify="right")
     for start, amount in bars:
         chart.add_row(
-            _date(start), Bar(largest, 0, float(amount), color="cyan"), _money(amount, currency)
+            utc_day(start), Bar(largest, 0, float(amount), color="cyan"), _money(amount, currency)
         )
     console.print(chart)
 

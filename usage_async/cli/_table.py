@@ -34,6 +34,7 @@ from rich.text import Text
 
 from .._protocol import Query
 from .._rows import row_fields
+from .._time import DAY, MINUTE
 from ._names import ID_OF, NAME_COLUMNS, NONE, label
 
 __all__ = [
@@ -187,9 +188,9 @@ def time_cells(values: Sequence[str | None], *, seconds: bool = True) -> list[st
     a listing). ``None`` is an empty cell."""
     moments = [_seconds(v) if v is not None else None for v in values]
     known = [m for m in moments if m is not None]
-    if all(m % 86400 == 0 for m in known):
+    if all(m % DAY == 0 for m in known):
         layout = "%Y-%m-%d"
-    elif not seconds or all(m % 60 == 0 for m in known):
+    elif not seconds or all(m % MINUTE == 0 for m in known):
         layout = _MINUTES
     else:
         layout = "%Y-%m-%d %H:%M:%S"

@@ -33,13 +33,12 @@ from operator import sub
 import attrs
 
 from .._endpoints import ENDPOINTS
+from .._time import DAY, HOUR
 from ._catalog import METRICS, ORG_CREATED, PROFILES, WORKLOADS, Profile, Workload
 from ._late import LateData
 
 __all__ = ["Day", "Plan", "UsageSeries", "draw", "flow_sums", "levels", "make_plan"]
 
-HOUR = 3600
-DAY = 86400
 _MASK = (1 << 64) - 1
 
 Values = tuple[int, ...]

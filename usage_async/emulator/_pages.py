@@ -29,6 +29,7 @@ import attrs
 import orjson
 
 from .._endpoints import ENDPOINTS, Endpoint
+from .._time import DAY
 from ._catalog import (
     FILTER_DIMENSIONS,
     METRICS,
@@ -46,7 +47,6 @@ from ._query import PageRequest
 __all__ = ["PageMaker"]
 
 Row = dict[str, Any]
-DAY = 86400
 
 
 @attrs.frozen

@@ -25,10 +25,10 @@ from ._writers import (
     FocusExportError,
     Format,
     PartialMonth,
-    _part,
-    _pyarrow,
-    _refuse_partial_replacements,
+    describe_part,
     partial_months,
+    refuse_partial_replacements,
+    require_pyarrow,
     write_focus,
 )
 
@@ -139,7 +139,7 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
     partitioned = args.output is not None and _partitioned(args.output)
     if fmt == "parquet":
         try:
-            _pyarrow()
+            require_pyarrow()
         except ModuleNotFoundError:
             _usage_error(args, f"--format parquet needs pyarrow: {PARQUET_EXTRA_HINT}")
         if args.output is None and sys.stdout.isatty():
@@ -147,7 +147,7 @@ def _run_focus(args: argparse.Namespace, now: int) -> int:
     if partitioned and not args.partial:
         # Here, not only in write_focus: before the project names are fetched too.
         try:
-            _refuse_partial_replacements(
+            refuse_partial_replacements(
                 Path(args.output),
                 fmt,
                 partial_months(start, end),
@@ -215,7 +215,7 @@ def _report(
         folder = f"BillingPeriodStart={month.month[:10]}"
         if folder in written:
             print(
-                f"usage-async: {folder} holds {_part(month)} only: the period covers part "
+                f"usage-async: {folder} holds {describe_part(month)} only: the period covers part "
                 "of that month",
                 file=err,
             )

@@ -30,7 +30,8 @@ import attrs
 from .. import BucketStream  # by its public name: the module it lives in is moving
 from .._exceptions import InvalidParameterError
 from .._models import Bucket, CostsResult, UnknownResult
-from .._rows import _object_values, iso_utc, row_dicts, row_fields
+from .._rows import object_values, row_dicts, row_fields
+from .._time import iso_utc
 from ._columns import (
     FOCUS_COLUMNS,
     Coalesce,
@@ -188,7 +189,7 @@ async def _costs_rows(
             async for bucket in buckets:
                 yield bucket, row_dicts(_typed(bucket), _FIELDS)
         return
-    values = _object_values(CostsResult, _FIELDS[2:])  # the paths the wire rows read
+    values = object_values(CostsResult, _FIELDS[2:])  # the paths the wire rows read
     async for bucket in stream:
         tuples = tuple(values(result) for result in bucket.results)
         yield bucket, row_dicts(Bucket(bucket.start_time, bucket.end_time, tuples), _FIELDS)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple, Protocol
 
 from .._exceptions import InvalidParameterError, UsageError
-from .._rows import iso_utc
+from .._time import DAY, floor_to, iso_utc, utc_datetime
 from .._version import __version__
 from ._columns import FOCUS_COLUMNS, FOCUS_VERSION, FocusColumn, focus_number
 from ._rows import FocusRow, FocusRows
@@ -32,8 +32,11 @@ __all__ = [
     "FORMATS",
     "FocusExportError",
     "PartialMonth",
+    "describe_part",
     "parquet_schema",
     "partial_months",
+    "refuse_partial_replacements",
+    "require_pyarrow",
     "write_focus",
 ]
 
@@ -62,7 +65,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _pyarrow() -> Any:
+def require_pyarrow() -> Any:
     # Imported by name: pyarrow is optional and ships no type information.
     try:
         pyarrow = importlib.import_module("pyarrow")
@@ -88,7 +91,7 @@ def parquet_schema() -> Any:
     Money and quantities are ``decimal128(38, 24)``, times UTC timestamps, text strings;
     columns that are never null are marked non-nullable.
     """
-    pa = _pyarrow()
+    pa = require_pyarrow()
     fields = [
         pa.field(column.name, _arrow_type(pa, column), nullable=column.nullable)
         for column in FOCUS_COLUMNS
@@ -174,7 +177,7 @@ class _ParquetSink:
     """Rows buffered into row groups of ``_ROW_GROUP``; times parsed back to timestamps."""
 
     def __init__(self, where: Path | IO[Any]) -> None:
-        self._pa = pa = _pyarrow()
+        self._pa = pa = require_pyarrow()
         self._schema = parquet_schema()
         self._target = _Target(where, binary=True)
         self._writer = pa.parquet.ParquetWriter(self._target.file, self._schema)
@@ -245,7 +248,7 @@ def partial_months(start: int, end: int | None) -> list[PartialMonth]:
     1st, the last if ``end`` is not the 1st of a month at midnight. An open range
     (``end=None``) holds its last month to now: the month so far, not a part of it.
     """
-    first = _dt.datetime.fromtimestamp(start - start % 86400, _dt.UTC)
+    first = utc_datetime(floor_to(start, DAY))
     last = None if end is None else _dt.datetime.fromtimestamp(end, _dt.UTC)
     if last is not None and last <= first:
         return []
@@ -293,7 +296,7 @@ async def write_focus(
             f"format must be one of {', '.join(FORMATS)}, got {format!r}", param="format"
         )
     if format == "parquet":
-        _pyarrow()
+        require_pyarrow()
     target: Path | IO[Any]
     target = Path(output) if isinstance(output, str | os.PathLike) else output
     if partitioned and not isinstance(target, Path):
@@ -302,7 +305,7 @@ async def write_focus(
         )
     if partitioned and not partial and rows.period is not None:
         assert isinstance(target, Path)
-        _refuse_partial_replacements(target, format, partial_months(*rows.period))
+        refuse_partial_replacements(target, format, partial_months(*rows.period))
     written: list[Path] = []
     sink: _Sink | None = None
     try:
@@ -338,7 +341,7 @@ _WHOLE_MONTHS = (
 )
 
 
-def _refuse_partial_replacements(
+def refuse_partial_replacements(
     directory: Path, fmt: Format, months: Sequence[PartialMonth], advice: str = _WHOLE_MONTHS
 ) -> None:
     """Raise ``InvalidParameterError`` (``param="partial"``) if a month of ``months`` has a
@@ -348,14 +351,14 @@ def _refuse_partial_replacements(
     replaced = [(m, path) for m, path in replaced if path.exists()]
     if not replaced:
         return
-    what = "; ".join(f"{path} would hold {_part(m)} only" for m, path in replaced)
+    what = "; ".join(f"{path} would hold {describe_part(m)} only" for m, path in replaced)
     raise InvalidParameterError(
         f"not replacing a month's file with part of the month: {what}. {advice}",
         param="partial",
     )
 
 
-def _part(month: PartialMonth) -> str:
+def describe_part(month: PartialMonth) -> str:
     """What a partial month holds, in words: ``2026-01-30 to the month's end``."""
     end = "the month's end" if month.end is None else f"{month.end[:10]} (exclusive)"
     return f"{month.start[:10]} to {end}"

@@ -27,8 +27,9 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .._time import parse_duration
     from ._config import ConfigError, SourceConfig, SyncConfig, load_config
-    from ._plan import DEFAULT_SETTLE, parse_duration
+    from ._plan import DEFAULT_SETTLE
     from ._run import (
         DEFAULT_SINCE,
         SyncError,
@@ -75,7 +76,7 @@ _MODULE_OF = {
     "database_url": "._store",
     "load_config": "._config",
     "open_engine": "._store",
-    "parse_duration": "._plan",
+    "parse_duration": ".._time",
     "server_now": "._run",
     "sync": "._run",
     "write_directory": "._run",

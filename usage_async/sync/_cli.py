@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._endpoints import ENDPOINTS
-from .._rows import iso_utc
+from .._time import iso_utc, parse_duration
 from ..cli._main import (
     DEFAULT_CONCURRENCY,
     EXIT_API_ERROR,
@@ -41,7 +41,6 @@ from ..cli._main import (
 )
 from ..cli._voice import library_log, redact, say
 from ._config import ConfigError, SourceConfig, SyncConfig, load_config, parse_since
-from ._plan import parse_duration
 
 __all__ = ["add_sync_command"]
 

@@ -26,7 +26,6 @@ shown; keys belong in the environment or in a file only their owner can read.
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import os
 import time
@@ -39,8 +38,7 @@ import attrs
 
 from .._endpoints import ENDPOINTS
 from .._keyfile import read_key_file
-from ..cli._period import parse_when
-from ._plan import parse_duration
+from .._time import TimeSyntaxError, parse_duration, parse_when
 
 __all__ = ["ConfigError", "SourceConfig", "SyncConfig", "load_config", "parse_since", "read_key"]
 
@@ -50,7 +48,7 @@ class ConfigError(ValueError):
 
 
 def parse_since(text: str) -> int | _dt.timedelta:
-    """A ``since`` value, in the command line's WHEN grammar (``cli._period.parse_when``): a
+    """A ``since`` value, in the library's WHEN grammar (``_time.parse_when``): a
     span before now (``90d``, ``2w``, ``36h``, ``now``) as a timedelta, which a run counts
     back from the server's now, or an ISO-8601 date or datetime (UTC unless it has an offset)
     as Unix seconds. Raises ``ConfigError`` saying what a WHEN is.
@@ -58,7 +56,7 @@ def parse_since(text: str) -> int | _dt.timedelta:
     now = int(time.time())
     try:
         when = parse_when(text, now)
-    except argparse.ArgumentTypeError as exc:
+    except TimeSyntaxError as exc:
         raise ConfigError(str(exc)) from None
     if when.relative:
         return _dt.timedelta(seconds=now - when.seconds)

@@ -8,55 +8,30 @@ are the buckets of the next and a re-read replaces them exactly.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections.abc import Mapping, Sequence
 
 import attrs
 
 from .._endpoints import BUCKET_SECONDS, Endpoint
 from .._exceptions import InvalidParameterError
+from .._time import DAY, floor_to
 
 __all__ = [
     "COSTS_API_KEY_GROUPING_SINCE",
     "DEFAULT_SETTLE",
     "Job",
     "Segment",
-    "floor_to",
     "grouping",
-    "parse_duration",
     "segments",
     "settled_target",
 ]
 
-DAY = 86400
 DEFAULT_SETTLE = 2 * DAY
 """Buckets younger than this are read again on every run (dlt's lag, dbt's lookback)."""
 
 COSTS_API_KEY_GROUPING_SINCE = 1_764_979_200
 """2025-12-06T00:00:00Z: the API refuses costs grouped by ``api_key_id`` for ranges that start
 earlier (HTTP 400), so those days are read without that grouping (the column stays null)."""
-
-_DURATION = re.compile(r"(\d+)([smhdw])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in a duration such as ``90s``, ``15m``, ``2h``, ``2d``, ``1w`` or ``1d12h``.
-
-    The command line's spans (``--start 7d``) with seconds and sums added, for ``--settle``
-    and ``--every``: lower-case units, no spaces or signs inside, as there; ``0`` needs no
-    unit (``--settle 0``). Raises ``ValueError`` for anything else.
-    """
-    cleaned = text.strip()
-    if cleaned == "0":
-        return 0
-    parts = _DURATION.findall(cleaned)
-    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
-        raise ValueError(
-            f"{text!r} is not a duration: give a number and a unit, s, m, h, d or w "
-            f"(90s, 15m, 2h, 2d, 1w, 1d12h)"
-        )
-    return sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
 
 
 def seconds_of(value: int | float | _dt.timedelta, param: str) -> int:
@@ -68,11 +43,6 @@ def seconds_of(value: int | float | _dt.timedelta, param: str) -> int:
             param=param,
         )
     return int(seconds)
-
-
-def floor_to(seconds: int, width: int) -> int:
-    """``seconds`` floored to a multiple of ``width`` since the epoch."""
-    return seconds - seconds % width
 
 
 def grouping(endpoint: Endpoint, group_by: Sequence[str] | None) -> tuple[str, ...]:

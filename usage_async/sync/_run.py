@@ -26,13 +26,11 @@ from .._directory import Directory
 from .._endpoints import ENDPOINTS
 from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
 from .._models import Bucket, Page
-from .._protocol import _positive_int, _strings, to_unix
-from .._rows import iso_utc
+from .._protocol import positive_int, strings, to_unix
+from .._time import DAY, floor_to, iso_utc
 from ._plan import (
-    DAY,
     DEFAULT_SETTLE,
     Job,
-    floor_to,
     make_jobs,
     seconds_of,
     segments,
@@ -381,7 +379,7 @@ async def sync(
     names = (
         list(ENDPOINTS)
         if endpoints is None
-        else list(_strings(endpoints, "endpoints", tuple(ENDPOINTS), "endpoint"))
+        else list(strings(endpoints, "endpoints", tuple(ENDPOINTS), "endpoint"))
     )
     _check_group_by(group_by)
     default_settle, settle_by_name = _settles(settle)
@@ -394,7 +392,7 @@ async def sync(
         since_delta = seconds_of(since if since is not None else DEFAULT_SINCE, "since")
     else:
         since_at = to_unix(since, "since")
-    _positive_int(concurrency, "concurrency")
+    positive_int(concurrency, "concurrency")
 
     engine, owned = _engine(database)
     writes = _Writes()

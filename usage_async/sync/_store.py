@@ -32,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
 from .._models import Bucket
-from .._rows import iso_utc
+from .._time import iso_utc
+from .._time import utc_datetime as exact_utc_datetime
 from ..focus._columns import exact_decimal, focus_number
 from ._focus_view import create_focus_view
 from ._plan import Job
@@ -492,10 +493,8 @@ class Store:
         return self._lock if self._serial else contextlib.nullcontext()
 
 
-@functools.lru_cache(maxsize=8192)
-def utc_datetime(seconds: int) -> _dt.datetime:
-    """Unix seconds as an aware UTC datetime (cached: every table has the same bucket edges)."""
-    return _dt.datetime.fromtimestamp(seconds, _dt.UTC)
+# Cached: every table has the same bucket edges.
+utc_datetime = functools.lru_cache(maxsize=8192)(exact_utc_datetime)
 
 
 # A time as SQLite stores it: iso_utc's text is UtcDateTime's format.
