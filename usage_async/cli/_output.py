@@ -33,7 +33,6 @@ from rich.progress import (
 )
 
 from .._client import UsageClient
-from .._models import Page
 from .._protocol import Query
 from .._rows import row_dicts
 from .._streams import BucketStream
@@ -44,7 +43,7 @@ if TYPE_CHECKING:
     from ._table import TablePlan
 
 __all__ = [
-    "PullProgress",
+    "BucketBars",
     "RowWriter",
     "expected_buckets",
     "human_number",
@@ -324,18 +323,20 @@ def expected_buckets(query: Query, now: int) -> int:
     return max(0, -(-(end - query.origin) // query.width_seconds))
 
 
-class PullProgress:
-    """Pages and buckets fetched per stream against the expected total, drawn on stderr.
+class BucketBars:
+    """One bar per stream or table, drawn on stderr: buckets done against the expected
+    total, and a running count of ``counted`` (``pages``, ``rows``).
 
-    Draws nothing at all unless ``enabled``.
+    Draws nothing at all unless ``enabled``. The same bars serve a pull (one per stream)
+    and a sync (one per table: it is the sync's ``SyncProgress``).
     """
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, counted: str = "pages") -> None:
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("buckets, {task.fields[pages]} pages"),
+            TextColumn(f"buckets, {{task.fields[count]:,}} {counted}"),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,
@@ -344,11 +345,9 @@ class PullProgress:
             redirect_stderr=False,
             disable=not enabled,
         )
-        self._pages: dict[TaskID, int] = {}
-        self._buckets: dict[TaskID, int] = {}
-        self._expected: dict[TaskID, int] = {}
+        self._tasks: dict[str, TaskID] = {}
 
-    def __enter__(self) -> PullProgress:
+    def __enter__(self) -> BucketBars:
         self._progress.start()
         return self
 
@@ -360,24 +359,23 @@ class PullProgress:
     ) -> None:
         self._progress.stop()
 
-    def track(self, label: str, expected: int) -> TaskID:
-        """A line for one stream, expecting ``expected`` buckets."""
-        task = self._progress.add_task(label, total=expected, pages=0)
-        self._pages[task] = self._buckets[task] = 0
-        self._expected[task] = expected
-        return task
+    def track(self, label: str, buckets: int) -> None:
+        """A bar for ``label``, expecting ``buckets`` buckets."""
+        self._tasks[label] = self._progress.add_task(label, total=max(buckets, 1), count=0)
 
-    def advance(self, task: TaskID, page: Page[Any]) -> None:
-        """Count one more page, and its buckets, for the stream of ``task``."""
-        self._pages[task] += 1
-        self._buckets[task] += len(page.data)
-        # An open range ends at the server's "now", a moment after ours: one more bucket.
-        self._expected[task] = max(self._expected[task], self._buckets[task])
+    def advance(self, label: str, buckets: int, count: int) -> None:
+        """``buckets`` more buckets (and ``count`` more pages or rows) done for ``label``."""
+        task = self._tasks.get(label)
+        if task is None:
+            return
+        state = self._progress.tasks[self._progress.task_ids.index(task)]
+        completed = state.completed + buckets
         self._progress.update(
             task,
-            completed=self._buckets[task],
-            total=self._expected[task],
-            pages=self._pages[task],
+            completed=completed,
+            # An open range ends at the server's "now", a moment after ours: one more bucket.
+            total=max(state.total or 0, completed),
+            count=state.fields["count"] + count,
         )
 
 
@@ -413,8 +411,9 @@ async def pull(
             # The query is validated already; the rows come straight from the wire, as
             # ua.rows and the sync read them.
             stream: BucketStream[Any] = BucketStream(client, query)
-            with PullProgress(progress_wanted(streaming)) as progress:
-                task = progress.track(query.endpoint.name, expected_buckets(query, clock.local))
+            with BucketBars(progress_wanted(streaming)) as progress:
+                label = query.endpoint.name
+                progress.track(label, expected_buckets(query, clock.local))
                 async for page in stream.row_pages(fields[2:]):
                     clock.observe(stream.server_time)
                     directory = await names.directory() if names is not None else None
@@ -425,7 +424,7 @@ async def pull(
                     ]
                     writer.write(rows)
                     written += len(rows)
-                    progress.advance(task, page)
+                    progress.advance(label, len(page.data), 1)
         finally:
             if names is not None:
                 await names.aclose()

@@ -35,7 +35,7 @@ from .._rows import Number, Totals
 from .._streams import BucketStream
 from .._time import DAY, utc_day, utc_minute
 from ._names import NONE, NameLookup, label, shared_names
-from ._output import PullProgress, expected_buckets, human_number, stdout_console
+from ._output import BucketBars, expected_buckets, human_number, stdout_console
 
 __all__ = ["demo_report", "report_queries", "show_report"]
 
@@ -121,15 +121,16 @@ async def gather(
             streams: dict[str, AsyncIterator[Page[Any]]] = {
                 name: BucketStream[Any](client, query).pages() for name, query in queries.items()
             }
-            with PullProgress(sys.stderr.isatty()) as progress:
-                task = progress.track(
-                    f"{len(queries)} endpoints",
+            with BucketBars(sys.stderr.isatty()) as progress:
+                label = f"{len(queries)} endpoints"
+                progress.track(
+                    label,
                     sum(expected_buckets(query, now) for query in queries.values()),
                 )
                 async for name, page in fan_out(streams, concurrency=client.max_in_flight):
                     for bucket in page.data:
                         tallies[name].add(bucket)
-                    progress.advance(task, page)
+                    progress.advance(label, len(page.data), 1)
             if names is not None:
                 directory = await names.directory()
         finally:

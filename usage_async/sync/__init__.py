@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .._time import parse_duration
     from ._config import ConfigError, SourceConfig, SyncConfig, load_config
     from ._plan import DEFAULT_SETTLE
+    from ._progress import SyncProgress
     from ._run import (
         DEFAULT_SINCE,
         SyncError,
@@ -51,6 +52,7 @@ __all__ = [
     "SourceConfig",
     "SyncConfig",
     "SyncError",
+    "SyncProgress",
     "SyncReport",
     "TableReport",
     "database_url",
@@ -71,6 +73,7 @@ _MODULE_OF = {
     "SourceConfig": "._config",
     "SyncConfig": "._config",
     "SyncError": "._run",
+    "SyncProgress": "._progress",
     "SyncReport": "._run",
     "TableReport": "._run",
     "database_url": "._store",

@@ -289,21 +289,16 @@ async def _run_once(
     from sqlalchemy.exc import SQLAlchemyError
 
     from .._exceptions import InvalidParameterError, UsageError
+    from ..cli._output import BucketBars
     from ._run import SyncError, sync
     from ._store import GroupingChangedError
 
-    progress = sys.stderr.isatty()
-    runs = [
-        sync(
-            client,
-            engine,
-            concurrency=concurrency,
-            progress=progress and len(config.sources) == 1,
-            **source.sync_options(),
-        )
-        for source, client in zip(config.sources, clients, strict=True)
-    ]
-    outcomes = await asyncio.gather(*runs, return_exceptions=True)
+    with BucketBars(sys.stderr.isatty() and len(config.sources) == 1, counted="rows") as bars:
+        runs = [
+            sync(client, engine, concurrency=concurrency, progress=bars, **source.sync_options())
+            for source, client in zip(config.sources, clients, strict=True)
+        ]
+        outcomes = await asyncio.gather(*runs, return_exceptions=True)
     code = EXIT_OK
     refused: list[str] = []
     for source, outcome in zip(config.sources, outcomes, strict=True):

@@ -1,64 +1,61 @@
-"""Progress of a sync on a terminal: one bar per table, buckets written of buckets to read.
+"""How a sync reports its progress: a protocol the caller implements (no terminal here).
 
-Drawn on stderr with rich, and only when asked (the command line asks when stderr is a
-terminal); otherwise nothing is imported or drawn.
+The command line passes bars drawn on stderr (``cli``'s ``BucketBars``); a service can pass
+anything with these two methods, a metrics gauge say. ``progress=True`` logs each commit on
+the ``usage_async`` logger (INFO); by default nothing is reported.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Protocol
 
-__all__ = ["Progress"]
+__all__ = ["NO_PROGRESS", "SyncProgress", "progress_of"]
+
+logger = logging.getLogger("usage_async")
 
 
-class Progress:
-    """Bars for the tables of a sync; a no-op unless ``enabled``."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._bars: Any = None
-        self._tasks: dict[str, Any] = {}
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as Bars
-
-        self._bars = Bars(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("buckets, {task.fields[rows]:,} rows"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-
-    def __enter__(self) -> Progress:
-        if self._bars is not None:
-            self._bars.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._bars is not None:
-            self._bars.stop()
+class SyncProgress(Protocol):
+    """Told what each table expects and what it has written, as the run goes."""
 
     def track(self, label: str, buckets: int) -> None:
-        """A bar for ``label`` expecting ``buckets`` buckets."""
-        if self._bars is not None:
-            self._tasks[label] = self._bars.add_task(label, total=max(buckets, 1), rows=0)
+        """A table ``label`` starts; it expects to write about ``buckets`` buckets."""
 
-    def advance(self, label: str, buckets: int, rows: int) -> None:
-        """``buckets`` more buckets (``rows`` more rows) written for ``label``."""
-        task = self._tasks.get(label)
-        if task is None:
-            return
-        done = self._bars.tasks[self._bars.task_ids.index(task)]
-        completed = done.completed + buckets
-        self._bars.update(
-            task,
-            completed=completed,
-            total=max(done.total or 0, completed),
-            rows=done.fields["rows"] + rows,
-        )
+    def advance(self, label: str, buckets: int, count: int) -> None:
+        """``buckets`` more buckets (``count`` more rows) were committed for ``label``."""
+
+
+class _NoProgress:
+    def track(self, label: str, buckets: int) -> None:
+        pass
+
+    def advance(self, label: str, buckets: int, count: int) -> None:
+        pass
+
+
+NO_PROGRESS: SyncProgress = _NoProgress()
+"""Reports nothing."""
+
+
+class _LoggedProgress:
+    def __init__(self) -> None:
+        self._expected: dict[str, int] = {}
+        self._done: dict[str, int] = {}
+
+    def track(self, label: str, buckets: int) -> None:
+        self._expected[label] = buckets
+        self._done[label] = 0
+
+    def advance(self, label: str, buckets: int, count: int) -> None:
+        done = self._done[label] = self._done.get(label, 0) + buckets
+        expected = max(self._expected.get(label, 0), done)
+        logger.info("sync %s: %d of %d buckets (+%d rows)", label, done, expected, count)
+
+
+def progress_of(progress: SyncProgress | bool | None) -> SyncProgress:
+    """The reporter for ``sync(progress=...)``: an object as given, ``True`` logs, else none."""
+    if progress is True:
+        return _LoggedProgress()
+    if progress is None or progress is False:
+        return NO_PROGRESS
+    return progress

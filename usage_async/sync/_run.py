@@ -36,7 +36,7 @@ from ._plan import (
     segments,
     settled_target,
 )
-from ._progress import Progress
+from ._progress import NO_PROGRESS, SyncProgress, progress_of
 from ._store import State, Store, open_engine, utc_datetime
 
 __all__ = [
@@ -335,7 +335,7 @@ async def sync(
     prefix: str = "",
     concurrency: int = 4,
     directory: Directory | bool = True,
-    progress: bool = False,
+    progress: SyncProgress | bool | None = None,
 ) -> SyncReport:
     """Bring the tables of ``database`` up to the server's now; return what was done.
 
@@ -360,7 +360,9 @@ async def sync(
             default the run reads ``client.directory()`` itself (a directory it cannot read at
             all is logged and skipped: usage still syncs); pass a ``ua.Directory`` to use one
             you have, or ``False`` to leave the tables alone.
-        progress: Draw progress bars on stderr (rich).
+        progress: Told each table's expected buckets and each commit (``track`` and
+            ``advance``, see ``SyncProgress``); the command line draws bars with it. ``True``
+            logs each commit on the ``usage_async`` logger (INFO).
 
     Raises:
         InvalidParameterError: A bad argument, before anything is read or written.
@@ -414,11 +416,10 @@ async def sync(
         if isinstance(directory, Directory):
             await store.write_directory(source, **directory_records(directory), create=False)
         run = _Run(client, store, source, now, first, concurrency, writes)
-        with Progress(progress) as bars:
-            run.bars = bars
-            outcomes = await asyncio.gather(
-                *(run.table(job, states.get((job.endpoint.name, job.width))) for job in jobs)
-            )
+        run.bars = progress_of(progress)
+        outcomes = await asyncio.gather(
+            *(run.table(job, states.get((job.endpoint.name, job.width))) for job in jobs)
+        )
     finally:
         await writes.drain()
         if owned:
@@ -449,7 +450,7 @@ class _Run:
     first: int
     concurrency: int
     writes: _Writes
-    bars: Progress = attrs.field(factory=lambda: Progress(False))
+    bars: SyncProgress = NO_PROGRESS
 
     async def table(
         self, job: Job, state: State | None
