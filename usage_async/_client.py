@@ -79,6 +79,7 @@ from ._models import (
     VectorStoresResult,
     WebSearchesResult,
 )
+from ._paging import ListPage, RowPaths
 from ._protocol import (
     ListQuery,
     Query,
@@ -88,7 +89,7 @@ from ._protocol import (
     validate_list,
 )
 from ._retry import RetryPolicy
-from ._streams import BucketStream, ListPage, ListStream, resume
+from ._streams import BucketStream, ListStream, resume
 from ._transport import AiohttpTransport
 from ._version import __version__
 
@@ -265,7 +266,7 @@ class UsageClient:
         return f"<UsageClient base_url={self.base_url!r} {state}>"
 
     async def __aenter__(self) -> UsageClient:
-        self._ensure_open()
+        self.ensure_open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -286,21 +287,13 @@ class UsageClient:
         await asyncio.gather(*own, return_exceptions=True)
         await self._transport.close()
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        """Start a task of the client's own: ``close()`` cancels and awaits it."""
-        if self._closed:
-            coroutine.close()  # never started: no "was never awaited" warning either
-            self._ensure_open()
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
     @property
     def closed(self) -> bool:
+        """Whether ``close()`` was called: a closed client sends nothing more."""
         return self._closed
 
-    def _ensure_open(self) -> None:
+    def ensure_open(self) -> None:
+        """Return if the client is open; raises ``ClientClosedError`` once it is closed."""
         if self._closed:
             raise ClientClosedError("this UsageClient is closed; create a new one")
 
@@ -390,7 +383,7 @@ class UsageClient:
         it first was, and nothing already yielded is yielded again. Raises
         ``InvalidParameterError`` for a string that is not a checkpoint this version reads.
         """
-        self._ensure_open()
+        self.ensure_open()
         return resume(self, checkpoint)
 
     # --- The organization directory -------------------------------------------------------------
@@ -429,7 +422,7 @@ class UsageClient:
         return self._list("project_service_accounts", {"project_id": project_id, "limit": limit})
 
     def _list(self, name: str, params: Mapping[str, object]) -> ListStream[Any]:
-        self._ensure_open()
+        self.ensure_open()
         return ListStream(self, validate_list(LIST_ENDPOINTS[name], params))
 
     async def directory(self, parts: Collection[str] = PARTS) -> Directory:
@@ -455,18 +448,34 @@ class UsageClient:
         return self._stream(endpoint, params)
 
     def _stream(self, name: str, params: Mapping[str, object]) -> BucketStream[Any]:
-        self._ensure_open()
+        self.ensure_open()
         return BucketStream(self, validate(ENDPOINTS[name], params))
 
-    # --- One page, with retries ---------------------------------------------------------------
+    # --- For streams: the PageSource protocol (_paging); not for direct use -------------------
 
-    async def _fetch_page(
-        self, query: Query, cursor: str | None, row: tuple[str | None, ...] | None = None
+    def spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """A task of the client's own running ``coroutine``: ``close()`` cancels and awaits it.
+
+        Raises ``ClientClosedError`` (without starting ``coroutine``) once closed.
+        """
+        if self._closed:
+            coroutine.close()  # never started: no "was never awaited" warning either
+            self.ensure_open()
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def fetch_page(
+        self, query: Query, cursor: str | None, row: RowPaths | None = None
     ) -> Page[Any]:
-        """Fetch, check and decode one page, retrying failed attempts with the same cursor.
+        """One page of ``query`` at ``cursor``, checked and decoded; failed attempts are
+        retried with the same cursor. For streams: iterate ``client.costs(...)`` instead.
 
-        With ``row`` (paths, from ``_rows.column_paths``) results are decoded into tuples of
-        those values instead of result objects.
+        With ``row`` (paths, from ``column_paths``) results are decoded into tuples of those
+        values instead of result objects. Raises ``APIError`` (a subclass) once retrying
+        gives up, ``DecodeError`` for a body off the documented shape, and
+        ``ClientClosedError`` when the client closes.
         """
         path = query.endpoint.path
         response = await self._get_with_retries(path, query.params(cursor), "page", cursor)
@@ -482,8 +491,9 @@ class UsageClient:
                 buckets.extend(more)
         return Page(tuple(buckets), has_more, next_page, request_id, response.server_time)
 
-    async def _fetch_list(self, query: ListQuery, after: str | None) -> ListPage[Any]:
-        """Fetch, check and decode one page of a directory list."""
+    async def fetch_list(self, query: ListQuery, after: str | None) -> ListPage[Any]:
+        """One page of a directory list after the item ``after``, checked and decoded; raises
+        as ``fetch_page`` does. For streams: iterate ``client.projects()`` instead."""
         response = await self._get_with_retries(query.path, query.params(after), "after", after)
         request_id = response.request_id
         with self._redacted_decode_errors(request_id):
@@ -529,7 +539,7 @@ class UsageClient:
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def _attempt(self, url: str, params: list[tuple[str, str]], describe: str) -> Response:
-        self._ensure_open()  # a retry must not reopen a client closed meanwhile
+        self.ensure_open()  # a retry must not reopen a client closed meanwhile
         # Wait out a back-off before taking a slot, never while holding one: the slots may be
         # shared with other clients (limiter=), whose requests owe this one's 429 nothing. A
         # hold set while this request queued for its slot sends it back to wait.

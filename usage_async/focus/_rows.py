@@ -196,8 +196,11 @@ async def _costs_rows(
 
 
 def _client_organization(stream: object) -> str | None:
+    # A stream's pages come from any PageSource; a UsageClient's carries the organization.
     if isinstance(stream, BucketStream):
-        return stream.client.organization
+        organization = getattr(stream.client, "organization", None)
+        if isinstance(organization, str):
+            return organization
     return None
 
 
