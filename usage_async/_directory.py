@@ -13,22 +13,48 @@ import contextlib
 import logging
 import types
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import attrs
 
 from ._exceptions import InvalidParameterError, NotFoundError, PermissionDeniedError
 from ._models import KeyOwner, Project, ProjectApiKey, ServiceAccount, User
 
-if TYPE_CHECKING:
-    from ._client import UsageClient
-    from ._streams import ListStream
-
-__all__ = ["PARTS", "Directory", "load_directory"]
+__all__ = ["PARTS", "Directory", "DirectorySource", "load_directory"]
 
 logger = logging.getLogger("usage_async")
 
 T = TypeVar("T")
+
+
+class Collectable(Protocol[T]):
+    """A list the directory reads whole: ``ListStream`` is one."""
+
+    async def collect(self) -> list[T]: ...
+
+
+class DirectorySource(Protocol):
+    """What the directory is read through: the four lists of ``UsageClient``."""
+
+    def projects(
+        self, *, include_archived: bool | None = None, limit: int | None = None
+    ) -> Collectable[Project]: ...
+
+    def users(self, *, limit: int | None = None) -> Collectable[User]: ...
+
+    def project_api_keys(
+        self,
+        project_id: str,
+        *,
+        owner_project_access: Literal["active", "inactive", "any"] | None = None,
+        limit: int | None = None,
+    ) -> Collectable[ProjectApiKey]: ...
+
+    def project_service_accounts(
+        self, project_id: str, *, limit: int | None = None
+    ) -> Collectable[ServiceAccount]: ...
+
+
 PAGE = 100  # the lists' largest page: the fewest requests
 
 
@@ -83,7 +109,7 @@ PARTS = ("projects", "users", "api_keys", "service_accounts")
 """The parts of the directory, as ``client.directory(parts=...)`` names them."""
 
 
-async def load_directory(client: UsageClient, parts: Collection[str] = PARTS) -> Directory:
+async def load_directory(client: DirectorySource, parts: Collection[str] = PARTS) -> Directory:
     """Read ``parts`` of the directory through ``client`` (see the module docstring).
 
     API keys and service accounts are listed per project, so reading them reads the projects
@@ -97,7 +123,7 @@ async def load_directory(client: UsageClient, parts: Collection[str] = PARTS) ->
     warnings: list[str] = []
 
     async def read(
-        part: str, stream: ListStream[T], tolerate: tuple[type[Exception], ...]
+        part: str, stream: Collectable[T], tolerate: tuple[type[Exception], ...]
     ) -> list[T]:
         try:
             return await stream.collect()
