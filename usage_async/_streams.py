@@ -60,7 +60,7 @@ from ._protocol import (
     validate,
     validate_list,
 )
-from ._rows import column_paths, row_fields
+from ._row_columns import column_paths, row_fields
 
 __all__ = ["BucketStream", "ListPage", "ListStream", "resume"]
 
