@@ -27,10 +27,11 @@ from typing import Any, NamedTuple, Protocol
 
 import attrs
 
-from .. import BucketStream  # by its public name: the module it lives in is moving
 from .._exceptions import InvalidParameterError
 from .._models import Bucket, CostsResult, UnknownResult
-from .._rows import object_values, row_dicts, row_fields
+from .._row_columns import object_values, row_fields
+from .._rows import row_dicts
+from .._streams import BucketStream
 from .._time import iso_utc
 from ._columns import (
     FOCUS_COLUMNS,
