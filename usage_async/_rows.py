@@ -252,7 +252,7 @@ class Totals:
                 raise InvalidParameterError(
                     f"cannot total by {name!r}: the results have no such field", param="by"
                 )
-        key = totals_key(by)._make(row.get(name) for name in by)
+        key = totals_key(by)(*[row.get(name) for name in by])
         sums = self._sums.setdefault(key, {})
         start = row.get("start_time", "")
         for name, value in row.items():
