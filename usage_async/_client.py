@@ -195,43 +195,22 @@ class UsageClient:
         max_body_size: int = 256 * 1024 * 1024,
         allow_insecure: bool = False,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("OPENAI_ADMIN_KEY")
-        if not key:
-            raise InvalidParameterError(
-                "no admin key: pass api_key=... or set the OPENAI_ADMIN_KEY environment variable",
-                param="api_key",
-            )
-        if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n"):
-            raise InvalidParameterError(
-                "api_key must be a single-line string without surrounding spaces",
-                param="api_key",
-            )
-        self._api_key = _Secret(key)
+        self._api_key = _Secret(_admin_key(api_key))
         self.base_url = check_base_url(
             base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL, allow_insecure
         )
         self.organization = organization or os.environ.get("OPENAI_ORG_ID") or None
         self.project = project or os.environ.get("OPENAI_PROJECT_ID") or None
-        for name, value in (
-            ("timeout", timeout),
-            ("retry_deadline", retry_deadline),
-            ("max_retry_after", max_retry_after),
-            ("initial_backoff", initial_backoff),
-            ("max_backoff", max_backoff),
-        ):
-            if value is not None and (isinstance(value, bool) or not value > 0):
-                raise InvalidParameterError(
-                    f"{name} must be a positive number of seconds, got {value!r}", param=name
-                )
-        for name, count, least in (
-            ("max_retries", max_retries, 0),
-            ("max_in_flight", max_in_flight, 1),
-            ("max_body_size", max_body_size, 1),
-        ):
-            if isinstance(count, bool) or not isinstance(count, int) or count < least:
-                raise InvalidParameterError(
-                    f"{name} must be an int >= {least}, got {count!r}", param=name
-                )
+        _check_seconds(
+            timeout=timeout,
+            retry_deadline=retry_deadline,
+            max_retry_after=max_retry_after,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+        )
+        _check_count("max_retries", max_retries, least=0)
+        _check_count("max_in_flight", max_in_flight, least=1)
+        _check_count("max_body_size", max_body_size, least=1)
         self.timeout = timeout
         self.retry_deadline = retry_deadline
         self.retry_policy = RetryPolicy(
@@ -244,12 +223,7 @@ class UsageClient:
         self._transport = AiohttpTransport(
             session, max_body_size=max_body_size, pool_size=max_in_flight
         )
-        if limiter is not None and not isinstance(limiter, asyncio.Semaphore):
-            raise InvalidParameterError(
-                f"limiter must be an asyncio.Semaphore, got {type(limiter).__name__}",
-                param="limiter",
-            )
-        self._in_flight = limiter if limiter is not None else asyncio.Semaphore(max_in_flight)
+        self._in_flight = _in_flight_cap(limiter, max_in_flight)
         self._closed = False
         # Tasks the client started (windows), and the tasks inside a request of the client's:
         # close() cancels both, and the requests end in ClientClosedError.
@@ -586,6 +560,51 @@ class UsageClient:
             and 0 < wait <= self.retry_policy.max_retry_after
         ):
             self._backoff.hold(wait)
+
+
+def _admin_key(api_key: str | None) -> str:
+    """``api_key``, else ``OPENAI_ADMIN_KEY``; raises ``InvalidParameterError`` for none, or
+    for a key with surrounding spaces or line breaks (it would end up in a header)."""
+    key = api_key if api_key is not None else os.environ.get("OPENAI_ADMIN_KEY")
+    if not key:
+        raise InvalidParameterError(
+            "no admin key: pass api_key=... or set the OPENAI_ADMIN_KEY environment variable",
+            param="api_key",
+        )
+    if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n"):
+        raise InvalidParameterError(
+            "api_key must be a single-line string without surrounding spaces",
+            param="api_key",
+        )
+    return key
+
+
+def _check_seconds(**durations: float | None) -> None:
+    """Raises ``InvalidParameterError`` for a duration that is not a positive number."""
+    for name, value in durations.items():
+        if value is not None and (isinstance(value, bool) or not value > 0):
+            raise InvalidParameterError(
+                f"{name} must be a positive number of seconds, got {value!r}", param=name
+            )
+
+
+def _check_count(name: str, count: int, *, least: int) -> None:
+    """Raises ``InvalidParameterError`` unless ``count`` is an int of at least ``least``."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < least:
+        raise InvalidParameterError(f"{name} must be an int >= {least}, got {count!r}", param=name)
+
+
+def _in_flight_cap(limiter: asyncio.Semaphore | None, max_in_flight: int) -> asyncio.Semaphore:
+    """The semaphore that caps requests in flight: the shared ``limiter``, else the client's
+    own of ``max_in_flight``; raises ``InvalidParameterError`` for a limiter of another type."""
+    if limiter is None:
+        return asyncio.Semaphore(max_in_flight)
+    if not isinstance(limiter, asyncio.Semaphore):
+        raise InvalidParameterError(
+            f"limiter must be an asyncio.Semaphore, got {type(limiter).__name__}",
+            param="limiter",
+        )
+    return limiter
 
 
 @functools.cache
