@@ -109,6 +109,30 @@ def _field(name: str) -> Compiled:
     return field
 
 
+def _first_of(parts: list[Compiled]) -> Compiled:
+    """``Coalesce``: the first of ``parts`` that is not null."""
+
+    def coalesce(row: Source) -> Any:
+        for part in parts:
+            value = part(row)
+            if value is not None:
+                return value
+        return None
+
+    return coalesce
+
+
+def _only_with(value_of: Compiled, needed: list[Compiled]) -> Compiled:
+    """``OnlyWith``: ``value_of``, or null while one of ``needed`` is null."""
+
+    def only_with(row: Source) -> Any:
+        if any(need(row) is None for need in needed):
+            return None
+        return value_of(row)
+
+    return only_with
+
+
 def _compile(
     expr: Expr, settings: Mapping[str, str | None], directory: ProjectDirectory | None
 ) -> Compiled:
@@ -139,16 +163,7 @@ def _compile(
                 return lambda row: None
             return lift(lambda pid: directory.project_name(pid) or None, project_id)
         case Coalesce(items):
-            parts = [sub(item) for item in items]
-
-            def coalesce(row: Source) -> Any:
-                for part in parts:
-                    value = part(row)
-                    if value is not None:
-                        return value
-                return None
-
-            return coalesce
+            return _first_of([sub(item) for item in items])
         case Upper(item):
             return lift(str.upper, item)
         case UtcTime(seconds):
@@ -160,14 +175,7 @@ def _compile(
         case UnitName(unit):
             return lift(focus_unit, unit)
         case OnlyWith(item, others):
-            value_of, needed = sub(item), [sub(other) for other in others]
-
-            def only_with(row: Source) -> Any:
-                if any(need(row) is None for need in needed):
-                    return None
-                return value_of(row)
-
-            return only_with
+            return _only_with(sub(item), [sub(other) for other in others])
     raise TypeError(f"not a FOCUS source expression: {expr!r}")  # pragma: no cover
 
 
