@@ -13,6 +13,8 @@ read it as explicit re-exports, and at run time ``_lazy`` reads it to build ``__
 import each name on first use (PEP 562). So ``import usage_async`` stays cheap: the pytest
 plugin loads in every test run of an environment that has this package installed. To export
 a name, add its ``from ._module import Name as Name`` line there.
+
+Layer: the public face over everything; nothing inside the package imports it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ until the stream is iterated, and then one page at a time (or, with ``concurrenc
 Closing is final: ``close()`` cancels the client's own tasks and every request in flight or
 waiting (behind the in-flight cap, or in a back-off), which end at once with
 ``ClientClosedError``; after it, no request leaves and no session is created.
+
+Core layer: imports the standard library and the core only; aiohttp only for types
+(``_transport`` sends).
 """
 
 from __future__ import annotations

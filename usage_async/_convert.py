@@ -21,6 +21,8 @@ decimal strings. Money is exact either way: a page whose amounts or quantities a
 JSON numbers with a fraction is parsed with every number's digits kept (``Decimal``),
 never through a binary float. Unknown keys are ignored. Anything else off the documented
 shape raises ``DecodeError`` saying where (bucket and result index, field) and what was found.
+
+Core layer: the one module that imports cattrs; otherwise attrs, orjson and the core's models.
 """
 
 from __future__ import annotations

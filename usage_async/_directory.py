@@ -4,6 +4,9 @@
 service account, concurrently under the client's in-flight cap, into an immutable
 ``Directory``. A part the key may not read is left empty and named in ``warnings`` rather
 than failing the lookup: a report with some IDs unnamed beats no report.
+
+Core layer: imports the standard library, attrs and the core's models only; reads through a
+protocol, not the client.
 """
 
 from __future__ import annotations

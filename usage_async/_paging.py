@@ -1,9 +1,11 @@
 """What a stream needs of whoever sends its requests: the ``PageSource`` protocol.
 
-Core layer: imports only other core modules (and only for types); never cli, sync, focus,
-emulator. Streams (``_streams``) are written against this protocol, not against the client,
-so the client depends on the streams and never the other way round. ``UsageClient`` is the
-one implementation the library ships; a test may pass any object with these members.
+Streams (``_streams``) are written against this protocol, not against the client, so the
+client depends on the streams and never the other way round. ``UsageClient`` is the one
+implementation the library ships; a test may pass any object with these members.
+
+Core layer: imports the standard library and attrs; the core's models and queries for types
+only.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """The one description of rows: which columns a row has, and where each is read from.
 
-Core layer: imports only the core's models and endpoint table. ``row_fields`` says which
-columns the rows of a result type have (the times, the grouping fields, the metrics; name
-columns and the fields costs carry besides, on request); ``column_paths`` where each is read
-from in a result (a field, or a part of one, as ``amount.value``). Rows made from result
-objects (``_rows``, through ``object_values``) and rows decoded straight from the wire
-(``BucketStream.row_buckets``, which hands the paths to the page decoder) both read this
-description, and so do the sync's tables and the FOCUS export.
+``row_fields`` says which columns the rows of a result type have (the times, the grouping
+fields, the metrics; name columns and the fields costs carry besides, on request);
+``column_paths`` where each is read from in a result (a field, or a part of one, as
+``amount.value``). Rows made from result objects (``_rows``, through ``object_values``) and
+rows decoded straight from the wire (``BucketStream.row_buckets``, which hands the paths to
+the page decoder) both read this description, and so do the sync's tables and the FOCUS
+export.
+
+Core layer: imports the standard library, attrs and the core's models and endpoint table only.
 """
 
 from __future__ import annotations

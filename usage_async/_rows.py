@@ -11,7 +11,7 @@ straight from the wire (``BucketStream.row_buckets`` / ``row_pages``, which deco
 result into a tuple of the row's values with the same checks and build no objects). ``rows``
 takes the second way when it is given a stream.
 
-Core layer, above the streams: imports the core only (never cli, sync, focus, emulator).
+Core layer, above the streams: imports the standard library and the core only.
 """
 
 from __future__ import annotations

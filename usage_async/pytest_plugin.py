@@ -13,6 +13,8 @@ This module is imported by every pytest run in an environment that has the packa
 imports nothing heavy at module level: the emulator, aiohttp and the client are imported
 inside the fixtures. It needs pytest-asyncio for the async fixtures; without it the fixtures
 fail with a message saying so.
+
+Layer: a leaf over the core and the emulator (nothing imports it); never cli or sync.
 """
 
 from __future__ import annotations

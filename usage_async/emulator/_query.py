@@ -7,6 +7,8 @@ and never for ``line_items``, whose values themselves contain commas (``gpt-4o, 
 Booleans are ``true`` / ``false``. Everything wrong is a ``WireError`` (HTTP 400 with the parameter
 named), including parameters the endpoint does not have: the emulator rejects unknown query
 parameters rather than ignoring them, so a typo in a client shows up in its tests.
+
+Layer: part of the emulator, a library over the core; never cli, sync or focus.
 """
 
 from __future__ import annotations

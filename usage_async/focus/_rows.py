@@ -9,6 +9,8 @@ description of a costs row. Rows are dicts in column order: money and quantities
 ``Decimal``s, times as ``YYYY-MM-DDTHH:MM:SSZ`` text, ``None`` for null. Nothing is
 invented: what the API did not give stays null and is counted in the ``FocusSummary``; a
 result without an amount is counted there and left out.
+
+Layer: part of focus, a library over the core; never cli, sync or emulator.
 """
 
 from __future__ import annotations

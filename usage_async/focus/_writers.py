@@ -5,6 +5,8 @@ when complete (it is written beside and renamed), so a failed export never leave
 file where a loader would pick it up. ``partitioned=True`` writes one file per billing month
 under ``BillingPeriodStart=YYYY-MM-01/``, the hive layout that Spark, DuckDB and BigQuery
 external tables read as a partitioned table.
+
+Layer: part of focus, a library over the core; never cli, sync or emulator.
 """
 
 from __future__ import annotations
