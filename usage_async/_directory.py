@@ -23,7 +23,7 @@ import attrs
 from ._exceptions import InvalidParameterError, NotFoundError, PermissionDeniedError
 from ._models import KeyOwner, Project, ProjectApiKey, ServiceAccount, User
 
-__all__ = ["PARTS", "Directory", "DirectorySource", "load_directory"]
+__all__ = ["PARTS", "Collectable", "Directory", "DirectorySource", "load_directory"]
 
 logger = logging.getLogger("usage_async")
 

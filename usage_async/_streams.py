@@ -107,7 +107,8 @@ class _Lifecycle(Closable):
 
     @property
     def client(self) -> PageSource:
-        """The client this stream sends its requests through."""
+        """What this stream sends its requests through: the ``UsageClient`` that made it
+        (any ``PageSource``)."""
         return self._client
 
     def _check_open(self) -> None:
