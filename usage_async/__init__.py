@@ -8,226 +8,88 @@
 
 The package root is the public surface; modules starting with an underscore are private.
 
-Names are imported on first use (PEP 562), so ``import usage_async`` stays cheap: the pytest
-plugin loads in every test run of an environment that has this package installed.
+The ``if TYPE_CHECKING:`` block below is the one list of what the root exports: type checkers
+read it as explicit re-exports, and at run time ``_lazy`` reads it to build ``__all__`` and to
+import each name on first use (PEP 562). So ``import usage_async`` stays cheap: the pytest
+plugin loads in every test run of an environment that has this package installed. To export
+a name, add its ``from ._module import Name as Name`` line there.
+
+Layer: the public face over everything; nothing inside the package imports it.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._client import UsageClient
-    from ._concurrency import FanOut, FanOutError, fan_out
-    from ._directory import Directory
-    from ._endpoints import ENDPOINTS, LIST_ENDPOINTS, Endpoint, ListEndpoint
-    from ._exceptions import (
-        APIConnectionError,
-        APIError,
-        APIStatusError,
-        APITimeoutError,
-        AuthenticationError,
-        BadRequestError,
-        ClientClosedError,
-        DecodeError,
-        InternalServerError,
-        InvalidParameterError,
-        NotFoundError,
-        PaginationError,
-        PermissionDeniedError,
-        RateLimitError,
-        UsageError,
-    )
-    from ._models import (
-        Amount,
-        AudioSpeechesResult,
-        AudioTranscriptionsResult,
-        Bucket,
-        CodeInterpreterSessionsResult,
-        CompletionsResult,
-        CostsResult,
-        DecisionsResult,
-        EmbeddingsResult,
-        FileSearchesResult,
-        ImagesResult,
-        KeyOwner,
-        ModerationsResult,
-        Page,
-        Project,
-        ProjectApiKey,
-        Result,
-        ServiceAccount,
-        UnknownResult,
-        User,
-        VectorStoresResult,
-        WebSearchesResult,
-    )
-    from ._rows import Names, Totals, bucket_rows, row_dicts, row_fields, rows, totals
-    from ._streams import BucketStream, ListStream
-    from ._version import __version__
-    from .focus import (
-        FOCUS_COLUMNS,
-        FocusColumn,
-        FocusExportError,
-        FocusRows,
-        FocusSummary,
-        ProjectDirectory,
-        focus_rows,
-        write_focus,
-    )
-    from .sync import SyncError, SyncReport, sync
+    from ._client import UsageClient as UsageClient
+    from ._concurrency import FanOut as FanOut
+    from ._concurrency import FanOutError as FanOutError
+    from ._concurrency import fan_out as fan_out
+    from ._directory import Directory as Directory
+    from ._endpoints import ENDPOINTS as ENDPOINTS
+    from ._endpoints import LIST_ENDPOINTS as LIST_ENDPOINTS
+    from ._endpoints import Endpoint as Endpoint
+    from ._endpoints import ListEndpoint as ListEndpoint
+    from ._exceptions import APIConnectionError as APIConnectionError
+    from ._exceptions import APIError as APIError
+    from ._exceptions import APIStatusError as APIStatusError
+    from ._exceptions import APITimeoutError as APITimeoutError
+    from ._exceptions import AuthenticationError as AuthenticationError
+    from ._exceptions import BadRequestError as BadRequestError
+    from ._exceptions import ClientClosedError as ClientClosedError
+    from ._exceptions import DecodeError as DecodeError
+    from ._exceptions import InternalServerError as InternalServerError
+    from ._exceptions import InvalidParameterError as InvalidParameterError
+    from ._exceptions import NotFoundError as NotFoundError
+    from ._exceptions import PaginationError as PaginationError
+    from ._exceptions import PermissionDeniedError as PermissionDeniedError
+    from ._exceptions import RateLimitError as RateLimitError
+    from ._exceptions import UsageError as UsageError
+    from ._models import Amount as Amount
+    from ._models import AudioSpeechesResult as AudioSpeechesResult
+    from ._models import AudioTranscriptionsResult as AudioTranscriptionsResult
+    from ._models import Bucket as Bucket
+    from ._models import CodeInterpreterSessionsResult as CodeInterpreterSessionsResult
+    from ._models import CompletionsResult as CompletionsResult
+    from ._models import CostsResult as CostsResult
+    from ._models import DecisionsResult as DecisionsResult
+    from ._models import EmbeddingsResult as EmbeddingsResult
+    from ._models import FileSearchesResult as FileSearchesResult
+    from ._models import ImagesResult as ImagesResult
+    from ._models import KeyOwner as KeyOwner
+    from ._models import ModerationsResult as ModerationsResult
+    from ._models import Page as Page
+    from ._models import Project as Project
+    from ._models import ProjectApiKey as ProjectApiKey
+    from ._models import Result as Result
+    from ._models import ServiceAccount as ServiceAccount
+    from ._models import UnknownResult as UnknownResult
+    from ._models import User as User
+    from ._models import VectorStoresResult as VectorStoresResult
+    from ._models import WebSearchesResult as WebSearchesResult
+    from ._row_columns import row_fields as row_fields
+    from ._rows import Names as Names
+    from ._rows import Totals as Totals
+    from ._rows import bucket_rows as bucket_rows
+    from ._rows import row_dicts as row_dicts
+    from ._rows import rows as rows
+    from ._rows import totals as totals
+    from ._streams import BucketStream as BucketStream
+    from ._streams import ListStream as ListStream
+    from ._version import __version__ as __version__
+    from .focus import FOCUS_COLUMNS as FOCUS_COLUMNS
+    from .focus import FocusColumn as FocusColumn
+    from .focus import FocusExportError as FocusExportError
+    from .focus import FocusRows as FocusRows
+    from .focus import FocusSummary as FocusSummary
+    from .focus import ProjectDirectory as ProjectDirectory
+    from .focus import focus_rows as focus_rows
+    from .focus import write_focus as write_focus
+    from .sync import SyncError as SyncError
+    from .sync import SyncReport as SyncReport
+    from .sync import sync as sync
+else:
+    from ._lazy import lazy_exports
 
-__all__ = [
-    "ENDPOINTS",
-    "FOCUS_COLUMNS",
-    "LIST_ENDPOINTS",
-    "APIConnectionError",
-    "APIError",
-    "APIStatusError",
-    "APITimeoutError",
-    "Amount",
-    "AudioSpeechesResult",
-    "AudioTranscriptionsResult",
-    "AuthenticationError",
-    "BadRequestError",
-    "Bucket",
-    "BucketStream",
-    "ClientClosedError",
-    "CodeInterpreterSessionsResult",
-    "CompletionsResult",
-    "CostsResult",
-    "DecisionsResult",
-    "DecodeError",
-    "Directory",
-    "EmbeddingsResult",
-    "Endpoint",
-    "FanOut",
-    "FanOutError",
-    "FileSearchesResult",
-    "FocusColumn",
-    "FocusExportError",
-    "FocusRows",
-    "FocusSummary",
-    "ImagesResult",
-    "InternalServerError",
-    "InvalidParameterError",
-    "KeyOwner",
-    "ListEndpoint",
-    "ListStream",
-    "ModerationsResult",
-    "Names",
-    "NotFoundError",
-    "Page",
-    "PaginationError",
-    "PermissionDeniedError",
-    "Project",
-    "ProjectApiKey",
-    "ProjectDirectory",
-    "RateLimitError",
-    "Result",
-    "ServiceAccount",
-    "SyncError",
-    "SyncReport",
-    "Totals",
-    "UnknownResult",
-    "UsageClient",
-    "UsageError",
-    "User",
-    "VectorStoresResult",
-    "WebSearchesResult",
-    "__version__",
-    "bucket_rows",
-    "fan_out",
-    "focus_rows",
-    "row_dicts",
-    "row_fields",
-    "rows",
-    "sync",
-    "totals",
-    "write_focus",
-]
-
-# Where each public name lives.
-_MODULE_OF = {
-    "ENDPOINTS": "._endpoints",
-    "FOCUS_COLUMNS": ".focus",
-    "LIST_ENDPOINTS": "._endpoints",
-    "APIConnectionError": "._exceptions",
-    "APIError": "._exceptions",
-    "APIStatusError": "._exceptions",
-    "APITimeoutError": "._exceptions",
-    "Amount": "._models",
-    "AudioSpeechesResult": "._models",
-    "AudioTranscriptionsResult": "._models",
-    "AuthenticationError": "._exceptions",
-    "BadRequestError": "._exceptions",
-    "Bucket": "._models",
-    "BucketStream": "._streams",
-    "ClientClosedError": "._exceptions",
-    "CodeInterpreterSessionsResult": "._models",
-    "CompletionsResult": "._models",
-    "CostsResult": "._models",
-    "DecisionsResult": "._models",
-    "DecodeError": "._exceptions",
-    "Directory": "._directory",
-    "EmbeddingsResult": "._models",
-    "Endpoint": "._endpoints",
-    "FanOut": "._concurrency",
-    "FanOutError": "._concurrency",
-    "FileSearchesResult": "._models",
-    "FocusColumn": ".focus",
-    "FocusExportError": ".focus",
-    "FocusRows": ".focus",
-    "FocusSummary": ".focus",
-    "ImagesResult": "._models",
-    "InternalServerError": "._exceptions",
-    "InvalidParameterError": "._exceptions",
-    "KeyOwner": "._models",
-    "ListEndpoint": "._endpoints",
-    "ListStream": "._streams",
-    "ModerationsResult": "._models",
-    "Names": "._rows",
-    "NotFoundError": "._exceptions",
-    "Page": "._models",
-    "PaginationError": "._exceptions",
-    "PermissionDeniedError": "._exceptions",
-    "Project": "._models",
-    "ProjectApiKey": "._models",
-    "ProjectDirectory": ".focus",
-    "RateLimitError": "._exceptions",
-    "Result": "._models",
-    "ServiceAccount": "._models",
-    "SyncError": ".sync",
-    "SyncReport": ".sync",
-    "Totals": "._rows",
-    "UnknownResult": "._models",
-    "UsageClient": "._client",
-    "UsageError": "._exceptions",
-    "User": "._models",
-    "VectorStoresResult": "._models",
-    "WebSearchesResult": "._models",
-    "__version__": "._version",
-    "bucket_rows": "._rows",
-    "fan_out": "._concurrency",
-    "focus_rows": ".focus",
-    "row_dicts": "._rows",
-    "row_fields": "._rows",
-    "rows": "._rows",
-    "sync": ".sync",
-    "totals": "._rows",
-    "write_focus": ".focus",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __all__, __getattr__, __dir__ = lazy_exports(__name__)

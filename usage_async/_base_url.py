@@ -2,6 +2,8 @@
 
 ``base_url_problem`` names the rule a URL breaks (no I/O); the client words it for a library
 caller (``allow_insecure=True``), the command line for a person at a shell (``--allow-insecure``).
+
+Core layer: imports the standard library and ``_exceptions`` only.
 """
 
 from __future__ import annotations

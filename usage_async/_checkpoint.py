@@ -9,6 +9,8 @@ continues with no gap and no duplicate.
 The text is ``ua1.`` followed by base64url of a small JSON document; it holds no key. A
 checkpoint that is not one, or that a later format wrote, is refused with
 ``InvalidParameterError`` before anything is sent.
+
+Core layer: imports the standard library, attrs, orjson and ``_exceptions`` only.
 """
 
 from __future__ import annotations

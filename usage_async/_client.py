@@ -9,6 +9,9 @@ until the stream is iterated, and then one page at a time (or, with ``concurrenc
 Closing is final: ``close()`` cancels the client's own tasks and every request in flight or
 waiting (behind the in-flight cap, or in a back-off), which end at once with
 ``ClientClosedError``; after it, no request leaves and no session is created.
+
+Core layer: imports the standard library and the core only; aiohttp only for types
+(``_transport`` sends).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ from ._models import (
     VectorStoresResult,
     WebSearchesResult,
 )
+from ._paging import ListPage, RowPaths
 from ._protocol import (
     ListQuery,
     Query,
@@ -88,7 +92,7 @@ from ._protocol import (
     validate_list,
 )
 from ._retry import RetryPolicy
-from ._streams import BucketStream, ListPage, ListStream, resume
+from ._streams import BucketStream, ListStream, resume
 from ._transport import AiohttpTransport
 from ._version import __version__
 
@@ -194,43 +198,22 @@ class UsageClient:
         max_body_size: int = 256 * 1024 * 1024,
         allow_insecure: bool = False,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("OPENAI_ADMIN_KEY")
-        if not key:
-            raise InvalidParameterError(
-                "no admin key: pass api_key=... or set the OPENAI_ADMIN_KEY environment variable",
-                param="api_key",
-            )
-        if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n"):
-            raise InvalidParameterError(
-                "api_key must be a single-line string without surrounding spaces",
-                param="api_key",
-            )
-        self._api_key = _Secret(key)
+        self._api_key = _Secret(_admin_key(api_key))
         self.base_url = check_base_url(
             base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL, allow_insecure
         )
         self.organization = organization or os.environ.get("OPENAI_ORG_ID") or None
         self.project = project or os.environ.get("OPENAI_PROJECT_ID") or None
-        for name, value in (
-            ("timeout", timeout),
-            ("retry_deadline", retry_deadline),
-            ("max_retry_after", max_retry_after),
-            ("initial_backoff", initial_backoff),
-            ("max_backoff", max_backoff),
-        ):
-            if value is not None and (isinstance(value, bool) or not value > 0):
-                raise InvalidParameterError(
-                    f"{name} must be a positive number of seconds, got {value!r}", param=name
-                )
-        for name, count, least in (
-            ("max_retries", max_retries, 0),
-            ("max_in_flight", max_in_flight, 1),
-            ("max_body_size", max_body_size, 1),
-        ):
-            if isinstance(count, bool) or not isinstance(count, int) or count < least:
-                raise InvalidParameterError(
-                    f"{name} must be an int >= {least}, got {count!r}", param=name
-                )
+        _check_seconds(
+            timeout=timeout,
+            retry_deadline=retry_deadline,
+            max_retry_after=max_retry_after,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+        )
+        _check_count("max_retries", max_retries, least=0)
+        _check_count("max_in_flight", max_in_flight, least=1)
+        _check_count("max_body_size", max_body_size, least=1)
         self.timeout = timeout
         self.retry_deadline = retry_deadline
         self.retry_policy = RetryPolicy(
@@ -243,12 +226,7 @@ class UsageClient:
         self._transport = AiohttpTransport(
             session, max_body_size=max_body_size, pool_size=max_in_flight
         )
-        if limiter is not None and not isinstance(limiter, asyncio.Semaphore):
-            raise InvalidParameterError(
-                f"limiter must be an asyncio.Semaphore, got {type(limiter).__name__}",
-                param="limiter",
-            )
-        self._in_flight = limiter if limiter is not None else asyncio.Semaphore(max_in_flight)
+        self._in_flight = _in_flight_cap(limiter, max_in_flight)
         self._closed = False
         # Tasks the client started (windows), and the tasks inside a request of the client's:
         # close() cancels both, and the requests end in ClientClosedError.
@@ -265,7 +243,7 @@ class UsageClient:
         return f"<UsageClient base_url={self.base_url!r} {state}>"
 
     async def __aenter__(self) -> UsageClient:
-        self._ensure_open()
+        self.ensure_open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -286,21 +264,13 @@ class UsageClient:
         await asyncio.gather(*own, return_exceptions=True)
         await self._transport.close()
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        """Start a task of the client's own: ``close()`` cancels and awaits it."""
-        if self._closed:
-            coroutine.close()  # never started: no "was never awaited" warning either
-            self._ensure_open()
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
     @property
     def closed(self) -> bool:
+        """Whether ``close()`` was called: a closed client sends nothing more."""
         return self._closed
 
-    def _ensure_open(self) -> None:
+    def ensure_open(self) -> None:
+        """Return if the client is open; raises ``ClientClosedError`` once it is closed."""
         if self._closed:
             raise ClientClosedError("this UsageClient is closed; create a new one")
 
@@ -390,7 +360,7 @@ class UsageClient:
         it first was, and nothing already yielded is yielded again. Raises
         ``InvalidParameterError`` for a string that is not a checkpoint this version reads.
         """
-        self._ensure_open()
+        self.ensure_open()
         return resume(self, checkpoint)
 
     # --- The organization directory -------------------------------------------------------------
@@ -429,7 +399,7 @@ class UsageClient:
         return self._list("project_service_accounts", {"project_id": project_id, "limit": limit})
 
     def _list(self, name: str, params: Mapping[str, object]) -> ListStream[Any]:
-        self._ensure_open()
+        self.ensure_open()
         return ListStream(self, validate_list(LIST_ENDPOINTS[name], params))
 
     async def directory(self, parts: Collection[str] = PARTS) -> Directory:
@@ -455,18 +425,34 @@ class UsageClient:
         return self._stream(endpoint, params)
 
     def _stream(self, name: str, params: Mapping[str, object]) -> BucketStream[Any]:
-        self._ensure_open()
+        self.ensure_open()
         return BucketStream(self, validate(ENDPOINTS[name], params))
 
-    # --- One page, with retries ---------------------------------------------------------------
+    # --- For streams: the PageSource protocol (_paging); not for direct use -------------------
 
-    async def _fetch_page(
-        self, query: Query, cursor: str | None, row: tuple[str | None, ...] | None = None
+    def spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """A task of the client's own running ``coroutine``: ``close()`` cancels and awaits it.
+
+        Raises ``ClientClosedError`` (without starting ``coroutine``) once closed.
+        """
+        if self._closed:
+            coroutine.close()  # never started: no "was never awaited" warning either
+            self.ensure_open()
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def fetch_page(
+        self, query: Query, cursor: str | None, row: RowPaths | None = None
     ) -> Page[Any]:
-        """Fetch, check and decode one page, retrying failed attempts with the same cursor.
+        """One page of ``query`` at ``cursor``, checked and decoded; failed attempts are
+        retried with the same cursor. For streams: iterate ``client.costs(...)`` instead.
 
-        With ``row`` (paths, from ``_rows.column_paths``) results are decoded into tuples of
-        those values instead of result objects.
+        With ``row`` (paths, from ``column_paths``) results are decoded into tuples of those
+        values instead of result objects. Raises ``APIError`` (a subclass) once retrying
+        gives up, ``DecodeError`` for a body off the documented shape, and
+        ``ClientClosedError`` when the client closes.
         """
         path = query.endpoint.path
         response = await self._get_with_retries(path, query.params(cursor), "page", cursor)
@@ -482,8 +468,9 @@ class UsageClient:
                 buckets.extend(more)
         return Page(tuple(buckets), has_more, next_page, request_id, response.server_time)
 
-    async def _fetch_list(self, query: ListQuery, after: str | None) -> ListPage[Any]:
-        """Fetch, check and decode one page of a directory list."""
+    async def fetch_list(self, query: ListQuery, after: str | None) -> ListPage[Any]:
+        """One page of a directory list after the item ``after``, checked and decoded; raises
+        as ``fetch_page`` does. For streams: iterate ``client.projects()`` instead."""
         response = await self._get_with_retries(query.path, query.params(after), "after", after)
         request_id = response.request_id
         with self._redacted_decode_errors(request_id):
@@ -529,7 +516,7 @@ class UsageClient:
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def _attempt(self, url: str, params: list[tuple[str, str]], describe: str) -> Response:
-        self._ensure_open()  # a retry must not reopen a client closed meanwhile
+        self.ensure_open()  # a retry must not reopen a client closed meanwhile
         # Wait out a back-off before taking a slot, never while holding one: the slots may be
         # shared with other clients (limiter=), whose requests owe this one's 429 nothing. A
         # hold set while this request queued for its slot sends it back to wait.
@@ -576,6 +563,51 @@ class UsageClient:
             and 0 < wait <= self.retry_policy.max_retry_after
         ):
             self._backoff.hold(wait)
+
+
+def _admin_key(api_key: str | None) -> str:
+    """``api_key``, else ``OPENAI_ADMIN_KEY``; raises ``InvalidParameterError`` for none, or
+    for a key with surrounding spaces or line breaks (it would end up in a header)."""
+    key = api_key if api_key is not None else os.environ.get("OPENAI_ADMIN_KEY")
+    if not key:
+        raise InvalidParameterError(
+            "no admin key: pass api_key=... or set the OPENAI_ADMIN_KEY environment variable",
+            param="api_key",
+        )
+    if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n"):
+        raise InvalidParameterError(
+            "api_key must be a single-line string without surrounding spaces",
+            param="api_key",
+        )
+    return key
+
+
+def _check_seconds(**durations: float | None) -> None:
+    """Raises ``InvalidParameterError`` for a duration that is not a positive number."""
+    for name, value in durations.items():
+        if value is not None and (isinstance(value, bool) or not value > 0):
+            raise InvalidParameterError(
+                f"{name} must be a positive number of seconds, got {value!r}", param=name
+            )
+
+
+def _check_count(name: str, count: int, *, least: int) -> None:
+    """Raises ``InvalidParameterError`` unless ``count`` is an int of at least ``least``."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < least:
+        raise InvalidParameterError(f"{name} must be an int >= {least}, got {count!r}", param=name)
+
+
+def _in_flight_cap(limiter: asyncio.Semaphore | None, max_in_flight: int) -> asyncio.Semaphore:
+    """The semaphore that caps requests in flight: the shared ``limiter``, else the client's
+    own of ``max_in_flight``; raises ``InvalidParameterError`` for a limiter of another type."""
+    if limiter is None:
+        return asyncio.Semaphore(max_in_flight)
+    if not isinstance(limiter, asyncio.Semaphore):
+        raise InvalidParameterError(
+            f"limiter must be an asyncio.Semaphore, got {type(limiter).__name__}",
+            param="limiter",
+        )
+    return limiter
 
 
 @functools.cache

@@ -7,6 +7,8 @@ cancels them, and the request, seeing that its owner cancelled it, ends in
 from "cancelled", and a task cancelled for its own reasons is still cancelled.
 
 Also here: ``redact``, which keeps a secret out of text that quotes a cut-off snippet of it.
+
+Core layer: imports the standard library and ``_exceptions`` only.
 """
 
 from __future__ import annotations

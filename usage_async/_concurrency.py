@@ -8,6 +8,8 @@ seam as it consumes the windows (``_streams``), so no alignment is assumed here.
 
 ``fan_out`` runs many streams at once and interleaves their items; ``FanOut`` is what it
 returns: iterate it, ``await fan.aclose()`` it, or use it as ``async with``.
+
+Core layer: imports the standard library, attrs and the core below the streams only.
 """
 
 from __future__ import annotations

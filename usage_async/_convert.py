@@ -21,6 +21,8 @@ decimal strings. Money is exact either way: a page whose amounts or quantities a
 JSON numbers with a fraction is parsed with every number's digits kept (``Decimal``),
 never through a binary float. Unknown keys are ignored. Anything else off the documented
 shape raises ``DecodeError`` saying where (bucket and result index, field) and what was found.
+
+Core layer: the one module that imports cattrs; otherwise attrs, orjson and the core's models.
 """
 
 from __future__ import annotations
@@ -246,32 +248,8 @@ def _generate(cls: type[Any], row: tuple[str | None, ...] | None) -> Callable[[A
     variables: dict[str, str] = {}
     hints = typing.get_type_hints(cls)
     for i, field in enumerate(attrs.fields(cls)):
-        var = f"v{i}"
-        variables[field.name] = var
-        exact, slow = _reader_for(hints[field.name])
-        if row is not None:
-            slow = _PART_READERS.get(_base_type(hints[field.name]), slow)
-        required = field.default is attrs.NOTHING
-        lines.append(f"    {var} = g({field.name!r})")
-        for alias in _ALIASES.get(field.name, ()):
-            lines.append(f"    if {var} is None: {var} = g({alias!r})")
-        if required:
-            lines.append(f"    if {var} is None:")
-            if field.name in _WIRE_OPTIONAL:
-                lines.append(f"        raise _Untyped({tag!r}, {_WIRE_OPTIONAL[field.name]!r})")
-            else:
-                message = f"missing required field {field.name!r}"
-                lines.append(f"        raise _FieldError({message!r})")
-            test = f"{var}.__class__ is not {exact}" if exact else ""
-        elif exact:
-            test = f"{var} is not None and {var}.__class__ is not {exact}"
-        else:
-            test = f"{var} is not None"
-        if test:
-            lines.append(f"    if {test}:")
-            lines.append(f"        {var} = {slow}({var}, {field.name!r})")
-        else:
-            lines.append(f"    {var} = {slow}({var}, {field.name!r})")
+        variables[field.name] = var = f"v{i}"
+        lines.extend(_field_lines(tag, field, hints[field.name], var, parts=row is not None))
     if row is None:
         lines.append(f"    return cls({', '.join(variables.values())})")
     else:
@@ -285,6 +263,37 @@ def _generate(cls: type[Any], row: tuple[str | None, ...] | None) -> Callable[[A
     made = cls.__name__ if row is None else f"a row tuple of {cls.__name__}"
     fn.__doc__ = f"Structure a wire dict into {made} (generated).\n\n{source}"
     return fn
+
+
+def _field_lines(
+    tag: str, field: attrs.Attribute[Any], annotation: Any, var: str, *, parts: bool
+) -> list[str]:
+    """The generated lines that read one field into ``var`` and check it (see ``_generate``);
+    with ``parts``, a composite field is read into a tuple of its parts."""
+    exact, slow = _reader_for(annotation)
+    if parts:
+        slow = _PART_READERS.get(_base_type(annotation), slow)
+    lines = [f"    {var} = g({field.name!r})"]
+    for alias in _ALIASES.get(field.name, ()):
+        lines.append(f"    if {var} is None: {var} = g({alias!r})")
+    if field.default is attrs.NOTHING:  # required
+        lines.append(f"    if {var} is None:")
+        if field.name in _WIRE_OPTIONAL:
+            lines.append(f"        raise _Untyped({tag!r}, {_WIRE_OPTIONAL[field.name]!r})")
+        else:
+            message = f"missing required field {field.name!r}"
+            lines.append(f"        raise _FieldError({message!r})")
+        test = f"{var}.__class__ is not {exact}" if exact else ""
+    elif exact:
+        test = f"{var} is not None and {var}.__class__ is not {exact}"
+    else:
+        test = f"{var} is not None"
+    if test:
+        lines.append(f"    if {test}:")
+        lines.append(f"        {var} = {slow}({var}, {field.name!r})")
+    else:
+        lines.append(f"    {var} = {slow}({var}, {field.name!r})")
+    return lines
 
 
 def _row_item(

@@ -4,6 +4,9 @@
 service account, concurrently under the client's in-flight cap, into an immutable
 ``Directory``. A part the key may not read is left empty and named in ``warnings`` rather
 than failing the lookup: a report with some IDs unnamed beats no report.
+
+Core layer: imports the standard library, attrs and the core's models only; reads through a
+protocol, not the client.
 """
 
 from __future__ import annotations
@@ -13,22 +16,48 @@ import contextlib
 import logging
 import types
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import attrs
 
 from ._exceptions import InvalidParameterError, NotFoundError, PermissionDeniedError
 from ._models import KeyOwner, Project, ProjectApiKey, ServiceAccount, User
 
-if TYPE_CHECKING:
-    from ._client import UsageClient
-    from ._streams import ListStream
-
-__all__ = ["PARTS", "Directory", "load_directory"]
+__all__ = ["PARTS", "Collectable", "Directory", "DirectorySource", "load_directory"]
 
 logger = logging.getLogger("usage_async")
 
 T = TypeVar("T")
+
+
+class Collectable(Protocol[T]):
+    """A list the directory reads whole: ``ListStream`` is one."""
+
+    async def collect(self) -> list[T]: ...
+
+
+class DirectorySource(Protocol):
+    """What the directory is read through: the four lists of ``UsageClient``."""
+
+    def projects(
+        self, *, include_archived: bool | None = None, limit: int | None = None
+    ) -> Collectable[Project]: ...
+
+    def users(self, *, limit: int | None = None) -> Collectable[User]: ...
+
+    def project_api_keys(
+        self,
+        project_id: str,
+        *,
+        owner_project_access: Literal["active", "inactive", "any"] | None = None,
+        limit: int | None = None,
+    ) -> Collectable[ProjectApiKey]: ...
+
+    def project_service_accounts(
+        self, project_id: str, *, limit: int | None = None
+    ) -> Collectable[ServiceAccount]: ...
+
+
 PAGE = 100  # the lists' largest page: the fewest requests
 
 
@@ -83,51 +112,82 @@ PARTS = ("projects", "users", "api_keys", "service_accounts")
 """The parts of the directory, as ``client.directory(parts=...)`` names them."""
 
 
-async def load_directory(client: UsageClient, parts: Collection[str] = PARTS) -> Directory:
+async def load_directory(client: DirectorySource, parts: Collection[str] = PARTS) -> Directory:
     """Read ``parts`` of the directory through ``client`` (see the module docstring).
 
     API keys and service accounts are listed per project, so reading them reads the projects
-    too. Raises ``InvalidParameterError`` for a part that is not one of ``PARTS``.
+    too. Raises ``InvalidParameterError`` for a part that is not one of ``PARTS``, and the
+    first error of a read that is not a tolerated 403 (or 404 of a project gone meanwhile).
     """
     unknown = sorted(set(parts) - set(PARTS))
     if isinstance(parts, str) or unknown:
         raise InvalidParameterError(
             f"parts must be some of {', '.join(PARTS)}; got {parts!r}", param="parts"
         )
-    warnings: list[str] = []
+    reader = _PartReader()
+    projects, users = await _projects_and_users(client, parts, reader)
+    api_keys, service_accounts = await _per_project(client, parts, projects, reader)
+    return Directory(
+        projects=projects if "projects" in parts else (),
+        users=users,
+        api_keys=api_keys,
+        service_accounts=service_accounts,
+        warnings=tuple(reader.warnings),
+    )
+
+
+class _PartReader:
+    """Reads parts of the directory, noting a part it may not read instead of failing."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
 
     async def read(
-        part: str, stream: ListStream[T], tolerate: tuple[type[Exception], ...]
+        self, part: str, stream: Collectable[T], tolerate: tuple[type[Exception], ...]
     ) -> list[T]:
         try:
             return await stream.collect()
         except tolerate as exc:
             warning = f"the directory has no {part}: {exc}"
             logger.warning("%s", warning)
-            warnings.append(warning)
+            self.warnings.append(warning)
             return []
 
-    async def nothing() -> list[Any]:
-        return []
 
+async def _nothing() -> list[Any]:
+    return []
+
+
+async def _projects_and_users(
+    client: DirectorySource, parts: Collection[str], reader: _PartReader
+) -> tuple[list[Project], list[User]]:
+    """The projects (also when only their keys or accounts are asked for) and the users."""
     per_project_parts = {"api_keys", "service_accounts"} & set(parts)
     readable = (PermissionDeniedError,)
     async with _first_error_raised(), asyncio.TaskGroup() as group:
         projects_read = group.create_task(
-            read("projects", client.projects(include_archived=True, limit=PAGE), readable)
+            reader.read("projects", client.projects(include_archived=True, limit=PAGE), readable)
             if "projects" in parts or per_project_parts
-            else nothing()
+            else _nothing()
         )
         users_read = group.create_task(
-            read("users", client.users(limit=PAGE), readable) if "users" in parts else nothing()
+            reader.read("users", client.users(limit=PAGE), readable)
+            if "users" in parts
+            else _nothing()
         )
-    projects = projects_read.result()
+    return projects_read.result(), users_read.result()
+
+
+async def _per_project(
+    client: DirectorySource, parts: Collection[str], projects: list[Project], reader: _PartReader
+) -> tuple[list[ProjectApiKey], list[ServiceAccount]]:
+    """The API keys and the service accounts of every project, as ``parts`` asks."""
     # A project archived or removed between the two reads answers 404: name it, go on.
     per_project = (PermissionDeniedError, NotFoundError)
     async with _first_error_raised(), asyncio.TaskGroup() as group:
         keys_read = [
             group.create_task(
-                read(
+                reader.read(
                     f"API keys of project {p.id}",
                     # "any": keys whose owner lost access still carry usage to name.
                     client.project_api_keys(p.id, owner_project_access="any", limit=PAGE),
@@ -139,7 +199,7 @@ async def load_directory(client: UsageClient, parts: Collection[str] = PARTS) ->
         ]
         accounts_read = [
             group.create_task(
-                read(
+                reader.read(
                     f"service accounts of project {p.id}",
                     client.project_service_accounts(p.id, limit=PAGE),
                     per_project,
@@ -148,10 +208,6 @@ async def load_directory(client: UsageClient, parts: Collection[str] = PARTS) ->
             for p in projects
             if "service_accounts" in parts
         ]
-    return Directory(
-        projects=projects if "projects" in parts else (),
-        users=users_read.result(),
-        api_keys=[key for task in keys_read for key in task.result()],
-        service_accounts=[account for task in accounts_read for account in task.result()],
-        warnings=tuple(warnings),
-    )
+    api_keys = [key for task in keys_read for key in task.result()]
+    service_accounts = [account for task in accounts_read for account in task.result()]
+    return api_keys, service_accounts

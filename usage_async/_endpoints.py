@@ -5,6 +5,8 @@ parameter validation, query encoding, the emulator, the CLI and the row helpers.
 endpoint is one ``Endpoint(...)`` row here, one ``*Params`` TypedDict (for editors and type
 checkers; a test keeps the two in step) and a one-line method on the client.
 ``LIST_ENDPOINTS`` does the same for the organization directory's lists.
+
+Core layer: imports the standard library, attrs and ``_models`` only.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@
 Every ``APIError`` carries ``request_id`` (the ``x-request-id`` response header) when the
 server sent one. No exception from aiohttp, cattrs, tenacity or the JSON parser reaches a
 caller: they are chained as ``__cause__`` of one of these.
+
+Core layer: the bottom of it; imports nothing.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Reading an admin key from a file: the command line's ``--api-key-file`` and a
-``sync.toml`` source's ``api_key_file`` alike."""
+``sync.toml`` source's ``api_key_file`` alike.
+
+Core layer: imports the standard library only.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ Field names are the wire names. Required fields come first; everything the API m
 defaults to ``None``. Grouping fields (``project_id``, ``model``, ...) are ``None`` unless that
 dimension was requested in ``group_by``. Each result class carries its wire ``object`` tag as a
 class variable. These classes do not import cattrs: decoding lives in ``_convert``.
+
+Core layer: imports the standard library and attrs only.
 """
 
 from __future__ import annotations

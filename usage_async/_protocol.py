@@ -3,6 +3,9 @@
 Everything here is a pure function of its arguments (``retry_after_seconds`` takes the clock
 as an argument), so it is tested synchronously and shared by the client, the sharding
 scheduler and the CLI.
+
+Core layer: imports the standard library, attrs, orjson and the core's table, errors and time
+only; no I/O.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ decode and pagination errors, cancellation, a closed client, TLS failures, a 429
 ``max_retry_after``. ``x-should-retry`` overrides the status rule either way. The wait is
 the server's ``retry-after-ms`` / ``retry-after`` when it sends one, else exponential
 back-off with jitter, capped.
+
+Core layer: the one module that imports tenacity; otherwise attrs and ``_exceptions``.
 """
 
 from __future__ import annotations

@@ -5,12 +5,13 @@ the grouping fields, then the metrics. Costs rows carry ``amount`` as an exact `
 ``currency`` beside it. Totals sum metrics by chosen fields; money is summed as ``Decimal`` and
 never across currencies.
 
-This module is the one description of rows: which columns a row has (``row_fields``) and
-where each is read from (``column_paths``: a field of the result, or a part of one, as
-``amount.value``). Both ways of making rows use it: from result objects (``bucket_rows``,
-anything iterable), and straight from the wire (``BucketStream.row_buckets`` /
-``row_pages``, which decode each result into a tuple of the row's values with the same
-checks and build no objects). ``rows`` takes the second way when it is given a stream.
+Which columns a row has and where each is read from is ``_row_columns``' description. Both
+ways of making rows use it: from result objects (``bucket_rows``, anything iterable), and
+straight from the wire (``BucketStream.row_buckets`` / ``row_pages``, which decode each
+result into a tuple of the row's values with the same checks and build no objects). ``rows``
+takes the second way when it is given a stream.
+
+Core layer, above the streams: imports the standard library and the core only.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-import operator
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
-    Callable,
     Collection,
     Iterable,
     Mapping,
@@ -32,15 +31,24 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
-import attrs
-
 from ._endpoints import ENDPOINTS
 from ._exceptions import InvalidParameterError
-from ._models import Bucket, CostsResult
+from ._models import Bucket
+from ._row_columns import (
+    NAME_COLUMNS,
+    column_paths,
+    named_columns,
+    object_values,
+    row_columns,
+    row_fields,
+)
+from ._streams import BucketStream
 from ._time import iso_utc
 
 __all__ = [
+    "NAME_COLUMNS",
     "Names",
+    "Number",
     "Totals",
     "bucket_rows",
     "column_paths",
@@ -62,28 +70,6 @@ _LEVELS: Mapping[type, frozenset[str]] = {
 }
 
 
-# Columns read from somewhere else than the field of their name: a cost's amount is a value
-# and a currency, two columns.
-_COLUMN_PATHS: Mapping[type, Mapping[str, str]] = {
-    CostsResult: {"amount": "amount.value", "currency": "amount.currency"},
-}
-
-
-@cache
-def _fields_of(result_type: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """(grouping fields, metric fields, other fields) of a result class, from the endpoint
-    table; the other fields are what some results carry besides (costs' organization)."""
-    groups = next((e.group_by for e in ENDPOINTS.values() if e.result_type is result_type), ())
-    names = [f.name for f in attrs.fields(result_type)]
-    if result_type is CostsResult:
-        metrics: tuple[str, ...] = ("amount", "currency", "quantity", "quantity_unit")
-        others = tuple(n for n in names if n not in groups and n not in metrics)
-    else:
-        metrics = tuple(n for n in names if n not in groups)
-        others = ()
-    return tuple(n for n in names if n in groups), metrics, others
-
-
 class Names(Protocol):
     """What turns IDs into names for rows: ``ua.Directory`` is one (``client.directory()``)."""
 
@@ -92,107 +78,6 @@ class Names(Protocol):
     def user_email(self, user_id: str | None, /) -> str | None: ...
 
     def api_key_name(self, api_key_id: str | None, /) -> str | None: ...
-
-
-# A grouping column, the column that names it (beside it), and how the names are looked up.
-NAME_COLUMNS: Mapping[str, str] = {
-    "project_id": "project_name",
-    "user_id": "user_email",
-    "api_key_id": "api_key_name",
-}
-
-
-def row_fields(
-    result_type: type,
-    group_by: Sequence[str] | None = None,
-    *,
-    names: bool = False,
-    extras: bool = False,
-) -> list[str]:
-    """Column names of the rows of ``result_type``: times, grouping fields, metrics.
-
-    ``group_by`` narrows the grouping columns to the ones requested (and orders them so);
-    without it every grouping field of the result type is a column. With ``names``, each of
-    ``project_id``, ``user_id``, ``api_key_id`` among them is followed by its name column
-    (``project_name``, ``user_email``, ``api_key_name``). With ``extras``, the other fields
-    the results carry come last (costs: ``organization_id``, ``organization_name``,
-    ``project_name``, ``user_email``, which the live API sends on some rows), each once.
-    """
-    columns = _columns(result_type, tuple(group_by) if group_by is not None else None)
-    return list(_with_extras(result_type, _named(columns) if names else columns, extras))
-
-
-@cache
-def _with_extras(result_type: type, columns: tuple[str, ...], extras: bool) -> tuple[str, ...]:
-    if not extras:
-        return columns
-    others = _fields_of(result_type)[2]
-    return columns + tuple(name for name in others if name not in columns)
-
-
-@cache
-def _named(columns: tuple[str, ...]) -> tuple[str, ...]:
-    out: list[str] = []
-    for column in columns:
-        out.append(column)
-        if column in NAME_COLUMNS:
-            out.append(NAME_COLUMNS[column])
-    return tuple(out)
-
-
-@cache
-def _columns(result_type: type, group_by: tuple[str, ...] | None) -> tuple[str, ...]:
-    # Cached: rows are built per result, and the columns depend only on these two.
-    groups, metrics, _ = _fields_of(result_type)
-    chosen = [g for g in group_by if g in groups] if group_by is not None else groups
-    return ("start_time", "end_time", *chosen, *metrics)
-
-
-def column_paths(result_type: type, columns: Sequence[str]) -> tuple[str | None, ...]:
-    """Where each row column after the times is read from in a result of ``result_type``.
-
-    A field's name (``"model"``), a part of a field (costs' ``amount`` is
-    ``"amount.value"`` and ``currency`` ``"amount.currency"``), or ``None`` for a column the
-    result does not carry (a name column the directory fills). Raises
-    ``InvalidParameterError`` for a column that no row of ``result_type`` has.
-    """
-    return _paths(result_type, tuple(columns))
-
-
-@cache
-def _paths(result_type: type, columns: tuple[str, ...]) -> tuple[str | None, ...]:
-    known = _with_extras(result_type, _named(_columns(result_type, None)), True)[2:]
-    fields = {f.name for f in attrs.fields(result_type)}
-    renamed = _COLUMN_PATHS.get(result_type, {})
-    paths: list[str | None] = []
-    for column in columns:
-        if column not in known:
-            raise InvalidParameterError(
-                f"{result_type.__name__} rows have no column {column!r}; they have "
-                f"{', '.join(known)}",
-                param="columns",
-            )
-        path = renamed.get(column, column)
-        paths.append(path if path.partition(".")[0] in fields else None)
-    return tuple(paths)
-
-
-def _null(result: Any) -> None:
-    return None
-
-
-@cache
-def object_values(result_type: type, columns: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """A result object to the tuple of ``columns``: the same paths the wire rows read."""
-    paths = _paths(result_type, columns)
-    if paths and all(path is not None for path in paths):
-        # One C-level getter for the whole row (dotted paths included).
-        every = operator.attrgetter(*[p for p in paths if p is not None])
-        if len(paths) > 1:
-            return every
-        return lambda result: (every(result),)
-    getters = [operator.attrgetter(p) if p is not None else _null for p in paths]
-    return lambda result: tuple([get(result) for get in getters])
 
 
 @cache
@@ -260,8 +145,8 @@ def bucket_rows(
         return []
     result_type = bucket.results[0].__class__
     chosen = tuple(group_by) if group_by is not None else None
-    columns = _columns(result_type, chosen)
-    fields = _named(columns) if names is not None else columns
+    columns = row_columns(result_type, chosen)
+    fields = named_columns(columns) if names is not None else columns
     values = map(object_values(result_type, fields[2:]), bucket.results)
     return _dicts(fields, start, iso_utc(bucket.end_time), values, names)
 
@@ -303,13 +188,11 @@ async def rows(
     (the stream moves past a bucket as its rows are yielded). Any other iterable of buckets
     is read as result objects.
     """
-    from ._streams import BucketStream  # _streams reads its row columns from this module
-
     if isinstance(stream, BucketStream):
         result_type: type = stream.query.endpoint.result_type
         chosen = tuple(group_by) if group_by is not None else stream.query.group_by
-        columns = _columns(result_type, chosen)
-        fields = _named(columns) if names is not None else columns
+        columns = row_columns(result_type, chosen)
+        fields = named_columns(columns) if names is not None else columns
         async with contextlib.aclosing(stream.row_buckets(fields[2:])) as buckets:
             async for bucket in buckets:
                 for row in row_dicts(bucket, fields, names=names):
@@ -356,7 +239,7 @@ class Totals:
         if bucket.unknown:
             _warn_untyped(bucket, start)
         for result in bucket.results:
-            row = _row(start, end, result, _columns(result.__class__, None))
+            row = _row(start, end, result, row_columns(result.__class__, None))
             self.add_row(row, _LEVELS.get(result.__class__, frozenset()))
 
     def add_row(self, row: Mapping[str, Any], levels: Collection[str] = ()) -> None:
@@ -369,7 +252,7 @@ class Totals:
                 raise InvalidParameterError(
                     f"cannot total by {name!r}: the results have no such field", param="by"
                 )
-        key = totals_key(by)._make(row.get(name) for name in by)
+        key = totals_key(by)(*[row.get(name) for name in by])
         sums = self._sums.setdefault(key, {})
         start = row.get("start_time", "")
         for name, value in row.items():

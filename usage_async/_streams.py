@@ -20,6 +20,9 @@ Open ranges are planned to the server's clock (its ``Date`` header), never to ou
 Either walk decodes into result objects, or, for ``row_buckets``/``row_pages``, into tuples of
 row values (``_rows``): the walk itself is the same code either way, handed a ``row`` of
 paths that only the page decoding looks at.
+
+Core layer: imports the standard library, attrs and the core below it; never ``_client``
+(streams are written against ``_paging.PageSource``).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from collections.abc import (
     Coroutine,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 
@@ -48,6 +51,7 @@ from ._concurrency import Closable, plan_windows, sharded
 from ._endpoints import ENDPOINTS, LIST_ENDPOINTS
 from ._exceptions import ClientClosedError, InvalidParameterError, PaginationError
 from ._models import Bucket, Page
+from ._paging import ListPage, PageSource, RowPaths
 from ._protocol import (
     OPEN_RANGE_SLACK,
     CursorGuard,
@@ -59,10 +63,7 @@ from ._protocol import (
     validate,
     validate_list,
 )
-from ._rows import column_paths, row_fields
-
-if TYPE_CHECKING:
-    from ._client import UsageClient
+from ._row_columns import column_paths, row_fields
 
 __all__ = ["BucketStream", "ListPage", "ListStream", "resume"]
 
@@ -86,20 +87,10 @@ class _Paged(Protocol):
     def request_id(self) -> str | None: ...
 
 
-@attrs.define
-class ListPage(Generic[T]):
-    """One page of a directory list; ``next_page`` is its ``last_id`` (the next ``after``)."""
-
-    data: tuple[T, ...]
-    has_more: bool
-    next_page: str | None
-    request_id: str | None = attrs.field(default=None, eq=False)
-
-
 class _Lifecycle(Closable):
     """What every stream shares: the generators it handed out, its tasks, and closing them."""
 
-    def __init__(self, client: UsageClient) -> None:
+    def __init__(self, client: PageSource) -> None:
         self._client = client
         self._closed = False
         # The generators handed out, each with the task that iterates it. Weak: a generator
@@ -115,14 +106,15 @@ class _Lifecycle(Closable):
         return self._closed
 
     @property
-    def client(self) -> UsageClient:
-        """The client this stream sends its requests through."""
+    def client(self) -> PageSource:
+        """What this stream sends its requests through: the ``UsageClient`` that made it
+        (any ``PageSource``)."""
         return self._client
 
     def _check_open(self) -> None:
         if self._closed:
             raise ClientClosedError("this stream is closed; create a new one to fetch again")
-        self._client._ensure_open()
+        self._client.ensure_open()
 
     def _track(self, body: Callable[[_Consumer], AsyncGenerator[T]]) -> AsyncGenerator[T]:
         self._check_open()
@@ -133,7 +125,7 @@ class _Lifecycle(Closable):
 
     def _spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """A task of this stream's, cancelled when the stream or its client closes."""
-        task = self._client._spawn(coroutine)
+        task = self._client.spawn(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -242,7 +234,7 @@ class BucketStream(_Lifecycle, Generic[R]):
 
     def __init__(
         self,
-        client: UsageClient,
+        client: PageSource,
         query: Query,
         *,
         sent: Query | None = None,
@@ -327,7 +319,7 @@ class BucketStream(_Lifecycle, Generic[R]):
         pages = self._track(functools.partial(self._pages, row=paths))
         return cast(AsyncGenerator[Page[tuple[Any, ...]]], pages)
 
-    def _row_paths(self, columns: Sequence[str] | None) -> tuple[str | None, ...]:
+    def _row_paths(self, columns: Sequence[str] | None) -> RowPaths:
         result_type: type = self.query.endpoint.result_type
         if columns is None:
             columns = row_fields(result_type, self.query.group_by)[2:]
@@ -360,7 +352,7 @@ class BucketStream(_Lifecycle, Generic[R]):
     # --- Walking -------------------------------------------------------------------------------
 
     async def _buckets(
-        self, consumer: _Consumer, row: tuple[str | None, ...] | None = None
+        self, consumer: _Consumer, row: RowPaths | None = None
     ) -> AsyncGenerator[Bucket[R]]:
         consumer.started()
         client = self._client
@@ -372,13 +364,13 @@ class BucketStream(_Lifecycle, Generic[R]):
                     # counted, so the checkpoint (and ``done``) already point past it.
                     self._advance(step, bucket.end_time, whole_page=i == last)
                     yield bucket
-                    if self._closed or client._closed:  # closed while the consumer held it
+                    if self._closed or client.closed:  # closed while the consumer held it
                         self._check_open()
                 if not buckets:
                     self._advance(step, None, whole_page=True)
 
     async def _pages(
-        self, consumer: _Consumer, row: tuple[str | None, ...] | None = None
+        self, consumer: _Consumer, row: RowPaths | None = None
     ) -> AsyncGenerator[Page[R]]:
         consumer.started()
         async with contextlib.aclosing(self._admitted(row)) as steps:
@@ -424,7 +416,7 @@ class BucketStream(_Lifecycle, Generic[R]):
         return self._sent
 
     async def _admitted(
-        self, row: tuple[str | None, ...] | None
+        self, row: RowPaths | None
     ) -> AsyncGenerator[tuple[_Step[R], list[Bucket[R]]]]:
         """Each step of the walk with the buckets of it the range admits, in order; ``row``
         is how pages are decoded (``None``: into result objects)."""
@@ -465,7 +457,7 @@ class BucketStream(_Lifecycle, Generic[R]):
         query: Query,
         cursor: str | None,
         drop_until: int | None = None,
-        row: tuple[str | None, ...] | None = None,
+        row: RowPaths | None = None,
     ) -> AsyncGenerator[_Step[R]]:
         """Pages by cursor from ``cursor``, without buckets ending at or before ``drop_until``.
 
@@ -473,7 +465,7 @@ class BucketStream(_Lifecycle, Generic[R]):
         """
 
         async def fetch(at: str | None) -> Page[R]:
-            page: Page[R] = await self._client._fetch_page(query, at, row)
+            page: Page[R] = await self._client.fetch_page(query, at, row)
             return page
 
         def budget_of(page: Page[R]) -> int:
@@ -485,26 +477,24 @@ class BucketStream(_Lifecycle, Generic[R]):
                     page = attrs.evolve(page, data=_after(page.data, drop_until))
                 yield _Step(page, at, following, final=following is None)
 
-    async def _window(
-        self, window: Query, row: tuple[str | None, ...] | None = None
-    ) -> list[Page[R]]:
+    async def _window(self, window: Query, row: RowPaths | None = None) -> list[Page[R]]:
         try:
             async with contextlib.aclosing(self._cursor_steps(window, None, None, row)) as steps:
                 return [step.page async for step in steps]
         except asyncio.CancelledError:
             # Cancelled by closing (the stream or its client) between requests: the consumer
             # awaiting this window hears ClientClosedError, not a bare cancellation.
-            if self._closed or self._client._closed:
+            if self._closed or self._client.closed:
                 raise ClientClosedError("this stream was closed") from None
             raise
 
     async def _windowed_steps(
-        self, sent: Query, row: tuple[str | None, ...] | None = None
+        self, sent: Query, row: RowPaths | None = None
     ) -> AsyncGenerator[_Step[R]]:
         """The first page alone, then one-page windows from where it ended, seams checked."""
         self._check_open()
         with self._interrupts.guard():
-            first: Page[R] = await self._client._fetch_page(sent, None, row)
+            first: Page[R] = await self._client.fetch_page(sent, None, row)
         following = CursorGuard().advance(first.has_more, first.next_page, first.request_id)
         yield _Step(first, None, following, final=following is None)
         if following is None:
@@ -576,7 +566,7 @@ class ListStream(_Lifecycle, Generic[T]):
     """
 
     def __init__(
-        self, client: UsageClient, query: ListQuery, *, after: str | None = None, done: bool = False
+        self, client: PageSource, query: ListQuery, *, after: str | None = None, done: bool = False
     ) -> None:
         super().__init__(client)
         self.query = query
@@ -626,7 +616,7 @@ class ListStream(_Lifecycle, Generic[T]):
         query = self.query
 
         async def fetch(after: str | None) -> ListPage[T]:
-            page: ListPage[T] = await self._client._fetch_list(query, after)
+            page: ListPage[T] = await self._client.fetch_list(query, after)
             return page
 
         async with contextlib.aclosing(self._walk(fetch, self._after)) as walk:
@@ -648,7 +638,7 @@ class ListStream(_Lifecycle, Generic[T]):
                     self._done = True
 
 
-def resume(client: UsageClient, text: str) -> BucketStream[Any] | ListStream[Any]:
+def resume(client: PageSource, text: str) -> BucketStream[Any] | ListStream[Any]:
     """The stream a checkpoint string describes (its parameters validated again)."""
     checkpoint = decode_checkpoint(text)
     if checkpoint.kind == "list":

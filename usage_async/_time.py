@@ -12,6 +12,8 @@ Grammar:
 * a **WHEN** is ``now``, a span before now (one part of a duration in ``m``, ``h``, ``d`` or
   ``w``: ``90m``, ``24h``, ``7d``, ``2w``), or an ISO-8601 date or datetime (UTC unless it
   carries an offset) in whole seconds, not before 1970.
+
+Core layer: imports the standard library and attrs only.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ the body size, and turns every aiohttp or socket failure into ``APIConnectionErr
 ``APITimeoutError``. A TLS failure is an ``APIConnectionError`` that is not retried: a
 certificate or protocol mismatch does not clear on its own. Once closed, the transport
 refuses every request (``ClientClosedError``) and never opens a session again.
+
+Core layer: the one module that imports aiohttp; otherwise the core's errors and ``Response``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The installed distribution's version (``0.0.0`` when running from an uninstalled tree)."""
+"""The installed distribution's version (``0.0.0`` when running from an uninstalled tree).
+
+Core layer: imports nothing.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

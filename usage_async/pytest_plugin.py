@@ -13,6 +13,8 @@ This module is imported by every pytest run in an environment that has the packa
 imports nothing heavy at module level: the emulator, aiohttp and the client are imported
 inside the fixtures. It needs pytest-asyncio for the async fixtures; without it the fixtures
 fail with a message saying so.
+
+Layer: a leaf over the core and the emulator (nothing imports it); never cli or sync.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 import pytest
 
 if TYPE_CHECKING:
-    from usage_async import UsageClient
-    from usage_async.emulator import Emulator
+    from ._client import UsageClient
+    from .emulator import Emulator
 
 __all__ = ["usage_client", "usage_emulator"]
 
@@ -73,7 +75,7 @@ else:
 @_async_fixture
 async def usage_emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
     """A running emulator (``base_url``, ``api_key``, ``stats``), stopped after the test."""
-    from usage_async.emulator import serve
+    from .emulator import serve
 
     async with serve(port=0, **_options(request)) as emulator:
         yield emulator
@@ -86,7 +88,7 @@ async def usage_client(usage_emulator: Emulator) -> AsyncIterator[UsageClient]:
     Its retries back off in milliseconds rather than seconds (a server-requested
     ``Retry-After`` is still honoured), so injected faults do not slow a test suite down.
     """
-    from usage_async import UsageClient
+    from ._client import UsageClient
 
     async with UsageClient(
         usage_emulator.api_key,

@@ -17,6 +17,8 @@ accounts) is served too, so the IDs in the data have names. Use it to test code 
 429s, 5xxs and dropped connections, ``LateData`` makes usage settle and costs arrive late,
 and ``emu.stats`` counts what was served. The pytest fixtures ``usage_emulator`` and
 ``usage_client`` come from ``usage_async.pytest_plugin``.
+
+Layer: a library over the core (the endpoint table and time only); never cli, sync or focus.
 """
 
 from __future__ import annotations

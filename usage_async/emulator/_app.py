@@ -14,6 +14,8 @@ Order of checks for every request (and so what a client sees first):
 Every response, error or not, carries ``x-request-id: req_<32 hex>`` and a ``Date`` from the
 emulator's clock; every error body is the API's envelope
 ``{"error": {"message", "type", "param", "code"}}``.
+
+Layer: part of the emulator, a library over the core; never cli, sync or focus.
 """
 
 from __future__ import annotations

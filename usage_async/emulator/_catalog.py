@@ -10,6 +10,8 @@ the numbers drawn from this description (``_data``).
 IDs look like the live API's (``org-…``, ``proj_…``, ``user-…``, ``svc_acct_…``, ``key_…``,
 ``vs_…``) and never change, so tests can filter on them: ``ORGANIZATION.projects[0].id``.
 The directory endpoints (``_directory``) list the same people and resources with their names.
+
+Layer: part of the emulator, a library over the core; never cli, sync or focus.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ of an open range never grows between pages. So cursors are deterministic (same s
 and instant, same cursor: identical requests get identical bytes), a tampered cursor fails
 the tag, and a genuine cursor replayed with other parameters fails the digest. Both are a
 400 naming ``page``.
+
+Layer: part of the emulator, a library over the core; never cli, sync or focus.
 """
 
 from __future__ import annotations

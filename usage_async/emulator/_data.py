@@ -21,6 +21,8 @@ contains its last second, summed over the group's workloads.
 
 With late data (``_late``), an hour not yet settled counts only its first ``revealed``
 seconds: one cumulative function per hour still, so all of the above holds at any instant.
+
+Layer: part of the emulator, a library over the core; never cli, sync or focus.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ A page is ``{"object": "list", "data", "first_id", "last_id", "has_more"}`` with
 ``after=<last_id>``. ``after`` may be the ID of any item of the list, even one its filter
 leaves out (so a walk survives a filter that changes between pages); anything else is a 400
 naming ``after``. An unknown project in the path is a 404.
+
+Layer: part of the emulator, a library over the core; never cli, sync or focus.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ answered "as of", so every invariant of the data still holds at any fixed instan
   of it over ``costs_settles_after`` seconds. Amounts are priced exactly from the quantity
   shown, so a line item's amount is still its quantity times its price. Costs follow their
   own schedule from the final usage, not the usage's revisions.
+
+Layer: part of the emulator, a library over the core; never cli, sync or focus.
 """
 
 from __future__ import annotations

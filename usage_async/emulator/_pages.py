@@ -17,6 +17,8 @@ a closed range, until that range's data is final. Rendered pages are kept in a b
 keyed by the canonical query, the cursor offset and that instant (for a closed range, never
 later than when its data became final), so repeated identical requests return identical bytes
 without recomputing, and a page still being revised is never served stale.
+
+Layer: part of the emulator, a library over the core; never cli, sync or focus.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ and never for ``line_items``, whose values themselves contain commas (``gpt-4o, 
 Booleans are ``true`` / ``false``. Everything wrong is a ``WireError`` (HTTP 400 with the parameter
 named), including parameters the endpoint does not have: the emulator rejects unknown query
 parameters rather than ignoring them, so a typo in a client shows up in its tests.
+
+Layer: part of the emulator, a library over the core; never cli, sync or focus.
 """
 
 from __future__ import annotations
@@ -223,17 +225,7 @@ def parse_query(endpoint: Endpoint, items: Iterable[tuple[str, str]]) -> PageReq
     )
     scalar, array = pairs.scalar, pairs.array
 
-    raw_start = scalar("start_time")
-    if raw_start is None:
-        raise WireError("Missing required parameter: 'start_time'.", param="start_time")
-    start = _integer("start_time", raw_start)
-    raw_end = scalar("end_time")
-    end = None if raw_end is None else _integer("end_time", raw_end)
-    if end is not None and end <= start:
-        raise WireError(
-            f"Invalid time range: end_time ({end}) must be greater than start_time ({start}).",
-            param="end_time",
-        )
+    start, end = _time_range(pairs)
     raw_width = scalar("bucket_width")
     width = endpoint.default_width if raw_width is None else raw_width
     if width not in endpoint.bucket_widths:
@@ -254,15 +246,6 @@ def parse_query(endpoint: Endpoint, items: Iterable[tuple[str, str]]) -> PageReq
             "after 2025-12-06.",
             param="group_by",
         )
-    filters: list[tuple[str, tuple[str, ...] | bool]] = []
-    for spec in endpoint.filters:
-        if spec.kind == "bool":
-            raw = scalar(spec.name)
-            if raw is not None:
-                filters.append((spec.name, parse_boolean(spec.name, raw)))
-        elif spec.name in pairs:
-            filters.append((spec.name, choose(spec.name, array(spec.name), spec.choices, "value")))
-    page = scalar("page")
     return PageRequest(
         endpoint=endpoint,
         start_time=start,
@@ -270,6 +253,38 @@ def parse_query(endpoint: Endpoint, items: Iterable[tuple[str, str]]) -> PageReq
         width=width,
         limit=limit,
         group_by=group_by,
-        filters=tuple(filters),
-        page=page,
+        filters=_filters(endpoint, pairs),
+        page=scalar("page"),
     )
+
+
+def _time_range(pairs: QueryPairs) -> tuple[int, int | None]:
+    """``start_time`` (required) and ``end_time``, which must come after it."""
+    raw_start = pairs.scalar("start_time")
+    if raw_start is None:
+        raise WireError("Missing required parameter: 'start_time'.", param="start_time")
+    start = _integer("start_time", raw_start)
+    raw_end = pairs.scalar("end_time")
+    end = None if raw_end is None else _integer("end_time", raw_end)
+    if end is not None and end <= start:
+        raise WireError(
+            f"Invalid time range: end_time ({end}) must be greater than start_time ({start}).",
+            param="end_time",
+        )
+    return start, end
+
+
+def _filters(
+    endpoint: Endpoint, pairs: QueryPairs
+) -> tuple[tuple[str, tuple[str, ...] | bool], ...]:
+    """The endpoint's filters the request gives, in the table's order, each checked."""
+    filters: list[tuple[str, tuple[str, ...] | bool]] = []
+    for spec in endpoint.filters:
+        if spec.kind == "bool":
+            raw = pairs.scalar(spec.name)
+            if raw is not None:
+                filters.append((spec.name, parse_boolean(spec.name, raw)))
+        elif spec.name in pairs:
+            values = choose(spec.name, pairs.array(spec.name), spec.choices, "value")
+            filters.append((spec.name, values))
+    return tuple(filters)

@@ -12,6 +12,9 @@
 nullability); its source expressions (``Field``, ``Coalesce``, ``UtcTime``, ...) are exported
 here so that a database view can be generated from the same table. The command line's
 ``usage-async focus`` lives in ``_cli``.
+
+Layer: a library over the core; never cli, sync or emulator (the command line is ``_cli``, which
+belongs to the cli layer).
 """
 
 from ._columns import (

@@ -27,6 +27,8 @@ The vocabulary, and what each node means in SQL terms:
   unit's words capitalised). A ``CASE``.
 * ``OnlyWith(expr, *others)``: ``expr``, or null unless every one of ``others`` has a value.
   ``CASE WHEN ... IS NOT NULL``.
+
+Layer: part of focus, a library over the core; never cli, sync or emulator.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ description of a costs row. Rows are dicts in column order: money and quantities
 ``Decimal``s, times as ``YYYY-MM-DDTHH:MM:SSZ`` text, ``None`` for null. Nothing is
 invented: what the API did not give stays null and is counted in the ``FocusSummary``; a
 result without an amount is counted there and left out.
+
+Layer: part of focus, a library over the core; never cli, sync or emulator.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from typing import Any, NamedTuple, Protocol
 
 import attrs
 
-from .. import BucketStream  # by its public name: the module it lives in is moving
 from .._exceptions import InvalidParameterError
 from .._models import Bucket, CostsResult, UnknownResult
-from .._rows import object_values, row_dicts, row_fields
+from .._row_columns import object_values, row_fields
+from .._rows import row_dicts
+from .._streams import BucketStream
 from .._time import iso_utc
 from ._columns import (
     FOCUS_COLUMNS,
@@ -108,6 +111,30 @@ def _field(name: str) -> Compiled:
     return field
 
 
+def _first_of(parts: list[Compiled]) -> Compiled:
+    """``Coalesce``: the first of ``parts`` that is not null."""
+
+    def coalesce(row: Source) -> Any:
+        for part in parts:
+            value = part(row)
+            if value is not None:
+                return value
+        return None
+
+    return coalesce
+
+
+def _only_with(value_of: Compiled, needed: list[Compiled]) -> Compiled:
+    """``OnlyWith``: ``value_of``, or null while one of ``needed`` is null."""
+
+    def only_with(row: Source) -> Any:
+        if any(need(row) is None for need in needed):
+            return None
+        return value_of(row)
+
+    return only_with
+
+
 def _compile(
     expr: Expr, settings: Mapping[str, str | None], directory: ProjectDirectory | None
 ) -> Compiled:
@@ -138,16 +165,7 @@ def _compile(
                 return lambda row: None
             return lift(lambda pid: directory.project_name(pid) or None, project_id)
         case Coalesce(items):
-            parts = [sub(item) for item in items]
-
-            def coalesce(row: Source) -> Any:
-                for part in parts:
-                    value = part(row)
-                    if value is not None:
-                        return value
-                return None
-
-            return coalesce
+            return _first_of([sub(item) for item in items])
         case Upper(item):
             return lift(str.upper, item)
         case UtcTime(seconds):
@@ -159,14 +177,7 @@ def _compile(
         case UnitName(unit):
             return lift(focus_unit, unit)
         case OnlyWith(item, others):
-            value_of, needed = sub(item), [sub(other) for other in others]
-
-            def only_with(row: Source) -> Any:
-                if any(need(row) is None for need in needed):
-                    return None
-                return value_of(row)
-
-            return only_with
+            return _only_with(sub(item), [sub(other) for other in others])
     raise TypeError(f"not a FOCUS source expression: {expr!r}")  # pragma: no cover
 
 
@@ -196,8 +207,11 @@ async def _costs_rows(
 
 
 def _client_organization(stream: object) -> str | None:
+    # A stream's pages come from any PageSource; a UsageClient's carries the organization.
     if isinstance(stream, BucketStream):
-        return stream.client.organization
+        organization = getattr(stream.client, "organization", None)
+        if isinstance(organization, str):
+            return organization
     return None
 
 

@@ -5,6 +5,8 @@ when complete (it is written beside and renamed), so a failed export never leave
 file where a loader would pick it up. ``partitioned=True`` writes one file per billing month
 under ``BillingPeriodStart=YYYY-MM-01/``, the hive layout that Spark, DuckDB and BigQuery
 external tables read as a partitioned table.
+
+Layer: part of focus, a library over the core; never cli, sync or emulator.
 """
 
 from __future__ import annotations
@@ -291,13 +293,35 @@ async def write_focus(
     naming the ``parquet`` extra when pyarrow is missing, ``FocusExportError`` for a value a
     Parquet decimal cannot hold exactly, and whatever fetching the costs raises.
     """
+    target = _checked_target(rows, output, format, partitioned=partitioned, partial=partial)
+    if isinstance(target, Path) and partitioned:
+        return await _write_months(rows, target, format)
+    sink = _open(format, target)
+    try:
+        async for batch in rows.buckets():
+            if batch:
+                sink.write(batch)
+    except BaseException:
+        sink.abort()
+        raise
+    return _committed(sink)
+
+
+def _checked_target(
+    rows: FocusRows,
+    output: str | os.PathLike[str] | IO[Any],
+    format: Format,
+    *,
+    partitioned: bool,
+    partial: bool,
+) -> Path | IO[Any]:
+    """Where ``write_focus`` writes, once its arguments check out (see its Raises)."""
     if format not in FORMATS:
         raise InvalidParameterError(
             f"format must be one of {', '.join(FORMATS)}, got {format!r}", param="format"
         )
     if format == "parquet":
         require_pyarrow()
-    target: Path | IO[Any]
     target = Path(output) if isinstance(output, str | os.PathLike) else output
     if partitioned and not isinstance(target, Path):
         raise InvalidParameterError(
@@ -306,24 +330,25 @@ async def write_focus(
     if partitioned and not partial and rows.period is not None:
         assert isinstance(target, Path)
         refuse_partial_replacements(target, format, partial_months(*rows.period))
+    return target
+
+
+async def _write_months(rows: FocusRows, directory: Path, format: Format) -> list[Path]:
+    """One file per billing month under ``directory``; the paths written, in order."""
     written: list[Path] = []
     sink: _Sink | None = None
+    month = None
     try:
-        if not partitioned:
-            sink = _open(format, target)
-        month = None
         async for batch in rows.buckets():
             if not batch:
                 continue
-            if partitioned:
-                assert isinstance(target, Path)
-                start = batch[0]["BillingPeriodStart"]
-                if start != month:
-                    if sink is not None:
-                        done, sink = sink, None
-                        written.extend(_committed(done))
-                    sink = _open(format, partition_file(target, start, format))
-                    month = start
+            start = batch[0]["BillingPeriodStart"]
+            if start != month:
+                if sink is not None:
+                    done, sink = sink, None
+                    written.extend(_committed(done))
+                sink = _open(format, partition_file(directory, start, format))
+                month = start
             assert sink is not None
             sink.write(batch)
         if sink is not None:

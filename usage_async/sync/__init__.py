@@ -15,88 +15,40 @@ Rows go from the API's pages to the tables' tuples without result objects
 (``stream.row_pages``). Needs the ``sync`` extra (``postgres`` for
 PostgreSQL); ``usage-async sync`` is the command line.
 
-Names load on first use, like the package root's: the command line imports this package to
-register ``sync`` without loading SQLAlchemy.
+Names load on first use, like the package root's (the ``if TYPE_CHECKING:`` block is the one
+list of exports, read by ``_lazy``): the command line imports this package to register
+``sync`` without loading SQLAlchemy.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._time import parse_duration
-    from ._config import ConfigError, SourceConfig, SyncConfig, load_config
-    from ._plan import DEFAULT_SETTLE
-    from ._progress import SyncProgress
-    from ._run import (
-        DEFAULT_SINCE,
-        SyncError,
-        SyncReport,
-        TableReport,
-        server_now,
-        sync,
-        write_directory,
-    )
-    from ._schema import Schema
-    from ._store import GroupingChangedError, database_url, open_engine
+    from .._time import parse_duration as parse_duration
+    from ._config import ConfigError as ConfigError
+    from ._config import SourceConfig as SourceConfig
+    from ._config import SyncConfig as SyncConfig
+    from ._config import load_config as load_config
+    from ._plan import DEFAULT_SETTLE as DEFAULT_SETTLE
+    from ._progress import SyncProgress as SyncProgress
+    from ._run import DEFAULT_SINCE as DEFAULT_SINCE
+    from ._run import SyncError as SyncError
+    from ._run import SyncReport as SyncReport
+    from ._run import TableReport as TableReport
+    from ._run import server_now as server_now
+    from ._run import sync as sync
+    from ._run import write_directory as write_directory
+    from ._schema import Schema as Schema
+    from ._store import GroupingChangedError as GroupingChangedError
+    from ._store import database_url as database_url
+    from ._store import open_engine as open_engine
+else:
+    from .._lazy import lazy_exports
 
-__all__ = [
-    "DEFAULT_SETTLE",
-    "DEFAULT_SINCE",
-    "ConfigError",
-    "GroupingChangedError",
-    "Schema",
-    "SourceConfig",
-    "SyncConfig",
-    "SyncError",
-    "SyncProgress",
-    "SyncReport",
-    "TableReport",
-    "database_url",
-    "load_config",
-    "open_engine",
-    "parse_duration",
-    "server_now",
-    "sync",
-    "write_directory",
-]
-
-_MODULE_OF = {
-    "DEFAULT_SETTLE": "._plan",
-    "DEFAULT_SINCE": "._run",
-    "ConfigError": "._config",
-    "GroupingChangedError": "._store",
-    "Schema": "._schema",
-    "SourceConfig": "._config",
-    "SyncConfig": "._config",
-    "SyncError": "._run",
-    "SyncProgress": "._progress",
-    "SyncReport": "._run",
-    "TableReport": "._run",
-    "database_url": "._store",
-    "load_config": "._config",
-    "open_engine": "._store",
-    "parse_duration": ".._time",
-    "server_now": "._run",
-    "sync": "._run",
-    "write_directory": "._run",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __all__, __getattr__, __dir__ = lazy_exports(__name__)
 
 
 class _CallableModule(types.ModuleType):
@@ -108,7 +60,7 @@ class _CallableModule(types.ModuleType):
     """
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return __getattr__("sync")(*args, **kwargs)
+        return self.sync(*args, **kwargs)  # the function, loaded on first use
 
 
 sys.modules[__name__].__class__ = _CallableModule
