@@ -229,6 +229,7 @@ def emulator_process(now: int, late: bool) -> Iterator[tuple[str, Any]]:
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one pipeline as ``spec`` says; return its wall and CPU seconds and rows written."""
     started, used = time.perf_counter(), os.times()
+    steps: dict[str, float] = {}
     if spec["pipeline"] == "sync":
         report = asyncio.run(run_sync(spec["base_url"], KEY, spec["database"], spec["since"]))
         tables = report.rows
@@ -239,11 +240,21 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         info = run_dlt(spec["base_url"], KEY, spec["database"], spec["since"], **options)
         counts = info.pipeline.last_trace.last_normalize_info.row_counts
         tables = {table: n for table, n in counts.items() if not table.startswith("_dlt")}
+        steps = {
+            step.step: (step.finished_at - step.started_at).total_seconds()
+            for step in info.pipeline.last_trace.steps
+        }
     wall = time.perf_counter() - started
     done = os.times()
     cpu = sum(getattr(done, f) - getattr(used, f) for f in
               ("user", "system", "children_user", "children_system"))  # fmt: skip
-    return {"wall": wall, "cpu": cpu, "rows": sum(tables.values()), "tables": tables}
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "rows": sum(tables.values()),
+        "tables": tables,
+        "steps": steps,
+    }
 
 
 def run_worker(spec: dict[str, Any], state: Path) -> dict[str, Any]:
@@ -544,6 +555,16 @@ def render(
             f"{rows / wall:,.0f} | {statistics.median(cpus):.2f} "
             f"({min(cpus):.2f}-{max(cpus):.2f}) |"
         )
+    steps = []
+    for (pipeline, kind), runs in speed.items():
+        if pipeline == "dlt" and runs:
+            parts = ", ".join(
+                f"{name} {statistics.median(r['steps'].get(name, 0.0) for r in runs):.2f}"
+                for name in runs[0]["steps"]
+                if name != "run"
+            )
+            steps.append(f"- dlt's steps into {kind}, median s: {parts}")
+    lines += ["", *steps] if steps else []
     if late is not None:
         lines += [
             "",
