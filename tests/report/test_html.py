@@ -292,7 +292,7 @@ def test_each_currency_has_its_own_total_chart_and_chargeback() -> None:
     ]
     html, page = rendered(made(cells, 2))
     assert re.findall(
-        r'<span class="amount">([^<]+)</span><span class="currency">(\w+)<', html
+        r'<span class="amount">([^<]+)</span> <span class="currency">(\w+)<', html
     ) == [
         ("1,234.50", "USD"),
         ("100.00", "EUR"),
@@ -316,14 +316,19 @@ def test_long_periods_are_drawn_a_few_days_per_bar_and_still_add_up() -> None:
     assert_every_table_adds_up(page)
 
 
-def test_beyond_seven_projects_the_smallest_share_one_grey_series() -> None:
+@pytest.mark.parametrize(("projects", "apart"), [(6, 6), (7, 5), (9, 5)])
+def test_beyond_six_projects_the_smallest_share_one_grey_series(projects: int, apart: int) -> None:
     day = utc("2026-01-01")
-    cells = [CostCell(day, f"p{i}", "x", "usd", Decimal(20 - i)) for i in range(9)]
-    _, page = rendered(made(cells, 1))
+    cells = [CostCell(day, f"p{i}", "x", "usd", Decimal(20 - i)) for i in range(projects)]
+    html, page = rendered(made(cells, 1))
     (days,) = page.tables_of("days")
     header = days.part("thead")[0].cells
-    assert header[1:-1] == [f"p{i}" for i in range(7)] + ["Other projects (2)"]
-    assert days.part("tbody")[0].cells[-2] == "25.00"  # 13 + 12
+    others = [f"Other projects ({projects - apart})"] if apart < projects else []
+    assert header[1:-1] == [f"p{i}" for i in range(apart)] + others
+    if others:
+        rest = sum(20 - i for i in range(apart, projects))
+        assert days.part("tbody")[0].cells[-2] == f"{rest}.00"
+        assert 'fill="#9E9E9E"' in html
 
 
 async def test_usage_lists_tokens_by_model_and_names_idle_endpoints(

@@ -31,6 +31,9 @@ NOTHING = '<span class="muted">&ndash;</span>'
 """A cell with no cost at all (a cost that rounds to 0.00 shows 0.00)."""
 TOP_RANKED = 10
 """Users and keys listed by name; the others are summed on one row."""
+MAX_SERIES = 6
+"""Projects drawn apart in the chart (more share one "other" series): the days table has a
+column for each, and seven-figure columns fit across a printed page six at a time."""
 MAX_BARS = 62
 """Longer periods are drawn a few days per bar."""
 
@@ -49,16 +52,18 @@ section { margin-top: 2.2rem; }
 .note { font-size: .9em; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums lining-nums; }
 th, td { padding: .28rem .5rem; border-bottom: 1px solid var(--rule); text-align: left;
-  vertical-align: top; }
+  vertical-align: top; overflow-wrap: anywhere; }
 thead th { border-bottom: 1.5px solid var(--ink); font-weight: 600; }
-.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.num { text-align: right; white-space: nowrap; overflow-wrap: normal;
+  font-variant-numeric: tabular-nums; }
+table.days th.num { white-space: normal; overflow-wrap: anywhere; }
 tr.project th, tr.project td { font-weight: 600; border-top: 1px solid #9a9a9a; }
 tr.line td:first-child { padding-left: 1.6rem; }
 tfoot td, tfoot th { font-weight: 700; border-top: 2px solid var(--ink); border-bottom: none; }
 .totals { display: flex; flex-wrap: wrap; gap: .5rem 2.5rem; margin: .4rem 0 .8rem; }
 .total { margin: 0; }
 .total .amount { font-size: 2.1rem; font-weight: 700; font-variant-numeric: tabular-nums; }
-.total .currency { font-size: 1.1rem; color: var(--muted); margin-left: .3rem; }
+.total .currency { font-size: 1.1rem; color: var(--muted); }
 figure { margin: 0 0 1rem; }
 svg { display: block; width: 100%; height: auto; max-width: 100%; }
 svg text { font-family: inherit; }
@@ -69,6 +74,9 @@ svg text { font-family: inherit; }
 .tag { font-size: .8em; color: var(--muted); border: 1px solid var(--rule); border-radius: 3px;
   padding: 0 .3em; margin-left: .2em; }
 tbody th { font-weight: normal; }
+table.days { font-size: .85em; }
+table.days th, table.days td { padding: .25rem .35rem; }
+table.days tbody th { white-space: nowrap; overflow-wrap: normal; }
 tr.provisional td, tr.provisional th { background: #f1f1f1; }
 .budget { margin: 0 0 1.2rem; break-inside: avoid; }
 .budget p { margin: .3rem 0; }
@@ -78,6 +86,8 @@ tr.provisional td, tr.provisional th { background: #f1f1f1; }
 @page { size: auto; margin: 14mm 12mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
+  table.days { font-size: 8pt; }
+  table.days th, table.days td { padding: .2rem .2rem; }
   section + section { break-before: page; margin-top: 0; }
   figure, svg, .budget, tr { break-inside: avoid; }
   h2, h3 { break-after: avoid; }
@@ -159,7 +169,7 @@ def _summary(chargeback: Chargeback) -> str:
     totals = chargeback.totals()
     if totals:
         shown = "".join(
-            f'<p class="total"><span class="amount">{money_text(cents(amount))}</span>'
+            f'<p class="total"><span class="amount">{money_text(cents(amount))}</span> '
             f'<span class="currency">{esc(currency.upper())}</span></p>'
             for currency, amount in totals.items()
         )
@@ -230,7 +240,7 @@ def _series(chargeback: Chargeback, currency: str) -> tuple[list[Series], dict[s
     """The chart's series (the largest projects, then the others as one) and the series of
     each project."""
     projects = chargeback.projects(currency)
-    own = projects if len(projects) <= len(OKABE_ITO) else projects[: len(OKABE_ITO)]
+    own = projects if len(projects) <= MAX_SERIES else projects[: MAX_SERIES - 1]
     series = [Series(p.label, colour) for p, colour in zip(own, OKABE_ITO, strict=False)]
     index = {p.project_id: i for i, p in enumerate(own)}
     rest = projects[len(own) :]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import attrs
@@ -34,10 +34,9 @@ GRID = "#D9D9D9"
 
 WIDTH = 760
 HEIGHT = 300
-LEFT, RIGHT, TOP, BOTTOM = 72, 12, 26, 44
+RIGHT, TOP, BOTTOM = 12, 26, 44
+PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 MAX_X_LABELS = 12
-
-Scale = Callable[[Decimal], float]
 
 
 def esc(text: str) -> str:
@@ -82,6 +81,26 @@ def _tick_text(value: Decimal, step: Decimal) -> str:
     return f"{value:,.2f}" if step != step.to_integral_value() else f"{value:,.0f}"
 
 
+@attrs.frozen
+class _Plot:
+    """Where a chart draws: its left edge (after the y labels), its scale and its slots."""
+
+    left: float
+    top: Decimal
+    bars: int
+
+    @property
+    def width(self) -> float:
+        return WIDTH - self.left - RIGHT
+
+    @property
+    def slot(self) -> float:
+        return self.width / max(self.bars, 1)
+
+    def y(self, value: Decimal) -> float:
+        return TOP + PLOT_HEIGHT - float(value / self.top) * PLOT_HEIGHT
+
+
 def stacked_bars(bars: Sequence[Bar], series: Sequence[Series], *, unit: str, title: str) -> str:
     """An SVG chart of ``bars``, each stacked from its series' amounts (bottom first).
 
@@ -89,43 +108,41 @@ def stacked_bars(bars: Sequence[Bar], series: Sequence[Series], *, unit: str, ti
     provisional bars lie on a shaded band labelled "provisional". The y axis is in
     ``unit``; ``title`` is the chart's accessible name.
     """
-    plot_w = WIDTH - LEFT - RIGHT
-    plot_h = HEIGHT - TOP - BOTTOM
     heights = [sum((a for a in bar.amounts if a > 0), Decimal(0)) for bar in bars]
     top, step = _nice_scale(max(heights, default=Decimal(0)))
-    slot = plot_w / max(len(bars), 1)
-
-    def y(value: Decimal) -> float:
-        return TOP + plot_h - float(value / top) * plot_h
-
+    ticks = [step * i for i in range(int(top / step) + 1)]
+    labels = [_tick_text(tick, step) for tick in ticks]
+    # Room for the longest y label: about 7 units a character at font size 12.
+    left = max(48.0, 14 + 7.0 * max(len(text) for text in [*labels, unit]))
+    plot = _Plot(left, top, len(bars))
     out = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{esc(title)}" '
         f'class="chart" preserveAspectRatio="xMidYMid meet">',
         f"<title>{esc(title)}</title>",
     ]
-    out += _provisional_band(bars, slot, plot_h)
-    out += _y_axis(top, step, unit, y)
+    out += _provisional_band(bars, plot)
+    out += _y_axis(plot, zip(ticks, labels, strict=True), unit)
     for i, bar in enumerate(bars):
-        out += _stack(bar, series, LEFT + i * slot, slot, y, unit)
-    out += _x_labels(bars, slot)
+        out += _stack(bar, series, plot, i, unit)
+    out += _x_labels(bars, plot)
     out.append(
-        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" '
-        f'stroke="{INK}" stroke-width="1"/>'
+        f'<line x1="{left:.1f}" y1="{TOP + PLOT_HEIGHT}" x2="{WIDTH - RIGHT}" '
+        f'y2="{TOP + PLOT_HEIGHT}" stroke="{INK}" stroke-width="1"/>'
     )
     out.append("</svg>")
     return "\n".join(out)
 
 
-def _provisional_band(bars: Sequence[Bar], slot: float, plot_h: float) -> list[str]:
+def _provisional_band(bars: Sequence[Bar], plot: _Plot) -> list[str]:
     first = next((i for i, bar in enumerate(bars) if bar.provisional), None)
     if first is None:
         return []
-    x = LEFT + first * slot
-    width = (len(bars) - first) * slot
+    x = plot.left + first * plot.slot
+    width = (len(bars) - first) * plot.slot
     # The label sits over the band, or ends at the right edge when the band is narrow.
     label_x, anchor = (x + width / 2, "middle") if width >= 80 else (WIDTH - RIGHT, "end")
     return [
-        f'<rect x="{x:.1f}" y="{TOP}" width="{width:.1f}" height="{plot_h:.1f}" '
+        f'<rect x="{x:.1f}" y="{TOP}" width="{width:.1f}" height="{PLOT_HEIGHT}" '
         f'fill="{INK}" fill-opacity="0.07"><title>provisional: the API may still revise these '
         "days</title></rect>",
         f'<text x="{label_x:.1f}" y="{TOP - 8}" text-anchor="{anchor}" font-size="12" '
@@ -133,38 +150,34 @@ def _provisional_band(bars: Sequence[Bar], slot: float, plot_h: float) -> list[s
     ]
 
 
-def _y_axis(top: Decimal, step: Decimal, unit: str, y: Scale) -> list[str]:
+def _y_axis(plot: _Plot, ticks: Iterable[tuple[Decimal, str]], unit: str) -> list[str]:
     out = []
-    tick = Decimal(0)
-    while tick <= top:
-        at = y(tick)
+    for tick, text in ticks:
+        at = plot.y(tick)
         out.append(
-            f'<line x1="{LEFT}" y1="{at:.1f}" x2="{WIDTH - RIGHT}" y2="{at:.1f}" '
+            f'<line x1="{plot.left:.1f}" y1="{at:.1f}" x2="{WIDTH - RIGHT}" y2="{at:.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
         )
         out.append(
-            f'<text x="{LEFT - 6}" y="{at + 4:.1f}" text-anchor="end" font-size="12" '
-            f'fill="{INK}">{esc(_tick_text(tick, step))}</text>'
+            f'<text x="{plot.left - 6:.1f}" y="{at + 4:.1f}" text-anchor="end" font-size="12" '
+            f'fill="{INK}">{esc(text)}</text>'
         )
-        tick += step
     out.append(
-        f'<text x="{LEFT - 6}" y="{TOP - 8}" text-anchor="end" font-size="12" '
+        f'<text x="{plot.left - 6:.1f}" y="{TOP - 8}" text-anchor="end" font-size="12" '
         f'fill="{MUTED}">{esc(unit)}</text>'
     )
     return out
 
 
-def _stack(
-    bar: Bar, series: Sequence[Series], x: float, slot: float, y: Scale, unit: str
-) -> list[str]:
-    width = max(slot * 0.72, 1.0)
-    left = x + (slot - width) / 2
+def _stack(bar: Bar, series: Sequence[Series], plot: _Plot, index: int, unit: str) -> list[str]:
+    width = max(plot.slot * 0.72, 1.0)
+    left = plot.left + index * plot.slot + (plot.slot - width) / 2
     out = []
     base = Decimal(0)
     for one, amount in zip(series, bar.amounts, strict=True):
         if amount <= 0:
             continue
-        low, high = y(base), y(base + amount)
+        low, high = plot.y(base), plot.y(base + amount)
         base += amount
         note = " (provisional)" if bar.provisional else ""
         out.append(
@@ -176,12 +189,12 @@ def _stack(
     return out
 
 
-def _x_labels(bars: Sequence[Bar], slot: float) -> list[str]:
+def _x_labels(bars: Sequence[Bar], plot: _Plot) -> list[str]:
     every = math.ceil(len(bars) / MAX_X_LABELS) if bars else 1
-    baseline = HEIGHT - BOTTOM + 18
+    baseline = TOP + PLOT_HEIGHT + 18
     return [
-        f'<text x="{LEFT + (i + 0.5) * slot:.1f}" y="{baseline}" text-anchor="middle" '
-        f'font-size="12" fill="{INK}">{esc(bar.label)}</text>'
+        f'<text x="{plot.left + (i + 0.5) * plot.slot:.1f}" y="{baseline}" '
+        f'text-anchor="middle" font-size="12" fill="{INK}">{esc(bar.label)}</text>'
         for i, bar in enumerate(bars)
         if i % every == 0
     ]
