@@ -10,7 +10,7 @@ import usage_async as ua
 from usage_async._protocol import validate
 from usage_async.cli._report import report_queries
 from usage_async.emulator import Emulator
-from usage_async.report import API_KEYS, Chargeback, collect, report_params
+from usage_async.report import API_KEYS, USERS, Chargeback, collect, report_params
 
 from .conftest import EMULATOR_NOW
 from .ledger import (
@@ -130,9 +130,34 @@ async def test_a_period_before_key_grouping_asks_for_no_costs_by_key(
 ) -> None:
     early = await collect(ledger_client, START, KEYS_GROUPING_SINCE)
     assert early.api_keys_from is None
-    assert early.api_keys == ()
+    assert early.api_keys is None
     assert not [q for _, q in ledger.queries if "api_key_id" in q.get("group_by", [])]
     assert early.totals() == {"usd": Decimal("1170.0325")}
+
+
+async def test_without_attribution_no_costs_by_user_or_key_are_read(
+    ledger: Ledger, ledger_client: ua.UsageClient
+) -> None:
+    plain = await collect(ledger_client, START, END, attribution=False)
+    groupings = [q["group_by"] for path, q in ledger.queries if path.endswith("/costs")]
+    assert groupings == [["project_id", "line_item"]]
+    assert plain.users is None
+    assert plain.api_keys is None
+    assert plain.totals() == {"usd": TOTAL}
+
+
+async def test_every_page_is_handed_to_on_page_as_it_arrives(
+    ledger_client: ua.UsageClient,
+) -> None:
+    seen: dict[str, int] = {}
+
+    def count(key: str, page: ua.Page[object]) -> None:
+        seen[key] = seen.get(key, 0) + len(page.data)
+
+    chargeback = await collect(ledger_client, START, END, on_page=count)
+    assert set(seen) == {*ua.ENDPOINTS, USERS, API_KEYS}
+    assert seen["costs"] == len(chargeback.days) == 10
+    assert seen[API_KEYS] == 5  # 2025-12-06 to 2025-12-10
 
 
 async def test_projects_are_named_from_the_directory_and_the_organization_from_the_costs(

@@ -252,7 +252,7 @@ async def test_users_and_keys_are_ranked_and_days_before_key_grouping_are_shown_
 
 def test_a_period_wholly_before_key_grouping_says_why_there_are_no_keys() -> None:
     cell = CostCell(utc("2025-11-02"), "p", "x", "usd", Decimal(5))
-    _, page = rendered(made([cell], 3, "2025-11-01"))
+    _, page = rendered(made([cell], 3, "2025-11-01", users=()))
     assert "only from 2025-12-06 on; this period ends before that day" in page.text
 
 
@@ -275,6 +275,13 @@ def test_costs_without_any_user_leave_the_users_table_out() -> None:
     _, page = rendered(made([cell], 1, users=nobody))
     assert "The costs of this period are not attributed to users." in page.text
     assert not any("User" in row.cells for t in page.tables_of("ranking") for row in t.rows)
+
+
+def test_without_users_and_keys_read_the_report_leaves_their_section_out() -> None:
+    cell = CostCell(utc("2026-01-01"), "p", "x", "usd", Decimal(4))
+    _, page = rendered(made([cell], 1))
+    assert "Who spent it" not in page.text
+    assert not page.tables_of("ranking")
 
 
 def test_a_period_without_costs_says_so_and_draws_no_chart() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -162,7 +162,13 @@ class _Tally:
 
 
 async def collect(
-    client: UsageClient, start: int, end: int, *, names: bool | Collection[str] = True
+    client: UsageClient,
+    start: int,
+    end: int,
+    *,
+    names: bool | Collection[str] = True,
+    attribution: bool = True,
+    on_page: Callable[[str, Page[Any]], object] | None = None,
 ) -> Chargeback:
     """The chargeback report of ``[start, end)`` (Unix seconds), read through ``client``.
 
@@ -171,13 +177,18 @@ async def collect(
     directory (``NAME_PARTS``) beside the usage to name them; a collection of parts reads
     only those (``("projects",)``: one request per hundred projects, where API keys take one
     per project); ``False`` reads none and shows IDs. A directory that cannot be read leaves
-    IDs and a warning in ``Chargeback.warnings``. ``client`` is borrowed: it stays open.
+    IDs and a warning in ``Chargeback.warnings``. ``attribution=False`` leaves out the costs
+    by user and by API key (two queries the text report does without). ``on_page(key,
+    page)`` is called with each page as it arrives (``key``: the endpoint, ``USERS`` or
+    ``API_KEYS``), for a progress bar. ``client`` is borrowed: it stays open.
 
     Raises ``InvalidParameterError`` before any request for a period the API would refuse
     (an end before the start), and ``FanOutError`` (with the query's key and the
     ``APIError``) when a query fails.
     """
-    queries = {**report_params(start, end), **_attribution_params(start, end)}
+    queries = report_params(start, end)
+    if attribution:
+        queries.update(_attribution_params(start, end))
     streams = {
         key: client.stream("costs" if key in (USERS, API_KEYS) else key, **params)
         for key, params in queries.items()
@@ -190,9 +201,12 @@ async def collect(
         async with fan_out(pages, concurrency=client.max_in_flight) as fan:
             async for key, page in fan:
                 tally.add(key, page)
+                if on_page is not None:
+                    on_page(key, page)
         directory, warnings = await lookup if lookup is not None else (Directory(), ())
     finally:
-        if lookup is not None and not lookup.done():
+        if lookup is not None:
+            # Awaited in every case, so that a failure nobody waited for is not logged.
             lookup.cancel()
             await asyncio.gather(lookup, return_exceptions=True)
     server_time = streams["costs"].server_time
@@ -201,6 +215,7 @@ async def collect(
         directory,
         warnings,
         named=bool(parts),
+        attributed=attribution,
         start=floor_to(start, DAY),
         end=end,
         server_time=server_time if server_time is not None else int(time.time()),
@@ -240,6 +255,7 @@ def _chargeback(
     warnings: tuple[str, ...],
     *,
     named: bool,
+    attributed: bool,
     start: int,
     end: int,
     server_time: int,
@@ -259,8 +275,12 @@ def _chargeback(
         costs=tuple(tally.cells),
         project_labels=_labels(project_ids, project_names, "project_id"),
         usage={name: _usage(name, usage) for name, usage in tally.usage.items()},
-        users=_ranked(tally.users, _known(directory.users, "email"), "user_id"),
-        api_keys=_ranked(tally.api_keys, _known(directory.api_keys, "name"), "api_key_id"),
+        users=_ranked(tally.users, _known(directory.users, "email"), "user_id")
+        if attributed
+        else None,
+        api_keys=_ranked(tally.api_keys, _known(directory.api_keys, "name"), "api_key_id")
+        if keys_from is not None
+        else None,
         api_keys_from=keys_from,
         organization=tally.organization,
         warnings=warnings,

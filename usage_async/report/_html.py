@@ -129,7 +129,7 @@ def render_html(
     for currency in currencies:
         body.append(_cost_per_day(chargeback, currency))
         body.append(_chargeback_table(chargeback, currency))
-    if currencies:
+    if currencies and chargeback.users is not None:
         body.append(_attribution(chargeback, currencies))
     body.append(_usage(chargeback))
     period = f"{utc_day(chargeback.start)} to {utc_day(chargeback.end)}"
@@ -374,8 +374,8 @@ def _chargeback_table(chargeback: Chargeback, currency: str) -> str:
 def _attribution(chargeback: Chargeback, currencies: Iterable[str]) -> str:
     out = ['<section class="attribution">', "<h2>Who spent it</h2>"]
     for currency in currencies:
-        users = [u for u in chargeback.users if u.currency == currency]
-        keys = [k for k in chargeback.api_keys if k.currency == currency]
+        users = [u for u in chargeback.users or () if u.currency == currency]
+        keys = [k for k in chargeback.api_keys or () if k.currency == currency]
         out.append(_ranking(f"Top users, {currency.upper()}", "User", users, "users"))
         out.append(_keys_ranking(chargeback, keys, currency))
     out.append("</section>")
@@ -462,7 +462,7 @@ TOKEN_COLUMNS = (
 
 
 def _usage(chargeback: Chargeback) -> str:
-    token_rows = []
+    tokens: list[tuple[str, str, Mapping[str, Number]]] = []
     other_rows = []
     idle = []
     for name, usage in chargeback.usage.items():
@@ -470,30 +470,13 @@ def _usage(chargeback: Chargeback) -> str:
             idle.append(name)
         elif "input_tokens" in usage.metrics:
             models = usage.by_model or {None: usage.totals}
-            for model, sums in models.items():
-                token_rows.append((model or "(no model)", name, sums))
+            tokens += [(model or "(no model)", name, sums) for model, sums in models.items()]
         else:
             described = _describe(usage.totals, usage.metrics, usage.levels)
             other_rows.append(f"<tr><td>{esc(name)}</td><td>{esc(described)}</td></tr>")
-    token_rows.sort(
-        key=lambda row: -(int(row[2].get("input_tokens", 0)) + int(row[2].get("output_tokens", 0)))
-    )
-    head = "".join(f'<th scope="col" class="num">{label}</th>' for _, label in TOKEN_COLUMNS)
-    body = "\n".join(
-        f"<tr><td>{esc(model)}</td><td>{esc(endpoint)}</td>"
-        + "".join(
-            f'<td class="num">{_count(sums[m]) if m in sums else "—"}</td>'
-            for m, _ in TOKEN_COLUMNS
-        )
-        + "</tr>"
-        for model, endpoint, sums in token_rows
-    )
     out = ['<section class="usage">', "<h2>Usage</h2>", "<h3>Tokens by model</h3>"]
-    if token_rows:
-        out.append(
-            f'<table class="tokens">\n<thead><tr><th scope="col">Model</th>'
-            f'<th scope="col">Endpoint</th>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
-        )
+    if tokens:
+        out.append(_tokens_table(tokens))
     else:
         out.append('<p class="note">No tokens were used in this period.</p>')
     if other_rows:
@@ -508,3 +491,25 @@ def _usage(chargeback: Chargeback) -> str:
         out.append(f'<p class="note">No usage of {esc(", ".join(idle))}.</p>')
     out.append("</section>")
     return "\n".join(out)
+
+
+def _tokens_table(tokens: list[tuple[str, str, Mapping[str, Number]]]) -> str:
+    """A row per endpoint and model, the most tokens first."""
+    tokens = sorted(
+        tokens,
+        key=lambda row: -(int(row[2].get("input_tokens", 0)) + int(row[2].get("output_tokens", 0))),
+    )
+    head = "".join(f'<th scope="col" class="num">{label}</th>' for _, label in TOKEN_COLUMNS)
+    body = "\n".join(
+        f"<tr><td>{esc(model)}</td><td>{esc(endpoint)}</td>"
+        + "".join(
+            f'<td class="num">{_count(sums[m]) if m in sums else "—"}</td>'
+            for m, _ in TOKEN_COLUMNS
+        )
+        + "</tr>"
+        for model, endpoint, sums in tokens
+    )
+    return (
+        f'<table class="tokens">\n<thead><tr><th scope="col">Model</th>'
+        f'<th scope="col">Endpoint</th>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
+    )

@@ -149,9 +149,9 @@ class Chargeback:
     name; its ID where the name is unknown; ``name (ID)`` where two projects share a name).
     The days from ``provisional_from`` (a UTC midnight) on may still be revised by the API:
     those that ended less than two days before ``server_time``, the server's clock when it
-    answered (the sync's settle window). ``users`` and ``api_keys`` rank
-    costs by user and by API key; ``api_keys_from`` is where the keys' costs start (the API
-    groups costs by key only from 2025-12-06) or ``None`` when the period has no such day.
+    answered (the sync's settle window). ``users`` and ``api_keys`` rank costs by user and
+    by API key (``None``: not read); ``api_keys_from`` is where the keys' costs start (the
+    API groups costs by key only from 2025-12-06), ``None`` when the period has no such day.
     ``warnings`` say what could not be read (parts of the directory).
     """
 
@@ -163,8 +163,8 @@ class Chargeback:
     costs: tuple[CostCell, ...]
     project_labels: Mapping[str | None, str]
     usage: Mapping[str, EndpointUsage]
-    users: tuple[RankedCost, ...] = ()
-    api_keys: tuple[RankedCost, ...] = ()
+    users: tuple[RankedCost, ...] | None = None
+    api_keys: tuple[RankedCost, ...] | None = None
     api_keys_from: int | None = None
     organization: str | None = None
     warnings: tuple[str, ...] = ()
