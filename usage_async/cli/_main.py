@@ -209,9 +209,8 @@ def _add_filter(parser: argparse.ArgumentParser, spec: Filter, flag: str) -> Non
 def _add_endpoint_command(
     commands: Any, endpoint: Endpoint, parents: list[argparse.ArgumentParser]
 ) -> None:
-    # The client method's summary line ("Completions usage (tokens, requests) per bucket.").
-    method_doc = getattr(UsageClient, endpoint.name).__doc__ or endpoint.name
-    summary = method_doc.splitlines()[0].replace("``", "")
+    # The table's line for people, shown without its reStructuredText literals.
+    summary = endpoint.summary.replace("``", "")
     parser: argparse.ArgumentParser = commands.add_parser(
         endpoint.name,
         parents=parents,
