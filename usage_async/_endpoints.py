@@ -81,6 +81,9 @@ class Endpoint:
     filters: tuple[Filter, ...]
     group_by: tuple[str, ...]
     limits: Mapping[str, PageLimit]
+    # One line for people: the client method's docstring opens with it and the command
+    # line's help shows it, without importing the client (a test keeps the two equal).
+    summary: str
     default_width: str = "1d"
     # Costs buckets are whole UTC days: the API floors start_time to midnight.
     whole_days: bool = False
@@ -137,6 +140,7 @@ def _usage(
     result_type: type[Result],
     filters: tuple[Filter, ...],
     group_by: tuple[str, ...],
+    summary: str,
     level_metrics: tuple[str, ...] = (),
 ) -> Endpoint:
     return Endpoint(
@@ -146,18 +150,39 @@ def _usage(
         filters=filters,
         group_by=group_by,
         limits=_USAGE_LIMITS,
+        summary=summary,
         level_metrics=level_metrics,
     )
 
 
 _ALL = (
-    _usage("audio_speeches", AudioSpeechesResult, _MODEL_FILTERS, _MODEL_GROUPS),
-    _usage("audio_transcriptions", AudioTranscriptionsResult, _MODEL_FILTERS, _MODEL_GROUPS),
     _usage(
-        "code_interpreter_sessions", CodeInterpreterSessionsResult, (_PROJECTS,), ("project_id",)
+        "audio_speeches",
+        AudioSpeechesResult,
+        _MODEL_FILTERS,
+        _MODEL_GROUPS,
+        summary="Text-to-speech usage (characters, requests) per bucket.",
     ),
     _usage(
-        "completions", CompletionsResult, (*_MODEL_FILTERS, Filter("batch", "bool")), _TOKEN_GROUPS
+        "audio_transcriptions",
+        AudioTranscriptionsResult,
+        _MODEL_FILTERS,
+        _MODEL_GROUPS,
+        summary="Transcription usage (seconds, requests) per bucket.",
+    ),
+    _usage(
+        "code_interpreter_sessions",
+        CodeInterpreterSessionsResult,
+        (_PROJECTS,),
+        ("project_id",),
+        summary="Code interpreter sessions per bucket.",
+    ),
+    _usage(
+        "completions",
+        CompletionsResult,
+        (*_MODEL_FILTERS, Filter("batch", "bool")),
+        _TOKEN_GROUPS,
+        summary="Completions usage (tokens, requests) per bucket.",
     ),
     Endpoint(
         name="costs",
@@ -166,15 +191,29 @@ _ALL = (
         filters=(_PROJECTS, _KEYS, Filter("line_items")),
         group_by=("project_id", "user_id", "line_item", "api_key_id", "api_source"),
         limits=_COSTS_LIMITS,
+        summary="Costs per daily bucket (``amount`` as an exact ``Decimal``).",
         whole_days=True,
     ),
-    _usage("decisions", DecisionsResult, (*_MODEL_FILTERS, Filter("batch", "bool")), _TOKEN_GROUPS),
-    _usage("embeddings", EmbeddingsResult, _MODEL_FILTERS, _MODEL_GROUPS),
+    _usage(
+        "decisions",
+        DecisionsResult,
+        (*_MODEL_FILTERS, Filter("batch", "bool")),
+        _TOKEN_GROUPS,
+        summary="Decisions usage (tokens, requests) per bucket.",
+    ),
+    _usage(
+        "embeddings",
+        EmbeddingsResult,
+        _MODEL_FILTERS,
+        _MODEL_GROUPS,
+        summary="Embeddings usage (tokens, requests) per bucket.",
+    ),
     _usage(
         "file_search_calls",
         FileSearchesResult,
         (_PROJECTS, _USERS, _KEYS, Filter("vector_store_ids")),
         ("project_id", "user_id", "api_key_id", "vector_store_id"),
+        summary="File search calls per bucket.",
     ),
     _usage(
         "images",
@@ -185,14 +224,29 @@ _ALL = (
             Filter("sizes", choices=IMAGE_SIZES),
         ),
         (*_MODEL_GROUPS, "size", "source"),
+        summary="Image usage (images, requests) per bucket.",
     ),
-    _usage("moderations", ModerationsResult, _MODEL_FILTERS, _MODEL_GROUPS),
-    _usage("vector_stores", VectorStoresResult, (_PROJECTS,), ("project_id",), ("usage_bytes",)),
+    _usage(
+        "moderations",
+        ModerationsResult,
+        _MODEL_FILTERS,
+        _MODEL_GROUPS,
+        summary="Moderations usage (tokens, requests) per bucket.",
+    ),
+    _usage(
+        "vector_stores",
+        VectorStoresResult,
+        (_PROJECTS,),
+        ("project_id",),
+        summary="Vector store storage (bytes) per bucket.",
+        level_metrics=("usage_bytes",),
+    ),
     _usage(
         "web_search_calls",
         WebSearchesResult,
         (*_MODEL_FILTERS, Filter("context_levels", choices=CONTEXT_LEVELS)),
         (*_MODEL_GROUPS, "context_level", "api_source"),
+        summary="Web search calls per bucket.",
     ),
 )
 

@@ -348,7 +348,7 @@ def test_ua_sync_is_the_function_even_after_the_package_is_imported() -> None:
     code = (
         "import inspect, usage_async as ua\n"
         "from usage_async.sync import SyncReport\n"
-        "import usage_async.sync._cli\n"
+        "import usage_async.cli._sync\n"
         "assert callable(ua.sync) and ua.SyncReport is SyncReport\n"
         "assert inspect.iscoroutine(c := ua.sync(None, 'sqlite://'))\n"
         "c.close()\n"

@@ -13,6 +13,24 @@ singular flags (``project_ids`` -> ``--project-id``), enum filters, ``--group-by
 
 Exit codes: 0 success, 1 the API or the network failed, 2 bad arguments (including a missing
 key), 130 interrupted, 141 stdout closed early (``| head``).
+
+The rule: this package is the only place with argparse, rich, exit codes and terminal
+output (print, stdout, stderr). The libraries (``usage_async.sync``, ``usage_async.focus``,
+``usage_async.emulator``, the core) never import it; it imports them.
+
+Adding a command is one module and one line:
+
+- ``_commands/NAME.py`` with exactly one ``register(commands, common)``: it adds the
+  subparser (``commands.add_parser``, with the parent parsers it needs from ``common``:
+  ``connection``, ``insecure``, ``period``) and ``set_defaults(run=run, parser=parser)``;
+  ``run(args, now) -> int`` returns the exit code;
+- its ``register`` in ``_main.REGISTRARS``, where ``--help`` should list it.
+
+Registering stays cheap: ``--help`` and argument errors load no client, aiohttp, SQLAlchemy,
+rich or pyarrow. ``run`` imports what the command needs inside itself (a long run lives in
+its own module, as ``_sync`` and ``_focus``). What commands share is public within the
+package: ``_arguments`` (parent parsers, argparse types, help texts) for parsing,
+``_running`` (exit codes, the key, the client, failures as one line) for running.
 """
 
 from __future__ import annotations
@@ -24,8 +42,8 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    # The client and aiohttp take a moment to import: a Ctrl-C then is an interruption like
-    # any other (130), not a traceback out of the console script.
+    # Importing the commands takes a moment: a Ctrl-C then is an interruption like any
+    # other (130), not a traceback out of the console script.
     try:
         from ._main import main as run
     except KeyboardInterrupt:

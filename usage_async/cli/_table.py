@@ -288,6 +288,28 @@ def _metric_units(metrics: Sequence[str], rows: Sequence[Row]) -> list[_Unit]:
     return sorted(units, key=lambda unit: not unit.telling)
 
 
+@attrs.define
+class _ColumnMaker:
+    """Makes the columns of one table, noting whether a name was unknown or shared."""
+
+    rows: Sequence[Row]
+    groups: list[str]
+    named: list[str]
+    shown: list[str]
+    shared: Mapping[str, Collection[str]]
+    money_with: str
+    unknown_names: bool = False
+    repeated_names: bool = False
+
+    def column(self, field: str) -> Column:
+        if field in self.named and ID_OF[field] not in self.shown:
+            column, unknown, repeated = _name_column(field, self.rows, self.shared.get(field, ()))
+            self.unknown_names |= unknown
+            self.repeated_names |= repeated
+            return column
+        return _column(field, self.rows, groups=self.groups, money_with=self.money_with)
+
+
 def plan_table(
     rows: Sequence[Row],
     query: Query,
@@ -313,18 +335,8 @@ def plan_table(
     keys = [_named_or_id(g, rows) for g in groups]
     shown = list(columns) if columns is not None else ["start_time", *keys]
     money_with = "" if "currency" in shown else "currency"
-    unknown_names = repeated_names = False
-
-    def build(field: str) -> Column:
-        nonlocal unknown_names, repeated_names
-        if field in named and ID_OF[field] not in shown:
-            column, unknown, repeated = _name_column(field, rows, (shared or {}).get(field, ()))
-            unknown_names |= unknown
-            repeated_names |= repeated
-            return column
-        return _column(field, rows, groups=groups, money_with=money_with)
-
-    built = {field: build(field) for field in shown}
+    maker = _ColumnMaker(rows, groups, named, shown, shared or {}, money_with)
+    built = {field: maker.column(field) for field in shown}
     in_progress = [_seconds(row["start_time"]) + query.width_seconds > now for row in rows]
     if "start_time" in built:
         built["start_time"] = _mark_in_progress(built["start_time"], in_progress)
@@ -333,26 +345,15 @@ def plan_table(
         tuple(built.values()),
         len(rows),
         in_progress=any(in_progress),
-        unknown_names=unknown_names,
-        shared_names=repeated_names,
+        unknown_names=maker.unknown_names,
+        shared_names=maker.repeated_names,
     )
     if columns is not None:
         return attrs.evolve(plan, fit=width)
 
     # The amount carries its currency, so a costs table needs no currency column.
     metrics = [f for f in fields if f not in (*_TIMES, *groups, *named, "currency")]
-    left_out: list[_Unit] = []
-    used = plan.width
-    for unit in _metric_units(metrics, rows):
-        unit_columns = [build(field) for field in unit.fields]
-        cost = sum(c.width + SEPARATOR for c in unit_columns)
-        some_metric_shown = len(built) > len(shown)
-        # Once one is left out, so are the rest: what is shown is a prefix of the order.
-        if left_out or (width is not None and used + cost > width and some_metric_shown):
-            left_out.append(unit)
-            continue
-        built.update({c.field: c for c in unit_columns})
-        used += cost
+    left_out = _fit_metrics(built, _metric_units(metrics, rows), maker, plan.width, width)
     named_out = [f for unit in left_out if unit.telling for f in unit.fields]
     zero = sum(len(unit.fields) for unit in left_out if not unit.telling)
     first = next((f for unit in left_out for f in unit.fields), None)
@@ -364,6 +365,30 @@ def plan_table(
         fit=width,
         example=",".join(["start_time", *keys, *([first] if first else [])]),
     )
+
+
+def _fit_metrics(
+    built: dict[str, Column],
+    units: Sequence[_Unit],
+    maker: _ColumnMaker,
+    used: int,
+    width: int | None,
+) -> list[_Unit]:
+    """Add to ``built`` the metric ``units`` that fit in ``width`` beside the ``used``
+    characters, in their order; returns those left out. The first metric is always shown."""
+    shown = len(built)
+    left_out: list[_Unit] = []
+    for unit in units:
+        unit_columns = [maker.column(field) for field in unit.fields]
+        cost = sum(c.width + SEPARATOR for c in unit_columns)
+        some_metric_shown = len(built) > shown
+        # Once one is left out, so are the rest: what is shown is a prefix of the order.
+        if left_out or (width is not None and used + cost > width and some_metric_shown):
+            left_out.append(unit)
+            continue
+        built.update({c.field: c for c in unit_columns})
+        used += cost
+    return left_out
 
 
 def plan_listing(

@@ -2,8 +2,7 @@
 
 ::
 
-    database = "postgresql://usage@db.internal/usage"   # the command line's URL wins
-    # ...as do its --since, --endpoint, --bucket-width, --group-by, --settle and --prefix
+    database = "postgresql://usage@db.internal/usage"
     max_in_flight = 8             # requests in flight across all sources at once
 
     [defaults]                    # every key here may be overridden per source
@@ -22,6 +21,9 @@
 
 A key written into the file itself is refused: configuration files get committed, copied and
 shown; keys belong in the environment or in a file only their owner can read.
+
+``load_config(path, overrides=...)`` takes settings that win over the file's: over
+``[defaults]`` and over every source's own.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ __all__ = ["ConfigError", "SourceConfig", "SyncConfig", "load_config", "parse_si
 
 
 class ConfigError(ValueError):
-    """The configuration (a file or the command line) cannot be used; the message says why."""
+    """A configuration, or one of its settings, cannot be used; the message says why."""
 
 
 def parse_since(text: str) -> int | _dt.timedelta:
@@ -65,8 +67,7 @@ def parse_since(text: str) -> int | _dt.timedelta:
 
 def read_key(*, env: str | None, file: str | None, where: str) -> str:
     """The admin key of a ``[sources.NAME]`` table: from the environment variable it names
-    or the first line of the file it names (the command line's own key, ``$OPENAI_ADMIN_KEY``
-    or ``--api-key-file``, is read by ``cli._main``)."""
+    or the first line of the file it names. Raises ``ConfigError`` saying which is missing."""
     if file is not None:
         try:
             return read_key_file(file)
@@ -220,9 +221,9 @@ def source_settings(table: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def load_config(path: str | Path, *, overrides: Mapping[str, Any] | None = None) -> SyncConfig:
-    """Read and check ``sync.toml``; ``overrides`` (the settings given on the command line,
-    as ``SourceConfig`` fields) win over the file's, ``[defaults]`` and every source's.
-    Keys are read from their variables or files now.
+    """Read and check ``sync.toml``; returns the whole configuration. ``overrides``
+    (``SourceConfig`` fields, checked by the caller) win over the file's settings,
+    ``[defaults]`` and every source's. Keys are read from their variables or files now.
 
     Raises ``ConfigError`` saying what is wrong and where.
     """

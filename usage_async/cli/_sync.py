@@ -1,8 +1,4 @@
-"""``usage-async sync``: keep a database current, once or every N minutes.
-
-    usage-async sync                                   # sqlite:///usage.db, all twelve endpoints
-    usage-async sync postgresql://usage@db/usage --since 90d --every 15m
-    usage-async sync --config sync.toml                # several organizations at once
+"""Running ``usage-async sync``: one run, or with ``--every`` one run per period.
 
 One run per invocation, or with ``--every`` one run per period until SIGTERM or SIGINT, which
 let the transaction in progress commit and then exit 0. Each run prints one summary line on
@@ -10,140 +6,45 @@ stderr. Exit codes: 0 done; 1 a table failed (the line names it; what the others
 earlier pages committed stays); 2 bad arguments, a bad config or a table grouped otherwise
 (nothing changed). A one-shot run stopped by a signal exits 128 + its number.
 
-The admin key, WHEN (``--since``), name lists, numbers, exit codes and error output are the
-rest of the command line's (``cli._main``, ``cli._period``), so the grammars agree; only
-``--settle`` and ``--every`` take durations of their own (``parse_duration``). Only
-``add_sync_command`` is imported with the command line; the database libraries are
-imported when the command runs.
+The flags merge with a ``sync.toml`` here: the file's ``database`` gives way to the
+``DATABASE_URL`` argument, and its ``[defaults]`` and every source's settings to
+``--since``, ``--endpoint``, ``--bucket-width``, ``--group-by``, ``--settle`` and
+``--prefix`` (``load_config``'s ``overrides``). What names one organization (``--source``,
+``--base-url``, ``--api-key-file``) is refused beside a file of several. The database
+libraries are imported when a run starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as _dt
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from .._endpoints import ENDPOINTS
-from .._time import iso_utc, parse_duration
-from ..cli._main import (
-    DEFAULT_CONCURRENCY,
-    EXIT_API_ERROR,
-    EXIT_OK,
-    _admin_key,
-    _number,
-    _usage_error,
-    _values,
-)
-from ..cli._voice import library_log, redact, say
-from ._config import ConfigError, SourceConfig, SyncConfig, load_config, parse_since
+from .._time import iso_utc
+from ..sync._config import ConfigError, SourceConfig, SyncConfig, load_config
+from ._running import EXIT_API_ERROR, EXIT_OK, admin_key, usage_error
+from ._voice import library_log, redact, say
 
-__all__ = ["add_sync_command"]
-
-DEFAULT_DATABASE = "sqlite:///usage.db"
-_GROUP_FIELDS = tuple(dict.fromkeys(f for e in ENDPOINTS.values() for f in e.group_by))
+__all__ = ["run_sync"]
 
 
-def _duration(text: str) -> int:
-    # --settle and --every: durations, which the rest of the command line has no flag for.
+def run_sync(args: argparse.Namespace, *, default_database: str) -> int:
+    """Run ``usage-async sync`` into ``args.database``, the file's database or
+    ``default_database``; returns the exit code."""
     try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return seconds
-
-
-def _positive_duration(text: str) -> int:
-    seconds = _duration(text)
-    if seconds < 1:
-        raise argparse.ArgumentTypeError("must be at least 1s")
-    return seconds
-
-
-def _since(text: str) -> int | _dt.timedelta:
-    try:
-        return parse_since(text)
+        config = _configuration(args)
     except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def add_sync_command(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    """Add ``sync`` to the subcommands; ``parents`` give ``--base-url`` and ``--api-key-file``."""
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "sync",
-        parents=parents,
-        allow_abbrev=False,
-        help="keep a SQLite or PostgreSQL database current with every endpoint",
-        description="Bring one table per endpoint (and sync_state) up to the server's now: "
-        "each run re-reads from where the data is settled, replacing the re-read buckets "
-        "page by page, one transaction each. Safe to kill at any moment and to run again.",
-    )
-    parser.add_argument(
-        "database",
-        metavar="DATABASE_URL",
-        nargs="?",
-        help=f"sqlite:///PATH or postgresql://USER@HOST/DB (default {DEFAULT_DATABASE})",
-    )
-    parser.add_argument(
-        "--since",
-        metavar="WHEN",
-        type=_since,
-        help="where a table's first run starts: a span before the server's now (90d, 2w, "
-        "36h) or an ISO date or datetime, as --start elsewhere (default 30d); later runs "
-        "continue from their state",
-    )
-    parser.add_argument(
-        "--endpoint",
-        metavar="NAME",
-        dest="endpoints",
-        type=_values(tuple(ENDPOINTS)),
-        action="extend",
-        help="sync only this endpoint (repeat or comma-separate; default all twelve)",
-    )
-    parser.add_argument(
-        "--bucket-width", choices=("1h", "1d"), help="usage bucket width (default 1h)"
-    )
-    parser.add_argument(
-        "--group-by",
-        metavar="FIELD[,FIELD...]",
-        type=_values(_GROUP_FIELDS),
-        action="extend",
-        help="group by these fields where an endpoint offers them (default: every field "
-        "each endpoint offers)",
-    )
-    parser.add_argument(
-        "--settle",
-        metavar="DURATION",
-        type=_duration,
-        help="buckets younger than this are read again on every run (default 2d)",
-    )
-    parser.add_argument(
-        "--every",
-        metavar="DURATION",
-        type=_positive_duration,
-        help="keep running: one run per DURATION (15m, 1h) until SIGTERM or Ctrl-C",
-    )
-    parser.add_argument("--source", metavar="LABEL", help="label of the rows (default 'default')")
-    parser.add_argument(
-        "--prefix", metavar="NAME_", help="prefix of the table names (default none)"
-    )
-    parser.add_argument(
-        "--concurrency",
-        metavar="N",
-        type=_number(int, 1),
-        default=DEFAULT_CONCURRENCY,
-        help=f"time windows fetched at once per table (default {DEFAULT_CONCURRENCY})",
-    )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="a sync.toml listing several organizations (see the README)",
-    )
-    parser.set_defaults(run=run_sync_command, parser=parser)
+        usage_error(args, str(exc))
+    database = args.database or config.database or default_database
+    try:
+        with library_log(*(source.api_key for source in config.sources)):
+            return asyncio.run(_serve(config, database, args.every, args.concurrency, args))
+    except KeyboardInterrupt:  # a second Ctrl-C while the first one's transaction commits
+        return 128 + signal.SIGINT
 
 
 def _command_line_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -174,11 +75,12 @@ def _configuration(args: argparse.Namespace) -> SyncConfig:
             ("--api-key-file", args.api_key_file, "name their own api_key_env or api_key_file"),
         ):
             if value is not None:
-                raise ConfigError(
-                    f"{flag} is for a single organization; with --config, the sources {instead}"
+                usage_error(
+                    args,
+                    f"{flag} is for a single organization; with --config, the sources {instead}",
                 )
         return load_config(args.config, overrides=settings)
-    key = _admin_key(args)  # $OPENAI_ADMIN_KEY or --api-key-file, as every command
+    key = admin_key(args)  # $OPENAI_ADMIN_KEY or --api-key-file, as every command
     source = SourceConfig(
         name=args.source or "default",
         api_key=key,
@@ -186,20 +88,6 @@ def _configuration(args: argparse.Namespace) -> SyncConfig:
         **settings,
     )
     return SyncConfig(sources=(source,))
-
-
-def run_sync_command(args: argparse.Namespace, now: int) -> int:
-    """Run ``usage-async sync``; returns the exit code."""
-    try:
-        config = _configuration(args)
-    except ConfigError as exc:
-        _usage_error(args, str(exc))
-    database = args.database or config.database or DEFAULT_DATABASE
-    try:
-        with library_log(*(source.api_key for source in config.sources)):
-            return asyncio.run(_serve(config, database, args.every, args.concurrency, args))
-    except KeyboardInterrupt:  # a second Ctrl-C while the first one's transaction commits
-        return 128 + signal.SIGINT
 
 
 def _redact(text: str, config: SyncConfig) -> str:
@@ -225,7 +113,7 @@ async def _serve(
 ) -> int:
     from .._client import UsageClient
     from .._exceptions import InvalidParameterError
-    from ._store import open_engine
+    from ..sync._store import open_engine
 
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
@@ -240,7 +128,7 @@ async def _serve(
     try:
         engine = open_engine(database)
     except InvalidParameterError as exc:
-        _usage_error(args, exc.message)
+        usage_error(args, exc.message)
     limiter = asyncio.Semaphore(config.max_in_flight)
     clients = []
     try:
@@ -254,7 +142,7 @@ async def _serve(
                 )
             )
     except InvalidParameterError as exc:
-        _usage_error(args, _redact(exc.message, config))
+        usage_error(args, _redact(exc.message, config))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop, signum)
     try:
@@ -289,9 +177,9 @@ async def _run_once(
     from sqlalchemy.exc import SQLAlchemyError
 
     from .._exceptions import InvalidParameterError, UsageError
-    from ..cli._output import BucketBars
-    from ._run import SyncError, sync
-    from ._store import GroupingChangedError
+    from ..sync._run import SyncError, sync
+    from ..sync._store import GroupingChangedError
+    from ._output import BucketBars
 
     with BucketBars(sys.stderr.isatty() and len(config.sources) == 1, counted="rows") as bars:
         runs = [
@@ -317,5 +205,5 @@ async def _run_once(
         else:
             _log(outcome.summary(), config)
     if refused:
-        _usage_error(args, _redact("; ".join(refused), config))
+        usage_error(args, _redact("; ".join(refused), config))
     return code

@@ -1,0 +1,31 @@
+"""``usage-async demo``: the report on the embedded emulator's sample data."""
+
+from __future__ import annotations
+
+import argparse
+
+from .._arguments import Common, Subcommands
+from .._running import complete
+
+__all__ = ["DEMO_DAYS", "register"]
+
+DEMO_DAYS = 7
+
+
+def register(commands: Subcommands, common: Common) -> None:
+    """Add ``demo``: it needs no key and no network, so no parent parser."""
+    parser = commands.add_parser(
+        "demo",
+        allow_abbrev=False,
+        help="a report on sample data from the embedded emulator (no key, no network)",
+        description=f"Start the embedded emulator and report the last {DEMO_DAYS} full UTC "
+        "days of its sample data. Ignores OPENAI_ADMIN_KEY and OPENAI_BASE_URL.",
+    )
+    parser.set_defaults(run=run, parser=parser)
+
+
+def run(args: argparse.Namespace, now: int) -> int:
+    """Serve the emulator, report its last ``DEMO_DAYS`` days; returns the exit code."""
+    from .._report import demo_report
+
+    return complete(demo_report(now, DEMO_DAYS), None)
