@@ -93,6 +93,8 @@ def table_reference(table: Any) -> Iterator[str]:
     """A table's heading, primary key and columns with their SQLite and PostgreSQL types."""
     from sqlalchemy.dialects import postgresql, sqlite
 
+    dialects = (sqlite.dialect(), postgresql.dialect())  # type: ignore[no-untyped-call]
+
     yield f"### `{table.name}`"
     yield ""
     if table.comment:
@@ -110,11 +112,8 @@ def table_reference(table: Any) -> Iterator[str]:
     yield header
     yield rule
     for column, meaning in zip(table.columns, meanings, strict=True):
-        row = (
-            f"| `{column.name}` | {column.type.compile(dialect=sqlite.dialect())} "
-            f"| {column.type.compile(dialect=postgresql.dialect())} "
-            f"| {'yes' if column.nullable else 'never'} |"
-        )
+        types = " | ".join(column.type.compile(dialect=dialect) for dialect in dialects)
+        row = f"| `{column.name}` | {types} | {'yes' if column.nullable else 'never'} |"
         yield row + (f" {cell(meaning)} |" if any(meanings) else "")
     yield ""
 
@@ -197,8 +196,8 @@ def api_reference(package: str) -> str:
     lines = [summary(package), ""]
     lines.extend(links)
     if at_root:
-        names = ", ".join(f"[`{n}`][usage_async.{n}]" for n in at_root)
-        lines.append(f"Also exported here, and documented with `usage_async`: {names}.")
+        documented = ", ".join(f"[`{n}`][usage_async.{n}]" for n in at_root)
+        lines.append(f"Also exported here, and documented with `usage_async`: {documented}.")
     lines.append("")
     for home in sorted(groups, key=lambda m: (m == "", m)):
         lines.extend([f"## {group_title(home) if home else 'Constants and types'}", ""])

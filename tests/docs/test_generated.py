@@ -101,3 +101,12 @@ def test_every_page_is_in_the_navigation_and_every_entry_exists() -> None:
     assert len(entries) == len(set(entries))
     pages = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")}
     assert set(entries) == pages
+
+
+def test_the_site_builds_offline() -> None:
+    """Nothing in the configuration fetches from the network at build time (CI has none)."""
+    config = (DOCS.parent / "mkdocs.yml").read_text()
+    assert re.search(r"^  font: false$", config, re.M)  # no Google fonts
+    plugins = config.split("\nplugins:\n", 1)[1].split("\n\n", 1)[0]
+    assert re.findall(r"^  - (\w+)", plugins, re.M) == ["search", "mkdocstrings"]
+    assert "import:" not in config  # no object inventories from other sites
