@@ -28,7 +28,7 @@ SINCE = NOW - 40 * DAY  # 2026-01-29: three billing months
 FIRST_DAY = SINCE - SINCE % DAY
 COSTS = ua.ENDPOINTS["costs"]
 KINDS = {column.name: column.type for column in FOCUS_COLUMNS}
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+SYNC_PAGE = (Path(__file__).resolve().parents[2] / "docs" / "sync.md").read_text()
 
 
 EXACT = decimal.Context(prec=decimal.MAX_PREC)  # sums in the default context round
@@ -254,7 +254,7 @@ def schema_version(path: str) -> int:
 
 
 def readme_query(dialect: str) -> str:
-    section = README.split("## Keep a database current")[1].split("\n## ")[0]
+    section = SYNC_PAGE.split("\n## The focus view\n")[1].split("\n## ")[0]
     queries = [q for q in re.findall(r"```sql\n(.*?)```", section, re.DOTALL) if "focus" in q]
     [query] = [q for q in queries if ("::date" in q) == (dialect == "postgresql")]
     return query

@@ -35,7 +35,7 @@ from .conftest import (
 )
 
 HOUR = 3600
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+SYNC_PAGE = (Path(__file__).resolve().parents[2] / "docs" / "sync.md").read_text()
 SINCE = NOW - 5 * DAY
 FIRST_HOUR = SINCE - SINCE % HOUR
 FIRST_DAY = SINCE - SINCE % DAY
@@ -363,7 +363,7 @@ async def test_the_readmes_cost_per_project_query_runs_on_postgresql(
     from usage_async.emulator import ORGANIZATION
 
     database = postgresql_database
-    section = README.split("## Keep a database current")[1]
+    section = SYNC_PAGE.split("\n## SQL recipes\n")[1]
     query = re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)[0]
     async with client_for(emulator) as client:
         await ua.sync(client, database, since=SINCE, endpoints=["costs"])
