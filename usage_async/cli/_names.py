@@ -24,7 +24,7 @@ from collections.abc import Collection, Mapping
 from .._client import UsageClient
 from .._directory import Directory
 from .._exceptions import APIError
-from .._rows import NAME_COLUMNS
+from .._row_columns import NAME_COLUMNS
 
 __all__ = ["ID_OF", "NAME_COLUMNS", "NONE", "NameLookup", "label", "shared_names"]
 

@@ -33,7 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._protocol import Query
-from .._rows import row_fields
+from .._row_columns import row_fields
 from .._time import DAY, MINUTE
 from ._names import ID_OF, NAME_COLUMNS, NONE, label
 

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Dialect
 
 from .._endpoints import Endpoint
 from .._models import CostsResult
-from .._rows import row_fields
+from .._row_columns import row_fields
 from ..focus._columns import exact_decimal, focus_number
 
 __all__ = [

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..._endpoints import BUCKET_SECONDS, ENDPOINTS, Endpoint, Filter
-from ..._rows import NAME_COLUMNS, row_fields
+from ..._row_columns import NAME_COLUMNS, row_fields
 from ..._time import utc_text
 from .._arguments import (
     COMMON_FLAGS,
