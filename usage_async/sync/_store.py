@@ -37,6 +37,7 @@ from .._time import utc_datetime as exact_utc_datetime
 from ..focus._columns import exact_decimal, focus_number
 from ._focus_view import create_focus_view
 from ._plan import Job
+from ._registry import backend_named, backend_of, extra_providing, url_examples
 from ._schema import (
     BOOKKEEPING,
     ExactDecimal,
@@ -56,9 +57,6 @@ __all__ = [
     "open_engine",
     "utc_datetime",
 ]
-
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-_DRIVER_EXTRA = {"aiosqlite": "sync", "asyncpg": "postgres"}
 
 
 class GroupingChangedError(UsageError):
@@ -80,31 +78,27 @@ def _password_hidden(url: str) -> str:
 
 def database_url(url: str | sa.URL) -> sa.URL:
     """The SQLAlchemy URL with its asyncio driver: ``sqlite:///`` becomes
-    ``sqlite+aiosqlite:///`` and ``postgresql://`` becomes ``postgresql+asyncpg://``.
+    ``sqlite+aiosqlite:///`` and ``postgresql://`` becomes ``postgresql+asyncpg://`` (each
+    backend's ``driver``).
 
-    Raises ``InvalidParameterError`` for a URL that is not SQLite or PostgreSQL.
+    Raises ``InvalidParameterError`` for a URL of a database with no backend.
     """
     try:
         parsed = sa.make_url(url)
     except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise InvalidParameterError(
-            f"{_password_hidden(str(url))!r} is not a database URL; give sqlite:///PATH or "
-            f"postgresql://USER@HOST/DATABASE",
+            f"{_password_hidden(str(url))!r} is not a database URL; give {url_examples()}",
             param="database",
         ) from None
-    backend = parsed.get_backend_name()
-    if backend not in _ASYNC_DRIVERS:
-        raise InvalidParameterError(
-            f"cannot sync into {backend}: give a sqlite:/// or postgresql:// URL",
-            param="database",
-        )
+    backend = backend_named(parsed.get_backend_name())
     if "+" not in parsed.drivername:
-        parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
+        parsed = parsed.set(drivername=backend.driver)
     return parsed
 
 
 def open_engine(url: str | sa.URL) -> AsyncEngine:
-    """An async engine for ``url`` (see ``database_url``), SQLite set up for WAL.
+    """An async engine for ``url`` (see ``database_url``), set up by its backend (SQLite
+    for WAL).
 
     Raises ``InvalidParameterError`` naming the extra to install if its driver is missing.
     """
@@ -112,31 +106,13 @@ def open_engine(url: str | sa.URL) -> AsyncEngine:
     try:
         engine = create_async_engine(parsed)
     except ModuleNotFoundError as missing:
-        extra = _DRIVER_EXTRA.get(missing.name or "", "sync")
+        extra = extra_providing(missing.name or "")
         raise InvalidParameterError(
             f"{parsed.drivername} needs {missing.name}: pip install 'usage-async[{extra}]'",
             param="database",
         ) from None
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+    backend_of(engine.dialect).configure(engine)
     return engine
-
-
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @sa.event.listens_for(engine.sync_engine, "connect")
-    def connect(dbapi_connection: Any, record: Any) -> None:
-        # The driver's own implicit BEGIN would be deferred: take the write lock up front.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode loses no commit when the process dies, only on power loss.
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.close()
-
-    @sa.event.listens_for(engine.sync_engine, "begin")
-    def begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # One lock per engine: SQLite has one writer at a time, and waiting on an asyncio lock beats
