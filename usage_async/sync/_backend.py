@@ -12,11 +12,35 @@ Adding a database is one module implementing ``Backend`` and one entry in the re
 
 from __future__ import annotations
 
-from typing import Protocol
+import datetime as _dt
+from collections.abc import Collection, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
 
+import attrs
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "PageWrite", "on_conflict_update"]
+
+
+@attrs.frozen
+class PageWrite:
+    """One page's transaction, in SQL compiled for the database and the driver's values.
+
+    Delete the rows ``bounds`` selects with ``delete``; insert ``rows`` (tuples in
+    ``columns`` order) into ``table`` with ``insert`` or the backend's bulk load; upsert the
+    state row with ``state`` and ``state_values``.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    delete: str
+    bounds: tuple[Any, ...]
+    insert: str
+    rows: Sequence[tuple[Any, ...]]
+    state: str
+    state_values: tuple[Any, ...]
 
 
 class Backend(Protocol):
@@ -38,6 +62,45 @@ class Backend(Protocol):
     """The module that driver imports: ``aiosqlite``."""
     extra: str
     """The extra of this package that installs ``driver_module``: ``sync``."""
+    one_writer: bool
+    """Writes take turns: the store runs one page transaction at a time per engine."""
 
     def configure(self, engine: AsyncEngine) -> None:
         """Set up a new engine for the sync (pragmas, how transactions begin)."""
+
+    def time_type(self) -> sa.types.TypeEngine[Any]:
+        """The column type of an instant (``UtcDateTime``)."""
+
+    def money_type(self) -> sa.types.TypeEngine[Any]:
+        """The column type of an exact decimal (``ExactDecimal``)."""
+
+    def time_value(self, moment: _dt.datetime) -> Any:
+        """An aware UTC ``datetime`` as it is bound to a ``time_type`` column."""
+
+    def moment(self, seconds: int) -> Any:
+        """Unix seconds as the driver takes them for a ``time_type`` column (the instant
+        ``time_value`` binds: the page writes bypass SQLAlchemy's binding)."""
+
+    def money(self, value: Decimal | int) -> Any:
+        """An exact amount as it is bound to a ``money_type`` column, every digit kept."""
+
+    def upsert(self, table: sa.Table, *, null_keeps: Collection[str] = ()) -> Any:
+        """``INSERT ... ON CONFLICT (primary key) DO UPDATE`` of ``table``'s other columns;
+        a column in ``null_keeps`` keeps its stored value where the new one is null."""
+
+    async def write_page(self, driver: Any, page: PageWrite) -> None:
+        """Run ``page`` as one transaction on ``driver`` (a pooled connection's driver
+        connection); a failure rolls it back whole and raises."""
+
+
+def on_conflict_update(insert: Any, table: sa.Table, null_keeps: Collection[str]) -> Any:
+    """``insert`` (a dialect's INSERT that has ON CONFLICT) updating every column of
+    ``table`` outside its primary key on a conflict (see ``Backend.upsert``)."""
+    keys = [c.name for c in table.primary_key.columns]
+    updates: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in keys:
+            continue
+        new = insert.excluded[column.name]
+        updates[column.name] = sa.func.coalesce(new, column) if column.name in null_keeps else new
+    return insert.on_conflict_do_update(index_elements=keys, set_=updates)

@@ -27,7 +27,7 @@ from .._endpoints import ENDPOINTS
 from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
 from .._models import Bucket, Page
 from .._protocol import positive_int, strings, to_unix
-from .._time import DAY, floor_to, iso_utc
+from .._time import DAY, floor_to, iso_utc, utc_datetime
 from ._plan import (
     DEFAULT_SETTLE,
     Job,
@@ -37,7 +37,7 @@ from ._plan import (
     settled_target,
 )
 from ._progress import NO_PROGRESS, SyncProgress, progress_of
-from ._store import State, Store, open_engine, utc_datetime
+from ._store import State, Store, open_engine
 
 __all__ = [
     "DEFAULT_SINCE",

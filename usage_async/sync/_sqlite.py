@@ -10,11 +10,21 @@ waiting on an asyncio lock beats sleeping in SQLite's busy handler.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
+import functools
+from collections.abc import Collection
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .._time import iso_utc
+from ..focus._columns import focus_number
+from ._backend import PageWrite, on_conflict_update
 
 __all__ = ["SQLITE", "SQLiteBackend"]
 
@@ -28,6 +38,7 @@ class SQLiteBackend:
     driver = "sqlite+aiosqlite"
     driver_module = "aiosqlite"
     extra = "sync"
+    one_writer = True
 
     def configure(self, engine: AsyncEngine) -> None:
         @sa.event.listens_for(engine.sync_engine, "connect")
@@ -44,6 +55,37 @@ class SQLiteBackend:
         @sa.event.listens_for(engine.sync_engine, "begin")
         def begin(connection: Connection) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def time_type(self) -> sa.types.TypeEngine[Any]:
+        return sa.types.String(20)
+
+    def money_type(self) -> sa.types.TypeEngine[Any]:
+        return sa.types.Text()
+
+    def time_value(self, moment: _dt.datetime) -> Any:
+        return iso_utc(int(moment.replace(microsecond=0).timestamp()))
+
+    # Cached: every table has the same bucket edges.
+    moment = staticmethod(functools.lru_cache(maxsize=8192)(iso_utc))
+
+    def money(self, value: Decimal | int) -> Any:
+        return focus_number(value)
+
+    def upsert(self, table: sa.Table, *, null_keeps: Collection[str] = ()) -> Any:
+        return on_conflict_update(sqlite.insert(table), table, null_keeps)
+
+    async def write_page(self, driver: Any, page: PageWrite) -> None:
+        await driver.execute("BEGIN IMMEDIATE")
+        try:
+            await driver.execute(page.delete, page.bounds)
+            if page.rows:
+                await driver.executemany(page.insert, page.rows)
+            await driver.execute(page.state, page.state_values)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the error to raise is the first one
+                await driver.execute("ROLLBACK")
+            raise
+        await driver.execute("COMMIT")
 
 
 SQLITE = SQLiteBackend()
