@@ -15,13 +15,14 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Collection, Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["Backend", "PageWrite", "on_conflict_update"]
+__all__ = ["Backend", "PageWrite", "literal_sql", "on_conflict_update"]
 
 
 @attrs.frozen
@@ -92,6 +93,30 @@ class Backend(Protocol):
         """Run ``page`` as one transaction on ``driver`` (a pooled connection's driver
         connection); a failure rolls it back whole and raises."""
 
+    def create_view(
+        self, conn: Connection, name: str, select: sa.Select[Any], *, force: bool = False
+    ) -> None:
+        """Create the view ``name`` of ``select``, or replace it if its definition is
+        another; one that is already this one is left alone unless ``force``."""
+
+    def view_sql(self, conn: Connection, name: str) -> str | None:
+        """The database's text of the view ``name``; ``None`` if there is no such view."""
+
+    def typed(
+        self, value: sa.ColumnElement[Any], kind: Literal["Decimal", "DateTime"]
+    ) -> sa.ColumnElement[Any]:
+        """A view's money (``Decimal``) or time (``DateTime``) column as the view gives it."""
+
+    def month_start(
+        self, moment: sa.ColumnElement[Any], *, next_month: bool
+    ) -> sa.ColumnElement[Any]:
+        """The start of the UTC month of ``moment`` (of the next month if ``next_month``),
+        in the database's time type."""
+
+    def capitalised(self, text: str) -> sa.ColumnElement[Any]:
+        """The SQL text ``text`` with each word (``_`` and whitespace separate words)
+        capitalised and the words joined by one space; ``''`` for no word."""
+
 
 def on_conflict_update(insert: Any, table: sa.Table, null_keeps: Collection[str]) -> Any:
     """``insert`` (a dialect's INSERT that has ON CONFLICT) updating every column of
@@ -104,3 +129,8 @@ def on_conflict_update(insert: Any, table: sa.Table, null_keeps: Collection[str]
         new = insert.excluded[column.name]
         updates[column.name] = sa.func.coalesce(new, column) if column.name in null_keeps else new
     return insert.on_conflict_do_update(index_elements=keys, set_=updates)
+
+
+def literal_sql(select: sa.Select[Any], dialect: Dialect) -> str:
+    """``select`` as SQL text for ``dialect`` with its values written in (a view's body)."""
+    return str(select.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))

@@ -15,7 +15,7 @@ import datetime as _dt
 import functools
 from collections.abc import Collection
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -24,9 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._time import iso_utc
 from ..focus._columns import focus_number
-from ._backend import PageWrite, on_conflict_update
+from ._backend import PageWrite, literal_sql, on_conflict_update
 
 __all__ = ["SQLITE", "SQLiteBackend"]
+
+# Whitespace Python's str.split() splits on, in the ASCII range, for SQLite's replace().
+_ASCII_SPACES = (9, 10, 11, 12, 13, 28, 29, 30, 31)
 
 
 class SQLiteBackend:
@@ -86,6 +89,51 @@ class SQLiteBackend:
                 await driver.execute("ROLLBACK")
             raise
         await driver.execute("COMMIT")
+
+    def create_view(
+        self, conn: Connection, name: str, select: sa.Select[Any], *, force: bool = False
+    ) -> None:
+        quoted = conn.dialect.identifier_preparer.quote(name)
+        create = f"CREATE VIEW {quoted} AS {literal_sql(select, conn.dialect)}"
+        # SQLite keeps the statement's text as it was given: the same text is the same view.
+        if not force and self.view_sql(conn, name) == create:
+            return
+        conn.exec_driver_sql(f"DROP VIEW IF EXISTS {quoted}")
+        conn.exec_driver_sql(create)
+
+    def view_sql(self, conn: Connection, name: str) -> str | None:
+        stored = conn.execute(
+            sa.text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
+            {"name": name},
+        ).scalar()
+        return None if stored is None else str(stored)
+
+    def typed(
+        self, value: sa.ColumnElement[Any], kind: Literal["Decimal", "DateTime"]
+    ) -> sa.ColumnElement[Any]:
+        # Money stays the costs table's decimal text and times its ISO text.
+        return value
+
+    def month_start(
+        self, moment: sa.ColumnElement[Any], *, next_month: bool
+    ) -> sa.ColumnElement[Any]:
+        if next_month:
+            return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", moment, "start of month", "+1 month")
+        return sa.func.strftime("%Y-%m-01T00:00:00Z", moment)
+
+    def capitalised(self, text: str) -> sa.ColumnElement[Any]:
+        spaced = f"replace({text}, '_', ' ')"
+        for code in _ASCII_SPACES:
+            spaced = f"replace({spaced}, char({code}), ' ')"
+        # Word by word: upper-case the head of what is left, up to the next space.
+        return sa.literal_column(
+            "(WITH RECURSIVE words(rest, done) AS ("
+            f"SELECT t || ' ', '' FROM (SELECT trim({spaced}) AS t) WHERE t <> '' "
+            "UNION ALL SELECT ltrim(substr(rest, instr(rest, ' '))), done || "
+            "CASE WHEN done = '' THEN '' ELSE ' ' END || upper(substr(rest, 1, 1)) || "
+            "substr(rest, 2, instr(rest, ' ') - 2) FROM words WHERE rest <> '') "
+            "SELECT coalesce(max(CASE WHEN rest = '' THEN done END), '') FROM words)"
+        )
 
 
 SQLITE = SQLiteBackend()
