@@ -376,24 +376,8 @@ async def sync(
     if not isinstance(source, str) or not source:
         raise InvalidParameterError("source must be a non-empty string", param="source")
     prefix = _checked_prefix(prefix)
-    if endpoints is not None and not endpoints:
-        raise InvalidParameterError("endpoints is empty", param="endpoints")
-    names = (
-        list(ENDPOINTS)
-        if endpoints is None
-        else list(strings(endpoints, "endpoints", tuple(ENDPOINTS), "endpoint"))
-    )
-    _check_group_by(group_by)
-    default_settle, settle_by_name = _settles(settle)
-    jobs = make_jobs(
-        [ENDPOINTS[n] for n in names], bucket_width, group_by, settle_by_name, default_settle
-    )
-    since_delta: int | None = None
-    since_at: int | None = None
-    if since is None or isinstance(since, _dt.timedelta):
-        since_delta = seconds_of(since if since is not None else DEFAULT_SINCE, "since")
-    else:
-        since_at = to_unix(since, "since")
+    jobs = _jobs(endpoints, bucket_width, group_by, settle)
+    since_delta, since_at = _since(since)
     positive_int(concurrency, "concurrency")
 
     engine, owned = _engine(database)
@@ -401,20 +385,8 @@ async def sync(
     try:
         store = Store(engine, prefix)
         states = await store.prepare(source, jobs, client.organization)
-        anchors = [s.settled_until for s in states.values()]
-        if since_at is not None:
-            anchors.append(since_at)
-        anchor = min(anchors) if anchors else int(time.time()) - (since_delta or 0)
-        now, requests = await server_now(client, anchor)
-        first = since_at if since_at is not None else now - (since_delta or 0)
-        if directory is True:
-            try:
-                directory = await client.directory()
-            except APIError as exc:
-                logger.warning("sync %s: the directory could not be read (%s)", source, exc)
-                directory = False
-        if isinstance(directory, Directory):
-            await store.write_directory(source, **directory_records(directory), create=False)
+        now, first, requests = await _reading_range(client, states.values(), since_delta, since_at)
+        await _refresh_directory(client, store, source, directory)
         run = _Run(client, store, source, now, first, concurrency, writes)
         run.bars = progress_of(progress)
         outcomes = await asyncio.gather(
@@ -424,19 +396,78 @@ async def sync(
         await writes.drain()
         if owned:
             await engine.dispose()
-    tables = tuple(report for report, _ in outcomes)
     report = SyncReport(
         source=source,
         database=engine.url.render_as_string(hide_password=True),
         server_now=utc_datetime(now),
-        tables=tables,
-        requests=requests + sum(t.pages for t in tables),
+        tables=tuple(report for report, _ in outcomes),
+        requests=requests + sum(report.pages for report, _ in outcomes),
         duration=time.perf_counter() - began,
     )
-    errors = {t.table: error for t, (_, error) in zip(tables, outcomes, strict=True) if error}
+    errors = {report.table: error for report, error in outcomes if error is not None}
     if errors:
         raise SyncError(report, errors)
     return report
+
+
+def _jobs(
+    endpoints: str | Sequence[str] | None,
+    bucket_width: str,
+    group_by: Sequence[str] | Mapping[str, Sequence[str]] | None,
+    settle: int | _dt.timedelta | Mapping[str, int | _dt.timedelta] | None,
+) -> list[Job]:
+    """The tables ``sync``'s arguments ask for; raises ``InvalidParameterError``."""
+    if endpoints is not None and not endpoints:
+        raise InvalidParameterError("endpoints is empty", param="endpoints")
+    names = (
+        list(ENDPOINTS)
+        if endpoints is None
+        else list(strings(endpoints, "endpoints", tuple(ENDPOINTS), "endpoint"))
+    )
+    _check_group_by(group_by)
+    default_settle, settle_by_name = _settles(settle)
+    return make_jobs(
+        [ENDPOINTS[n] for n in names], bucket_width, group_by, settle_by_name, default_settle
+    )
+
+
+def _since(since: int | _dt.datetime | _dt.timedelta | None) -> tuple[int | None, int | None]:
+    """``sync``'s ``since`` as (seconds before the server's now, None) or (None, an instant)."""
+    if since is None or isinstance(since, _dt.timedelta):
+        return seconds_of(since if since is not None else DEFAULT_SINCE, "since"), None
+    return None, to_unix(since, "since")
+
+
+async def _reading_range(
+    client: UsageClient, states: Iterable[State], since_delta: int | None, since_at: int | None
+) -> tuple[int, int, int]:
+    """The server's now, where a table with no state starts, and the requests it took.
+
+    The server's clock is read at the earliest point a table continues from (or ``since``),
+    which the server has passed whatever its clock says.
+    """
+    anchors = [state.settled_until for state in states]
+    if since_at is not None:
+        anchors.append(since_at)
+    anchor = min(anchors) if anchors else int(time.time()) - (since_delta or 0)
+    now, requests = await server_now(client, anchor)
+    first = since_at if since_at is not None else now - (since_delta or 0)
+    return now, first, requests
+
+
+async def _refresh_directory(
+    client: UsageClient, store: Store, source: str, directory: Directory | bool
+) -> None:
+    """Write the directory ``sync`` was given, or read it (``True``): one it cannot read is
+    logged and skipped, since usage syncs without it."""
+    if directory is True:
+        try:
+            directory = await client.directory()
+        except APIError as exc:
+            logger.warning("sync %s: the directory could not be read (%s)", source, exc)
+            return
+    if isinstance(directory, Directory):
+        await store.write_directory(source, **directory_records(directory), create=False)
 
 
 @attrs.define
