@@ -15,7 +15,7 @@ import datetime as _dt
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -509,13 +509,18 @@ class _Run:
         if start >= self.now:
             yield attrs.evolve(report, settled_until=utc_datetime(start))
             return
-        target = settled_target(job, start, self.now)
-        synced = state.synced_until if state is not None else start
         table = self.store.schema.usage[job.endpoint.name]
-        label = f"{self.source} {table.name}" if self.source != "default" else table.name
-        self.bars.track(label, -(-(self.now - start) // width))
+        reading = _Reading(
+            job=job,
+            table=table.name,
+            label=f"{self.source} {table.name}" if self.source != "default" else table.name,
+            start=start,
+            target=settled_target(job, start, self.now),
+            synced=state.synced_until if state is not None else start,
+            cursor=start,
+        )
+        self.bars.track(reading.label, -(-(self.now - start) // width))
         parts = segments(job, start, self.now)
-        cursor = start
         for number, part in enumerate(parts):
             stream = self.client.stream(
                 job.endpoint.name,
@@ -529,39 +534,50 @@ class _Run:
             columns, shape = self.store.shaper(job, self.source, part.group_by)
             async for page in stream.row_pages(columns):
                 final = number == len(parts) - 1 and stream.done
-                covered = page.data[-1].end_time if page.data else cursor
-                if not page.data and not final:
-                    report = attrs.evolve(report, pages=report.pages + 1)
-                    yield report
-                    continue
-                rows = [row for bucket in page.data for row in shape(bucket)]
-                skipped = self._skipped(table.name, page.data)
-                # Never past the data written: the state is in the same transaction.
-                settled = target if final else max(start, min(target, covered))
-                synced = self.now if final else max(synced, covered)
-                await self.writes.run(
-                    self.store.replace(
-                        job,
-                        self.source,
-                        cursor,
-                        None if final else covered,
-                        rows,
-                        settled,
-                        synced,
-                    )
-                )
-                cursor = covered
-                report = attrs.evolve(
-                    report,
-                    rows=report.rows + len(rows),
-                    skipped=report.skipped + skipped,
-                    pages=report.pages + 1,
-                    start=utc_datetime(start),
-                    end=utc_datetime(max(cursor, self.now) if final else cursor),
-                    settled_until=utc_datetime(settled),
-                )
-                self.bars.advance(label, len(page.data), len(rows))
+                report = await self._page(reading, page, shape, final, report)
                 yield report
+
+    async def _page(
+        self,
+        reading: _Reading,
+        page: Page[tuple[Any, ...]],
+        shape: Callable[[Bucket[tuple[Any, ...]]], list[tuple[Any, ...]]],
+        final: bool,
+        report: TableReport,
+    ) -> TableReport:
+        """Write one page of the table (``final``: its last) with the state it moves to, in
+        one transaction; return the table's report after it."""
+        covered = page.data[-1].end_time if page.data else reading.cursor
+        if not page.data and not final:
+            return attrs.evolve(report, pages=report.pages + 1)
+        rows = [row for bucket in page.data for row in shape(bucket)]
+        skipped = self._skipped(reading.table, page.data)
+        # Never past the data written: the state is in the same transaction.
+        settled = reading.target if final else max(reading.start, min(reading.target, covered))
+        reading.synced = self.now if final else max(reading.synced, covered)
+        await self.writes.run(
+            self.store.replace(
+                reading.job,
+                self.source,
+                reading.cursor,
+                None if final else covered,
+                rows,
+                settled,
+                reading.synced,
+            )
+        )
+        reading.cursor = covered
+        report = attrs.evolve(
+            report,
+            rows=report.rows + len(rows),
+            skipped=report.skipped + skipped,
+            pages=report.pages + 1,
+            start=utc_datetime(reading.start),
+            end=utc_datetime(max(covered, self.now) if final else covered),
+            settled_until=utc_datetime(settled),
+        )
+        self.bars.advance(reading.label, len(page.data), len(rows))
+        return report
 
     def _skipped(self, table: str, buckets: Sequence[Bucket[Any]]) -> int:
         """Log the results of ``buckets`` that could not be typed (not written); count them."""
@@ -578,3 +594,16 @@ class _Run:
                 )
                 count += 1
         return count
+
+
+@attrs.define
+class _Reading:
+    """Where the reading of one table is: what it reads, and how far it has written."""
+
+    job: Job
+    table: str
+    label: str  # the progress reporter's name of the table
+    start: int  # where this run reads from
+    target: int  # where settled_until goes once the run has read to the server's now
+    synced: int  # how far the data written reaches
+    cursor: int  # where the next page's rows start
