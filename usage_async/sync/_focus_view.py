@@ -3,9 +3,11 @@
 One table describes the FOCUS mapping (``usage_async.focus.FOCUS_COLUMNS``): ``focus_rows``
 evaluates it in Python, and this module compiles the same expression trees into a
 ``SELECT`` over the ``costs`` table joined with ``projects`` (same source, same id), with
-SQLAlchemy Core where the two databases agree and their own SQL where they do not (dates,
-and capitalising a unit name). The view's rows are ``focus_rows``' rows for the same costs,
-cell for cell, so the FinOps export and the dashboards share one source.
+SQLAlchemy Core where the databases agree and the backend's own SQL where they do not (the
+types of money and times, the start of a month, capitalising a unit name; creating and
+comparing the view): this module knows no database. The view's rows are ``focus_rows``'
+rows for the same costs, cell for cell, so the FinOps export and the dashboards share one
+source.
 
 What a column is in the database: money and quantities are the costs table's own exact
 values (``NUMERIC`` on PostgreSQL, decimal text on SQLite); times are ``timestamptz`` on
@@ -41,6 +43,7 @@ from ..focus._columns import (
     Upper,
     UtcTime,
 )
+from ._registry import backend_of
 
 __all__ = ["create_focus_view", "focus_select"]
 
@@ -48,15 +51,6 @@ __all__ = ["create_focus_view", "focus_select"]
 # FOCUS wants null, never an empty string, as focus_rows does).
 _TIMES = frozenset({"start_time", "end_time"})
 _NUMBERS = frozenset({"amount", "quantity"})
-
-_SQL_TYPES: Mapping[str, Any] = {
-    "String": sa.Text(),
-    "Decimal": sa.Numeric(),
-    "DateTime": sa.DateTime(timezone=True),
-}
-
-# Whitespace Python's str.split() splits on, in the ASCII range, for SQLite's replace().
-_ASCII_SPACES = (9, 10, 11, 12, 13, 28, 29, 30, 31)
 
 
 class _Compiler:
@@ -71,7 +65,7 @@ class _Compiler:
         sources: sa.FromClause,
     ) -> None:
         self.dialect = dialect
-        self.postgresql = dialect.name == "postgresql"
+        self.backend = backend_of(dialect)
         self.costs = costs
         self.projects = projects
         self.sources = sources
@@ -84,9 +78,10 @@ class _Compiler:
 
     def column(self, column: FocusColumn) -> sa.ColumnElement[Any]:
         value = self.compile(column.source)
-        if column.type == "String" or self.postgresql:
-            # SQLite keeps money as text and times as ISO text: its columns stay as stored.
-            value = sa.cast(value, _SQL_TYPES[column.type])
+        if column.type == "String":
+            value = sa.cast(value, sa.Text())
+        else:
+            value = self.backend.typed(value, column.type)
         return value.label(column.name)
 
     def compile(self, expr: Expr) -> sa.ColumnElement[Any]:
@@ -116,9 +111,9 @@ class _Compiler:
                 # Times are instants in the database's own type throughout: nothing to format.
                 return self.compile(seconds)
             case MonthStart(seconds):
-                return self._month_start(self.compile(seconds), next_month=False)
+                return self.backend.month_start(self.compile(seconds), next_month=False)
             case NextMonthStart(seconds):
-                return self._month_start(self.compile(seconds), next_month=True)
+                return self.backend.month_start(self.compile(seconds), next_month=True)
             case UnitName(unit):
                 return self._unit_name(self.compile(unit))
             case OnlyWith(item, others):
@@ -135,20 +130,6 @@ class _Compiler:
             return column
         return sa.func.nullif(column, "")
 
-    def _month_start(
-        self, moment: sa.ColumnElement[Any], *, next_month: bool
-    ) -> sa.ColumnElement[Any]:
-        if self.postgresql:
-            month: sa.ColumnElement[Any] = sa.func.date_trunc(
-                "month", sa.func.timezone("UTC", moment)
-            )
-            if next_month:
-                month = month + sa.literal_column("interval '1 month'")
-            return sa.func.timezone("UTC", month)
-        if next_month:
-            return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", moment, "start of month", "+1 month")
-        return sa.func.strftime("%Y-%m-01T00:00:00Z", moment)
-
     def _unit_name(self, unit: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         known = [(unit == api, sa.literal(name, sa.Text())) for api, name in UNIT_NAMES.items()]
         return sa.case((unit.is_(None), sa.null()), *known, else_=self._capitalised(unit))
@@ -156,25 +137,7 @@ class _Compiler:
     def _capitalised(self, unit: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """Each word of ``unit`` (``_`` and whitespace separate words) with its first letter
         upper-cased, joined by one space: ``focus_unit``'s rule for units it does not know."""
-        text = self._sql(unit)
-        if self.postgresql:
-            return sa.literal_column(
-                "coalesce((SELECT string_agg(upper(left(w, 1)) || substr(w, 2), ' ' "
-                "ORDER BY n) FROM regexp_split_to_table(replace("
-                f"{text}, '_', ' '), '\\s+') WITH ORDINALITY AS words(w, n) WHERE w <> ''), '')"
-            )
-        spaced = f"replace({text}, '_', ' ')"
-        for code in _ASCII_SPACES:
-            spaced = f"replace({spaced}, char({code}), ' ')"
-        # Word by word: upper-case the head of what is left, up to the next space.
-        return sa.literal_column(
-            "(WITH RECURSIVE words(rest, done) AS ("
-            f"SELECT t || ' ', '' FROM (SELECT trim({spaced}) AS t) WHERE t <> '' "
-            "UNION ALL SELECT ltrim(substr(rest, instr(rest, ' '))), done || "
-            "CASE WHEN done = '' THEN '' ELSE ' ' END || upper(substr(rest, 1, 1)) || "
-            "substr(rest, 2, instr(rest, ' ') - 2) FROM words WHERE rest <> '') "
-            "SELECT coalesce(max(CASE WHEN rest = '' THEN done END), '') FROM words)"
-        )
+        return self.backend.capitalised(self._sql(unit))
 
     def _sql(self, expr: sa.ColumnElement[Any]) -> str:
         return str(expr.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True}))
@@ -225,44 +188,4 @@ def create_focus_view(
     PostgreSQL, which would stall the dashboards reading it on every run.
     """
     select = focus_select(conn.dialect, costs, projects, sources, columns)
-    body = str(select.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    quoted = conn.dialect.identifier_preparer.quote(name)
-    if conn.dialect.name == "postgresql":
-        if not force and _view_definition(conn, quoted) == _definition_of(conn, body):
-            return
-        # OR REPLACE keeps views a user built on this one; the columns never change type.
-        conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {quoted} AS {body}")
-        return
-    create = f"CREATE VIEW {quoted} AS {body}"
-    stored = conn.execute(
-        sa.text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
-        {"name": name},
-    ).scalar()
-    if not force and stored == create:  # SQLite keeps the statement's text as it was given
-        return
-    conn.exec_driver_sql(f"DROP VIEW IF EXISTS {quoted}")
-    conn.exec_driver_sql(create)
-
-
-def _view_definition(conn: Connection, relation: str) -> str | None:
-    """PostgreSQL's text of the view ``relation`` (quoted as SQL names it), ``None`` if
-    there is no view of that name."""
-    found = conn.execute(
-        sa.text(
-            "SELECT pg_get_viewdef(c.oid) FROM pg_class c "
-            "WHERE c.oid = to_regclass(:relation) AND c.relkind = 'v'"
-        ),
-        {"relation": relation},
-    ).scalar()
-    return None if found is None else str(found)
-
-
-def _definition_of(conn: Connection, body: str) -> str | None:
-    """PostgreSQL's text of a view of ``body``: a temporary view's, which PostgreSQL words
-    as it words the stored one (it keeps no statement text to compare with)."""
-    probe = "pg_temp.usage_async_focus_probe"
-    conn.exec_driver_sql(f"CREATE TEMPORARY VIEW usage_async_focus_probe AS {body}")
-    try:
-        return _view_definition(conn, probe)
-    finally:
-        conn.exec_driver_sql(f"DROP VIEW {probe}")
+    backend_of(conn.dialect).create_view(conn, name, select, force=force)

@@ -15,7 +15,7 @@ import datetime as _dt
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -27,7 +27,7 @@ from .._endpoints import ENDPOINTS
 from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
 from .._models import Bucket, Page
 from .._protocol import positive_int, strings, to_unix
-from .._time import DAY, floor_to, iso_utc
+from .._time import DAY, floor_to, iso_utc, utc_datetime
 from ._plan import (
     DEFAULT_SETTLE,
     Job,
@@ -37,7 +37,7 @@ from ._plan import (
     settled_target,
 )
 from ._progress import NO_PROGRESS, SyncProgress, progress_of
-from ._store import State, Store, open_engine, utc_datetime
+from ._store import State, Store, open_engine
 
 __all__ = [
     "DEFAULT_SINCE",
@@ -376,24 +376,8 @@ async def sync(
     if not isinstance(source, str) or not source:
         raise InvalidParameterError("source must be a non-empty string", param="source")
     prefix = _checked_prefix(prefix)
-    if endpoints is not None and not endpoints:
-        raise InvalidParameterError("endpoints is empty", param="endpoints")
-    names = (
-        list(ENDPOINTS)
-        if endpoints is None
-        else list(strings(endpoints, "endpoints", tuple(ENDPOINTS), "endpoint"))
-    )
-    _check_group_by(group_by)
-    default_settle, settle_by_name = _settles(settle)
-    jobs = make_jobs(
-        [ENDPOINTS[n] for n in names], bucket_width, group_by, settle_by_name, default_settle
-    )
-    since_delta: int | None = None
-    since_at: int | None = None
-    if since is None or isinstance(since, _dt.timedelta):
-        since_delta = seconds_of(since if since is not None else DEFAULT_SINCE, "since")
-    else:
-        since_at = to_unix(since, "since")
+    jobs = _jobs(endpoints, bucket_width, group_by, settle)
+    since_delta, since_at = _since(since)
     positive_int(concurrency, "concurrency")
 
     engine, owned = _engine(database)
@@ -401,20 +385,8 @@ async def sync(
     try:
         store = Store(engine, prefix)
         states = await store.prepare(source, jobs, client.organization)
-        anchors = [s.settled_until for s in states.values()]
-        if since_at is not None:
-            anchors.append(since_at)
-        anchor = min(anchors) if anchors else int(time.time()) - (since_delta or 0)
-        now, requests = await server_now(client, anchor)
-        first = since_at if since_at is not None else now - (since_delta or 0)
-        if directory is True:
-            try:
-                directory = await client.directory()
-            except APIError as exc:
-                logger.warning("sync %s: the directory could not be read (%s)", source, exc)
-                directory = False
-        if isinstance(directory, Directory):
-            await store.write_directory(source, **directory_records(directory), create=False)
+        now, first, requests = await _reading_range(client, states.values(), since_delta, since_at)
+        await _refresh_directory(client, store, source, directory)
         run = _Run(client, store, source, now, first, concurrency, writes)
         run.bars = progress_of(progress)
         outcomes = await asyncio.gather(
@@ -424,19 +396,78 @@ async def sync(
         await writes.drain()
         if owned:
             await engine.dispose()
-    tables = tuple(report for report, _ in outcomes)
     report = SyncReport(
         source=source,
         database=engine.url.render_as_string(hide_password=True),
         server_now=utc_datetime(now),
-        tables=tables,
-        requests=requests + sum(t.pages for t in tables),
+        tables=tuple(report for report, _ in outcomes),
+        requests=requests + sum(report.pages for report, _ in outcomes),
         duration=time.perf_counter() - began,
     )
-    errors = {t.table: error for t, (_, error) in zip(tables, outcomes, strict=True) if error}
+    errors = {report.table: error for report, error in outcomes if error is not None}
     if errors:
         raise SyncError(report, errors)
     return report
+
+
+def _jobs(
+    endpoints: str | Sequence[str] | None,
+    bucket_width: str,
+    group_by: Sequence[str] | Mapping[str, Sequence[str]] | None,
+    settle: int | _dt.timedelta | Mapping[str, int | _dt.timedelta] | None,
+) -> list[Job]:
+    """The tables ``sync``'s arguments ask for; raises ``InvalidParameterError``."""
+    if endpoints is not None and not endpoints:
+        raise InvalidParameterError("endpoints is empty", param="endpoints")
+    names = (
+        list(ENDPOINTS)
+        if endpoints is None
+        else list(strings(endpoints, "endpoints", tuple(ENDPOINTS), "endpoint"))
+    )
+    _check_group_by(group_by)
+    default_settle, settle_by_name = _settles(settle)
+    return make_jobs(
+        [ENDPOINTS[n] for n in names], bucket_width, group_by, settle_by_name, default_settle
+    )
+
+
+def _since(since: int | _dt.datetime | _dt.timedelta | None) -> tuple[int | None, int | None]:
+    """``sync``'s ``since`` as (seconds before the server's now, None) or (None, an instant)."""
+    if since is None or isinstance(since, _dt.timedelta):
+        return seconds_of(since if since is not None else DEFAULT_SINCE, "since"), None
+    return None, to_unix(since, "since")
+
+
+async def _reading_range(
+    client: UsageClient, states: Iterable[State], since_delta: int | None, since_at: int | None
+) -> tuple[int, int, int]:
+    """The server's now, where a table with no state starts, and the requests it took.
+
+    The server's clock is read at the earliest point a table continues from (or ``since``),
+    which the server has passed whatever its clock says.
+    """
+    anchors = [state.settled_until for state in states]
+    if since_at is not None:
+        anchors.append(since_at)
+    anchor = min(anchors) if anchors else int(time.time()) - (since_delta or 0)
+    now, requests = await server_now(client, anchor)
+    first = since_at if since_at is not None else now - (since_delta or 0)
+    return now, first, requests
+
+
+async def _refresh_directory(
+    client: UsageClient, store: Store, source: str, directory: Directory | bool
+) -> None:
+    """Write the directory ``sync`` was given, or read it (``True``): one it cannot read is
+    logged and skipped, since usage syncs without it."""
+    if directory is True:
+        try:
+            directory = await client.directory()
+        except APIError as exc:
+            logger.warning("sync %s: the directory could not be read (%s)", source, exc)
+            return
+    if isinstance(directory, Directory):
+        await store.write_directory(source, **directory_records(directory), create=False)
 
 
 @attrs.define
@@ -478,13 +509,18 @@ class _Run:
         if start >= self.now:
             yield attrs.evolve(report, settled_until=utc_datetime(start))
             return
-        target = settled_target(job, start, self.now)
-        synced = state.synced_until if state is not None else start
         table = self.store.schema.usage[job.endpoint.name]
-        label = f"{self.source} {table.name}" if self.source != "default" else table.name
-        self.bars.track(label, -(-(self.now - start) // width))
+        reading = _Reading(
+            job=job,
+            table=table.name,
+            label=f"{self.source} {table.name}" if self.source != "default" else table.name,
+            start=start,
+            target=settled_target(job, start, self.now),
+            synced=state.synced_until if state is not None else start,
+            cursor=start,
+        )
+        self.bars.track(reading.label, -(-(self.now - start) // width))
         parts = segments(job, start, self.now)
-        cursor = start
         for number, part in enumerate(parts):
             stream = self.client.stream(
                 job.endpoint.name,
@@ -498,39 +534,50 @@ class _Run:
             columns, shape = self.store.shaper(job, self.source, part.group_by)
             async for page in stream.row_pages(columns):
                 final = number == len(parts) - 1 and stream.done
-                covered = page.data[-1].end_time if page.data else cursor
-                if not page.data and not final:
-                    report = attrs.evolve(report, pages=report.pages + 1)
-                    yield report
-                    continue
-                rows = [row for bucket in page.data for row in shape(bucket)]
-                skipped = self._skipped(table.name, page.data)
-                # Never past the data written: the state is in the same transaction.
-                settled = target if final else max(start, min(target, covered))
-                synced = self.now if final else max(synced, covered)
-                await self.writes.run(
-                    self.store.replace(
-                        job,
-                        self.source,
-                        cursor,
-                        None if final else covered,
-                        rows,
-                        settled,
-                        synced,
-                    )
-                )
-                cursor = covered
-                report = attrs.evolve(
-                    report,
-                    rows=report.rows + len(rows),
-                    skipped=report.skipped + skipped,
-                    pages=report.pages + 1,
-                    start=utc_datetime(start),
-                    end=utc_datetime(max(cursor, self.now) if final else cursor),
-                    settled_until=utc_datetime(settled),
-                )
-                self.bars.advance(label, len(page.data), len(rows))
+                report = await self._page(reading, page, shape, final, report)
                 yield report
+
+    async def _page(
+        self,
+        reading: _Reading,
+        page: Page[tuple[Any, ...]],
+        shape: Callable[[Bucket[tuple[Any, ...]]], list[tuple[Any, ...]]],
+        final: bool,
+        report: TableReport,
+    ) -> TableReport:
+        """Write one page of the table (``final``: its last) with the state it moves to, in
+        one transaction; return the table's report after it."""
+        covered = page.data[-1].end_time if page.data else reading.cursor
+        if not page.data and not final:
+            return attrs.evolve(report, pages=report.pages + 1)
+        rows = [row for bucket in page.data for row in shape(bucket)]
+        skipped = self._skipped(reading.table, page.data)
+        # Never past the data written: the state is in the same transaction.
+        settled = reading.target if final else max(reading.start, min(reading.target, covered))
+        reading.synced = self.now if final else max(reading.synced, covered)
+        await self.writes.run(
+            self.store.replace(
+                reading.job,
+                self.source,
+                reading.cursor,
+                None if final else covered,
+                rows,
+                settled,
+                reading.synced,
+            )
+        )
+        reading.cursor = covered
+        report = attrs.evolve(
+            report,
+            rows=report.rows + len(rows),
+            skipped=report.skipped + skipped,
+            pages=report.pages + 1,
+            start=utc_datetime(reading.start),
+            end=utc_datetime(max(covered, self.now) if final else covered),
+            settled_until=utc_datetime(settled),
+        )
+        self.bars.advance(reading.label, len(page.data), len(rows))
+        return report
 
     def _skipped(self, table: str, buckets: Sequence[Bucket[Any]]) -> int:
         """Log the results of ``buckets`` that could not be typed (not written); count them."""
@@ -547,3 +594,16 @@ class _Run:
                 )
                 count += 1
         return count
+
+
+@attrs.define
+class _Reading:
+    """Where the reading of one table is: what it reads, and how far it has written."""
+
+    job: Job
+    table: str
+    label: str  # the progress reporter's name of the table
+    start: int  # where this run reads from
+    target: int  # where settled_until goes once the run has read to the server's now
+    synced: int  # how far the data written reaches
+    cursor: int  # where the next page's rows start

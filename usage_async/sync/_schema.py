@@ -8,7 +8,8 @@ the grouping fields, the metrics, and what costs rows carry besides: ``organizat
 ``source`` grouping field (``image.edit`` ...) would collide with the organization column, so
 it is ``image_source``.
 
-Types are the database's own where it has them and exact everywhere:
+Types are the database's own where it has them and exact everywhere (each backend says
+which, and how a value is bound: this module knows no database):
 
 * times are ``timestamptz`` on PostgreSQL; SQLite has no time type, so they are ISO-8601 UTC
   text of one fixed width (``2026-11-01T00:00:00Z``), which sorts and compares like the
@@ -32,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from .._endpoints import Endpoint
 from .._models import CostsResult
 from .._row_columns import row_fields
-from ..focus._columns import exact_decimal, focus_number
+from ._registry import backend_of
 
 __all__ = [
     "BOOKKEEPING",
@@ -51,17 +52,16 @@ BOOKKEEPING = ("source", "bucket_width", "start_time", "end_time")
 class UtcDateTime(sa.types.TypeDecorator[_dt.datetime]):
     """An aware UTC ``datetime``: ``timestamptz`` on PostgreSQL, fixed-width ISO text on SQLite.
 
-    Binds aware datetimes or Unix seconds; reads back aware UTC datetimes.
+    Binds aware datetimes or Unix seconds; reads back aware UTC datetimes. The type and the
+    bound value are the backend's (``time_type``, ``time_value``).
     """
 
     impl = sa.types.String
     cache_ok = True
-    FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+    FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # the text a backend without a time type stores
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.types.String(20))
-        return dialect.type_descriptor(sa.types.DateTime(timezone=True))
+        return dialect.type_descriptor(backend_of(dialect).time_type())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
@@ -70,10 +70,7 @@ class UtcDateTime(sa.types.TypeDecorator[_dt.datetime]):
             value = _dt.datetime.fromtimestamp(value, _dt.UTC)
         if value.tzinfo is None:
             raise ValueError(f"a naive datetime cannot be stored as UTC: {value!r}")
-        value = value.astimezone(_dt.UTC)
-        if dialect.name == "sqlite":
-            return value.strftime(self.FORMAT)
-        return value
+        return backend_of(dialect).time_value(value.astimezone(_dt.UTC))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> _dt.datetime | None:
         if value is None:
@@ -88,21 +85,20 @@ class ExactDecimal(sa.types.TypeDecorator[Decimal]):
     """An exact decimal: ``NUMERIC`` on PostgreSQL, decimal text on SQLite (no float anywhere).
 
     Binds ``Decimal`` or ``int`` with every digit and no trailing zeros (``focus_number``'s
-    text on SQLite, the same value as a ``Decimal`` on PostgreSQL); reads back ``Decimal``.
+    text on SQLite, the same value as a ``Decimal`` on PostgreSQL: the backend's ``money``);
+    reads back ``Decimal``.
     """
 
     impl = sa.types.Numeric
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.types.Text())
-        return dialect.type_descriptor(sa.types.Numeric(asdecimal=True))
+        return dialect.type_descriptor(backend_of(dialect).money_type())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        return focus_number(value) if dialect.name == "sqlite" else exact_decimal(value)
+        return backend_of(dialect).money(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:

@@ -3,12 +3,13 @@
 Every page is one transaction: its bucket range is deleted and inserted again, and the
 state row that describes it moves in the same transaction, so the state is never ahead of
 the data (Singer's rule) whatever instant the process dies at. The page's statements are
-compiled once per table by SQLAlchemy and run through the driver of a pooled connection
-(asyncpg ``COPY`` for the rows on PostgreSQL, ``executemany`` on SQLite): per page, going
-through SQLAlchemy's execution cost more than the writing (benchmarks/RESULTS.md).
+compiled once per table by SQLAlchemy and run by the database's backend through the driver
+of a pooled connection: per page, going through SQLAlchemy's execution cost more than the
+writing (benchmarks/RESULTS.md).
 
-SQLite runs in WAL mode (readers such as Grafana or DuckDB see the last commit while a sync
-writes) with ``BEGIN IMMEDIATE`` transactions, serialized in-process by one lock per engine.
+This module knows no database: what differs between them (types and bound values, the
+upsert, the page's transaction, engine set-up, whether writes take turns, views) is asked
+of the engine's ``Backend`` (``_registry``), and only the backend modules know a dialect.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
-import functools
 import logging
 import re
 import weakref
@@ -25,18 +25,16 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
 from .._models import Bucket
-from .._time import iso_utc
-from .._time import utc_datetime as exact_utc_datetime
-from ..focus._columns import exact_decimal, focus_number
+from ._backend import PageWrite
 from ._focus_view import create_focus_view
 from ._plan import Job
+from ._registry import backend_named, backend_of, extra_providing, url_examples
 from ._schema import (
     BOOKKEEPING,
     ExactDecimal,
@@ -54,11 +52,7 @@ __all__ = [
     "Store",
     "database_url",
     "open_engine",
-    "utc_datetime",
 ]
-
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-_DRIVER_EXTRA = {"aiosqlite": "sync", "asyncpg": "postgres"}
 
 
 class GroupingChangedError(UsageError):
@@ -80,31 +74,27 @@ def _password_hidden(url: str) -> str:
 
 def database_url(url: str | sa.URL) -> sa.URL:
     """The SQLAlchemy URL with its asyncio driver: ``sqlite:///`` becomes
-    ``sqlite+aiosqlite:///`` and ``postgresql://`` becomes ``postgresql+asyncpg://``.
+    ``sqlite+aiosqlite:///`` and ``postgresql://`` becomes ``postgresql+asyncpg://`` (each
+    backend's ``driver``).
 
-    Raises ``InvalidParameterError`` for a URL that is not SQLite or PostgreSQL.
+    Raises ``InvalidParameterError`` for a URL of a database with no backend.
     """
     try:
         parsed = sa.make_url(url)
     except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise InvalidParameterError(
-            f"{_password_hidden(str(url))!r} is not a database URL; give sqlite:///PATH or "
-            f"postgresql://USER@HOST/DATABASE",
+            f"{_password_hidden(str(url))!r} is not a database URL; give {url_examples()}",
             param="database",
         ) from None
-    backend = parsed.get_backend_name()
-    if backend not in _ASYNC_DRIVERS:
-        raise InvalidParameterError(
-            f"cannot sync into {backend}: give a sqlite:/// or postgresql:// URL",
-            param="database",
-        )
+    backend = backend_named(parsed.get_backend_name())
     if "+" not in parsed.drivername:
-        parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
+        parsed = parsed.set(drivername=backend.driver)
     return parsed
 
 
 def open_engine(url: str | sa.URL) -> AsyncEngine:
-    """An async engine for ``url`` (see ``database_url``), SQLite set up for WAL.
+    """An async engine for ``url`` (see ``database_url``), set up by its backend (SQLite
+    for WAL).
 
     Raises ``InvalidParameterError`` naming the extra to install if its driver is missing.
     """
@@ -112,35 +102,17 @@ def open_engine(url: str | sa.URL) -> AsyncEngine:
     try:
         engine = create_async_engine(parsed)
     except ModuleNotFoundError as missing:
-        extra = _DRIVER_EXTRA.get(missing.name or "", "sync")
+        extra = extra_providing(missing.name or "")
         raise InvalidParameterError(
             f"{parsed.drivername} needs {missing.name}: pip install 'usage-async[{extra}]'",
             param="database",
         ) from None
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+    backend_of(engine.dialect).configure(engine)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @sa.event.listens_for(engine.sync_engine, "connect")
-    def connect(dbapi_connection: Any, record: Any) -> None:
-        # The driver's own implicit BEGIN would be deferred: take the write lock up front.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode loses no commit when the process dies, only on power loss.
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.close()
-
-    @sa.event.listens_for(engine.sync_engine, "begin")
-    def begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-# One lock per engine: SQLite has one writer at a time, and waiting on an asyncio lock beats
-# sleeping in SQLite's busy handler. Schema changes take it on every database.
+# One lock per engine: schema changes take it on every database, and page writes too where
+# the backend has one writer at a time (``Backend.one_writer``).
 _LOCKS: weakref.WeakKeyDictionary[sa.Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -168,26 +140,12 @@ class Store:
     """The tables of one database under one prefix, and the writes a sync makes."""
 
     def __init__(self, engine: AsyncEngine, prefix: str = "") -> None:
+        """Raises ``InvalidParameterError`` if ``engine``'s database has no backend."""
         self.engine = engine
+        self.backend = backend_of(engine.dialect)
         self.schema = Schema(prefix)
         self._lock = _lock_of(engine)
-        self._serial = engine.dialect.name == "sqlite"
-        self._moment = _sqlite_moment if self._serial else utc_datetime
         self._statements: dict[str, _PageStatements] = {}
-
-    def _insert(self, table: sa.Table) -> Any:
-        """INSERT in this database's dialect, which has ON CONFLICT."""
-        dialect: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
-
-    def _upsert(self, table: sa.Table) -> Any:
-        """INSERT ... ON CONFLICT (primary key) DO UPDATE, in this database's dialect."""
-        stmt = self._insert(table)
-        keys = [c.name for c in table.primary_key.columns]
-        return stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
-        )
 
     async def prepare(
         self, source: str, jobs: Sequence[Job], organization: str | None = None
@@ -225,23 +183,10 @@ class Store:
                     raise GroupingChangedError(
                         _refusal([(name, state.group_by, job.group_by)], self.schema)
                     )
-            await conn.execute(
-                self._source_upsert(), {"source": source, "organization_id": organization}
-            )
+            # A null organization_id keeps the one kept before.
+            upsert = self.backend.upsert(self.schema.sources, null_keeps={"organization_id"})
+            await conn.execute(upsert, {"source": source, "organization_id": organization})
         return states
-
-    def _source_upsert(self) -> Any:
-        """Upsert a ``sources`` row; a null ``organization_id`` keeps the one kept before."""
-        table = self.schema.sources
-        stmt = self._insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=["source"],
-            set_={
-                "organization_id": sa.func.coalesce(
-                    stmt.excluded.organization_id, table.c.organization_id
-                )
-            },
-        )
 
     def _create_and_check(self, conn: Connection, jobs: Sequence[Job]) -> None:
         inspector = sa.inspect(conn)
@@ -339,7 +284,7 @@ class Store:
         move the state. A failure rolls the page back whole."""
         table = self.schema.usage[job.endpoint.name]
         sql = self._page_statements(table)
-        moment = self._moment
+        moment = self.backend.moment
         state = {
             "source": source,
             "endpoint": job.endpoint.name,
@@ -352,32 +297,21 @@ class Store:
         delete = sql.delete_from
         if end is not None:
             bounds, delete = (*bounds, moment(end)), sql.delete_range
-        state_values = tuple(state[k] for k in sql.state_order)
+        page = PageWrite(
+            table=table.name,
+            columns=sql.columns,
+            delete=delete,
+            bounds=bounds,
+            insert=sql.insert,
+            rows=rows,
+            state=sql.state,
+            state_values=tuple(state[k] for k in sql.state_order),
+        )
         # The page's transaction is driven through the driver itself, on a pooled connection:
         # the same statements, a fraction of the cost per page of going through SQLAlchemy.
         async with self._one_writer(), self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            driver: Any = raw.driver_connection
-            if self.engine.dialect.name == "postgresql":
-                async with driver.transaction():
-                    await driver.execute(delete, *bounds)
-                    if rows:
-                        await driver.copy_records_to_table(
-                            table.name, records=rows, columns=sql.columns
-                        )
-                    await driver.execute(sql.state, *state_values)
-                return
-            await driver.execute("BEGIN IMMEDIATE")
-            try:
-                await driver.execute(delete, bounds)
-                if rows:
-                    await driver.executemany(sql.insert, rows)
-                await driver.execute(sql.state, state_values)
-            except BaseException:
-                with contextlib.suppress(Exception):  # the error to raise is the first one
-                    await driver.execute("ROLLBACK")
-                raise
-            await driver.execute("COMMIT")
+            await self.backend.write_page(raw.driver_connection, page)
 
     def _page_statements(self, table: sa.Table) -> _PageStatements:
         """The SQL of a page's transaction on ``table``, compiled once for this database.
@@ -410,7 +344,7 @@ class Store:
                 ["source", "width", "start", "end"],
             ),
             insert=compiled(table.insert(), columns),
-            state=compiled(self._upsert(state), [column.name for column in state.columns]),
+            state=compiled(self.backend.upsert(state), [column.name for column in state.columns]),
             state_order=tuple(column.name for column in state.columns),
             columns=columns,
         )
@@ -422,7 +356,7 @@ class Store:
         """The row columns to read for the table of ``job``, and a function from a bucket of
         those rows (``stream.row_pages(columns)``) to the table's rows: tuples in column
         order with values as this database's driver takes them (times once per bucket edge,
-        money as ``focus_number`` text on SQLite and ``exact_decimal`` on PostgreSQL).
+        and money, as the backend's ``moment`` and ``money`` make them).
 
         ``group_by`` is what the bucket was read with; the table's other grouping columns
         are null (costs by key before 2025-12-06).
@@ -430,8 +364,7 @@ class Store:
         table = self.schema.usage[job.endpoint.name]
         columns = stored_fields(job.endpoint, job.group_by)
         asked = set(group_by)
-        sqlite_side = self.engine.dialect.name == "sqlite"
-        exact = _nullable(focus_number if sqlite_side else exact_decimal)
+        exact = _nullable(self.backend.money)
         fixes: list[tuple[int, Callable[[Any], Any]]] = []
         stored = list(table.columns)[len(BOOKKEEPING) :]
         assert len(stored) == len(columns), (table.name, columns)
@@ -440,7 +373,7 @@ class Store:
                 fixes.append((index, _none))
             elif isinstance(column.type, ExactDecimal):
                 fixes.append((index, exact))
-        moment = _sqlite_moment if sqlite_side else utc_datetime
+        moment = self.backend.moment
         width = job.width
 
         def shape(bucket: Bucket[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -484,21 +417,13 @@ class Store:
                 table = self.schema.directory[name]
                 rows = [_record(table, source, record) for record in records]
                 if rows:
-                    await conn.execute(self._upsert(table), rows)
+                    await conn.execute(self.backend.upsert(table), rows)
                 written[name] = len(rows)
         return written
 
     def _one_writer(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """The engine's lock where the database has one writer (SQLite), else nothing."""
-        return self._lock if self._serial else contextlib.nullcontext()
-
-
-# Cached: every table has the same bucket edges.
-utc_datetime = functools.lru_cache(maxsize=8192)(exact_utc_datetime)
-
-
-# A time as SQLite stores it: iso_utc's text is UtcDateTime's format.
-_sqlite_moment = functools.lru_cache(maxsize=8192)(iso_utc)
+        """The engine's lock where the database has one writer at a time, else nothing."""
+        return self._lock if self.backend.one_writer else contextlib.nullcontext()
 
 
 def _none(value: Any) -> None:
@@ -521,7 +446,7 @@ class _PageStatements:
     insert: str
     state: str
     state_order: tuple[str, ...]
-    columns: tuple[str, ...]  # the table's, in insert order (COPY's on PostgreSQL)
+    columns: tuple[str, ...]  # the table's, in insert order (a bulk load's too)
 
 
 def _record(table: sa.Table, source: str, record: Any) -> dict[str, Any]:

@@ -1,0 +1,136 @@
+"""What the sync asks of a database, as one interface: ``Backend``.
+
+Everything that differs between databases is a member of a backend: the driver and the extra
+that installs it, the engine's set-up, the column types and how values are bound to them,
+the upsert, the page's transaction as the driver runs it, whether writes take turns, and the
+SQL and introspection of views. Each database is one module (``_sqlite``, ``_postgresql``)
+holding one backend, and ``_registry`` maps a URL scheme or dialect name to it: only the
+backend modules know a dialect, and nothing else in the sync tests a dialect's name.
+
+Adding a database is one module implementing ``Backend`` and one entry in the registry.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Collection, Sequence
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+__all__ = ["Backend", "PageWrite", "literal_sql", "on_conflict_update"]
+
+
+@attrs.frozen
+class PageWrite:
+    """One page's transaction, in SQL compiled for the database and the driver's values.
+
+    Delete the rows ``bounds`` selects with ``delete``; insert ``rows`` (tuples in
+    ``columns`` order) into ``table`` with ``insert`` or the backend's bulk load; upsert the
+    state row with ``state`` and ``state_values``.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    delete: str
+    bounds: tuple[Any, ...]
+    insert: str
+    rows: Sequence[tuple[Any, ...]]
+    state: str
+    state_values: tuple[Any, ...]
+
+
+class Backend(Protocol):
+    """One database as the sync uses it (see the module's docstring).
+
+    A later change adds a writer lock per (database, source) as ``lock(conn, key)`` and
+    more views through ``create_view``; they belong here, beside the members below.
+    """
+
+    name: str
+    """The dialect's name and the URL's scheme: ``sqlite``."""
+    url_form: str
+    """The URL's start as messages show it: ``sqlite:///``."""
+    url_example: str
+    """A URL as a user writes it: ``sqlite:///PATH``."""
+    driver: str
+    """The SQLAlchemy driver name the sync uses: ``sqlite+aiosqlite``."""
+    driver_module: str
+    """The module that driver imports: ``aiosqlite``."""
+    extra: str
+    """The extra of this package that installs ``driver_module``: ``sync``."""
+    one_writer: bool
+    """Writes take turns: the store runs one page transaction at a time per engine."""
+
+    def configure(self, engine: AsyncEngine) -> None:
+        """Set up a new engine for the sync (pragmas, how transactions begin)."""
+
+    def time_type(self) -> sa.types.TypeEngine[Any]:
+        """The column type of an instant (``UtcDateTime``)."""
+
+    def money_type(self) -> sa.types.TypeEngine[Any]:
+        """The column type of an exact decimal (``ExactDecimal``)."""
+
+    def time_value(self, moment: _dt.datetime) -> Any:
+        """An aware UTC ``datetime`` as it is bound to a ``time_type`` column."""
+
+    def moment(self, seconds: int) -> Any:
+        """Unix seconds as the driver takes them for a ``time_type`` column (the instant
+        ``time_value`` binds: the page writes bypass SQLAlchemy's binding)."""
+
+    def money(self, value: Decimal | int) -> Any:
+        """An exact amount as it is bound to a ``money_type`` column, every digit kept."""
+
+    def upsert(self, table: sa.Table, *, null_keeps: Collection[str] = ()) -> Any:
+        """``INSERT ... ON CONFLICT (primary key) DO UPDATE`` of ``table``'s other columns;
+        a column in ``null_keeps`` keeps its stored value where the new one is null."""
+
+    async def write_page(self, driver: Any, page: PageWrite) -> None:
+        """Run ``page`` as one transaction on ``driver`` (a pooled connection's driver
+        connection); a failure rolls it back whole and raises."""
+
+    def create_view(
+        self, conn: Connection, name: str, select: sa.Select[Any], *, force: bool = False
+    ) -> None:
+        """Create the view ``name`` of ``select``, or replace it if its definition is
+        another; one that is already this one is left alone unless ``force``."""
+
+    def view_sql(self, conn: Connection, name: str) -> str | None:
+        """The database's text of the view ``name``; ``None`` if there is no such view."""
+
+    def typed(
+        self, value: sa.ColumnElement[Any], kind: Literal["Decimal", "DateTime"]
+    ) -> sa.ColumnElement[Any]:
+        """A view's money (``Decimal``) or time (``DateTime``) column as the view gives it."""
+
+    def month_start(
+        self, moment: sa.ColumnElement[Any], *, next_month: bool
+    ) -> sa.ColumnElement[Any]:
+        """The start of the UTC month of ``moment`` (of the next month if ``next_month``),
+        in the database's time type."""
+
+    def capitalised(self, text: str) -> sa.ColumnElement[Any]:
+        """The SQL text ``text`` with each word (``_`` and whitespace separate words)
+        capitalised and the words joined by one space; ``''`` for no word."""
+
+
+def on_conflict_update(insert: Any, table: sa.Table, null_keeps: Collection[str]) -> Any:
+    """``insert`` (a dialect's INSERT that has ON CONFLICT) updating every column of
+    ``table`` outside its primary key on a conflict (see ``Backend.upsert``)."""
+    keys = [c.name for c in table.primary_key.columns]
+    updates: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in keys:
+            continue
+        new = insert.excluded[column.name]
+        updates[column.name] = sa.func.coalesce(new, column) if column.name in null_keeps else new
+    return insert.on_conflict_do_update(index_elements=keys, set_=updates)
+
+
+def literal_sql(select: sa.Select[Any], dialect: Dialect) -> str:
+    """``select`` as SQL text for ``dialect`` with its values written in (a view's body)."""
+    return str(select.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
