@@ -18,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from . import budgets
     from ._client import UsageClient
     from ._concurrency import FanOut, FanOutError, fan_out
     from ._directory import Directory
@@ -138,6 +139,7 @@ __all__ = [
     "WebSearchesResult",
     "__version__",
     "bucket_rows",
+    "budgets",
     "fan_out",
     "focus_rows",
     "row_dicts",
@@ -209,6 +211,7 @@ _MODULE_OF = {
     "WebSearchesResult": "._models",
     "__version__": "._version",
     "bucket_rows": "._rows",
+    "budgets": ".budgets",  # the package itself: ua.budgets.check(...)
     "fan_out": "._concurrency",
     "focus_rows": ".focus",
     "row_dicts": "._rows",
@@ -224,7 +227,8 @@ def __getattr__(name: str) -> Any:
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    imported = importlib.import_module(module, __name__)
+    value = imported if module == f".{name}" else getattr(imported, name)
     globals()[name] = value  # later lookups skip this function
     return value
 

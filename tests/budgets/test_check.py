@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,8 +45,12 @@ async def api_costs(start: int, end: int, **filters: object) -> dict[int, Decima
         return out
 
 
-def test_ua_budgets_check_is_the_librarys_check() -> None:
-    assert ua.budgets.check is usage_async.budgets.check  # type: ignore[attr-defined]
+def test_ua_budgets_check_is_reached_from_the_package_root_alone() -> None:
+    # A fresh interpreter: no test has imported usage_async.budgets there.
+    code = "import usage_async as ua; print(ua.budgets.check.__module__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "usage_async.budgets._check", done.stderr
+    assert ua.budgets.check is usage_async.budgets.check
 
 
 async def test_spent_and_settled_are_the_exact_sums_of_the_servers_current_month(
