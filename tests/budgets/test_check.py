@@ -71,8 +71,9 @@ async def test_spent_and_settled_are_the_exact_sums_of_the_servers_current_month
     assert result.provisional == result.spent - result.settled > 0
     assert result.state == "ok"
     assert not report.crossed
-    # The run-rate is the week of settled days before the 8th, the spike of the 5th included.
-    rate = sum(v for d, v in daily.items() if SETTLED - 7 * DAY <= d < SETTLED) / 7
+    # The run-rate is the four weeks of settled days before the 8th, spike of the 5th included.
+    weeks = await api_costs(SETTLED - 28 * DAY, SETTLED)
+    rate = sum(weeks.values()) / 28
     assert result.forecast == (result.settled + rate * 24).quantize(Decimal("0.01"))
 
 

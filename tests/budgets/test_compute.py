@@ -62,23 +62,25 @@ def flat(per_day: str, first: str, last: str) -> dict[int, Decimal]:
     return {d: Decimal(per_day) for d in range(day(first), day(last) + 1)}
 
 
-def test_the_forecast_is_settled_spend_plus_a_weeks_run_rate_for_the_days_left() -> None:
-    costs = flat("10", "2026-02-01", "2026-03-10")
-    # The last settled week costs 20 a day (from the 1st to the 7th of March).
-    costs.update({d: Decimal(20) for d in range(day("2026-03-01"), day("2026-03-08"))})
-    # Provisional days (8th-10th) are replaced by the rate, not trusted.
+def test_the_forecast_is_settled_spend_plus_four_weeks_run_rate_for_the_days_left() -> None:
+    costs = flat("10", "2026-01-01", "2026-03-10")
+    # The last settled week costs 24 a day (from the 1st to the 7th of March)...
+    costs.update({d: Decimal(24) for d in range(day("2026-03-01"), day("2026-03-08"))})
+    # ...and provisional days (8th-10th) are replaced by the rate, not trusted.
     costs[day("2026-03-09")] = Decimal(0)
     window = Window(at("2026-03-10T13:00:00"), at("2026-03-10T13:00:00"), at("2026-03-08"))
     start, end = at("2026-03-01"), at("2026-04-01")
-    # 7 settled days x 20, then 24 days (8th to 31st) x 20.
-    assert forecast(costs, start, end, window, day("2026-02-01")) == Decimal("620.00")
+    # The rate: 21 days x 10 and 7 x 24 over 28 days = 13.5. Then 7 settled days x 24, and
+    # 24 days (8th to 31st) at the rate.
+    assert forecast(costs, start, end, window, day("2026-01-01")) == Decimal("492.00")
+    assert forecast(costs, start, end, window, day("2026-01-01"), 7) == Decimal("744.00")
     # A period that is all settled forecasts exactly what it spent.
     past = Window(at("2026-03-20"), at("2026-03-20"), at("2026-03-20"))
     february = (at("2026-02-01"), at("2026-03-01"))
-    assert forecast(costs, *february, past, day("2026-02-01")) == Decimal(280)
+    assert forecast(costs, *february, past, day("2026-01-01")) == Decimal(280)
     # Never below what is spent already.
     costs[day("2026-03-10")] = Decimal(10_000)
-    assert forecast(costs, start, end, window, day("2026-02-01")) == sum(
+    assert forecast(costs, start, end, window, day("2026-01-01")) == sum(
         v for d, v in costs.items() if d >= day("2026-03-01")
     )
 
@@ -88,7 +90,7 @@ def test_early_in_a_month_the_rate_comes_from_the_month_before_and_history_is_re
     window = Window(at("2026-03-02T09:00:00"), at("2026-03-02T09:00:00"), at("2026-02-28"))
     start, end = at("2026-03-01"), at("2026-04-01")
     assert forecast(costs, start, end, window, day("2026-02-20")) == Decimal("93.00")
-    # Only two settled days exist: their mean is the rate.
+    # Only two settled days exist (of the 28): their mean is the rate.
     assert forecast(costs, start, end, window, day("2026-02-26")) == Decimal("93.00")
     # No settled day in the database: no forecast.
     assert forecast(costs, start, end, window, day("2026-02-28")) is None

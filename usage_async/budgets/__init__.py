@@ -25,11 +25,12 @@ through <time>".
 **Forecast** for the period's end: the period's settled spend, plus the run-rate times the
 days left from settled-through to the period's end, rounded to the cent, and never less
 than what is already spent. The run-rate is the mean daily cost of the budget's scope over
-the last 7 settled days (one whole week, so weekdays and weekends weigh what they do in a
-week; from before the period's start if need be; only days the database has costs for).
-Provisional days are replaced by the run-rate rather than trusted. No settled day, no
-forecast. ``benchmarks/forecast_backtest.py`` measures how far off it was on the emulator's
-history, day by day of the month.
+the last 28 settled days (four whole weeks, so weekdays and weekends weigh what they do
+in a week and one odd day moves it little; from before the period's start if need be; only
+days the database has costs for). Provisional days are replaced by the run-rate rather
+than trusted. No settled day, no forecast. ``benchmarks/forecast_backtest.py`` measures how
+far off it was on the emulator's history, day by day of the month: a median of about 5%
+in the first ten days, 3% in the next ten, under 2% after.
 
 **Anomalies** (with an ``[anomaly]`` table): on each of the last 7 settled days, a line item
 of a project is anomalous when it cost at least ``min_amount``, it is in regular use (the
