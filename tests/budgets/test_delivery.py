@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -111,8 +111,9 @@ async def test_slack_gets_one_line_a_phone_shows_and_blocks(
     assert result.state == "forecast"
     text = request.json["text"]
     assert text.startswith("Budget copilot (Support Copilot): $2,")
-    spent_cents = result.spent.quantize(Decimal("0.01"))
-    assert f"${spent_cents:,} of $4,000.00 spent ({round(100 * result.spent / 4000)}%)" in text
+    spent_cents = result.spent.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    share = (100 * result.spent / 4000).quantize(Decimal(1), ROUND_HALF_UP)
+    assert f"${spent_cents:,} of $4,000.00 spent ({share}%)" in text
     assert f"forecast ${result.forecast:,}" in text
     assert "on course to exceed" in text
     assert "settled through 2026-03-08 00:00 UTC" in text

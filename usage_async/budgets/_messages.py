@@ -40,7 +40,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import orjson
@@ -127,13 +127,13 @@ _SYMBOLS = {"usd": "$"}
 
 def money(value: Decimal, currency: str) -> str:
     """``$1,640.22`` (to the cent, for reading; the JSON keeps every digit)."""
-    cents = value.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    cents = value.quantize(Decimal("0.01"), ROUND_HALF_UP)
     symbol = _SYMBOLS.get(currency.lower())
     return f"{symbol}{cents:,}" if symbol else f"{cents:,} {currency.upper()}"
 
 
 def percent(part: Decimal, whole: Decimal) -> str:
-    return f"{(100 * part / whole).quantize(Decimal(1), ROUND_HALF_EVEN)}%"
+    return f"{(100 * part / whole).quantize(Decimal(1), ROUND_HALF_UP)}%"
 
 
 def _figure(document: Mapping[str, Any], key: str) -> Decimal:
@@ -146,9 +146,8 @@ def summary_line(document: Mapping[str, Any]) -> str:
     spent = _figure(document, "spent")
     amount = _figure(document, "amount")
     settled = f"settled through {utc_text(_seconds(document['settled_until']))}"
-    where = (
-        f" ({document['project_name'] or document['project_id']})" if document["project_id"] else ""
-    )
+    project = document["project_name"] or document["project_id"]
+    where = f" ({project})" if project else ""
     if document["kind"] == "anomaly":
         items = ", ".join(document["line_items"][:3])
         more = len(document["line_items"]) - 3
@@ -158,7 +157,8 @@ def summary_line(document: Mapping[str, Any]) -> str:
             f"Cost anomaly{where} on {document['day']}: {money(spent, currency)}, {times} its "
             f"usual {money(amount, currency)} a day ({items}); {settled}."
         )
-    head = f"Budget {document['budget']}{where}: {money(spent, currency)} of " + (
+    head = (
+        f"Budget {document['budget']}{where}: {money(spent, currency)} of "
         f"{money(amount, currency)} spent ({percent(spent, amount)})"
     )
     expected = document["forecast"]
@@ -224,7 +224,7 @@ def slack_payload(document: Mapping[str, Any]) -> bytes:
         },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _escaped(context)}]},
     ]
-    return orjson.dumps({"text": text, "blocks": blocks})
+    return orjson.dumps({"text": _escaped(text), "blocks": blocks})
 
 
 def alert_document(
