@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import logging
+import math
 import re
 import secrets
 import time
@@ -42,6 +43,7 @@ from ._compute import (
 from ._config import Budget, BudgetConfig, load_budgets
 from ._database import (
     DELIVERED,
+    LEASE_SECONDS,
     PENDING,
     SUPERSEDED,
     AlertRow,
@@ -588,7 +590,8 @@ async def _deliver_row(
     clock: Callable[[], float],
     policy: DeliveryPolicy,
 ) -> AlertOutcome:
-    if not await table.claim(row, owner, int(clock())):
+    lease = max(LEASE_SECONDS, math.ceil(2 * policy.longest))
+    if not await table.claim(row, owner, int(clock()), lease):
         return _outcome(row, row.receiver, config, "pending")
     receiver = config.receivers[row.receiver]
 

@@ -59,7 +59,7 @@ __all__ = [
     "load_budgets",
 ]
 
-DEFAULT_THRESHOLDS = (Decimal("0.8"), Decimal("1.0"))
+DEFAULT_THRESHOLDS = (Decimal("0.8"), Decimal("1"))
 
 Period = Literal["month", "day"]
 ReceiverType = Literal["slack", "webhook"]

@@ -58,7 +58,8 @@ __all__ = [
 ]
 
 LEASE_SECONDS = 600
-"""How long a claim on an alert holds: longer than any delivery with its retries takes."""
+"""How long a claim on an alert holds at least: longer than a delivery with its retries
+takes (a ``DeliveryPolicy`` that could take longer holds it twice its longest)."""
 
 PENDING, DELIVERED, SUPERSEDED = "pending", "delivered", "superseded"
 
@@ -272,8 +273,9 @@ class AlertsTable:
             )
             return [AlertRow(**dict(zip(fields, row, strict=True))) for row in rows]
 
-    async def claim(self, row: AlertRow, owner: str, now: int) -> bool:
-        """Take ``row`` for sending (step 2); whether this check holds it now."""
+    async def claim(self, row: AlertRow, owner: str, now: int, lease: int) -> bool:
+        """Take ``row`` for sending for ``lease`` seconds (step 2); whether this check
+        holds it now."""
         t = self.table
         async with self.engine.begin() as conn:
             result = await conn.execute(
@@ -284,7 +286,7 @@ class AlertsTable:
                     t.c.status == PENDING,
                     sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now),
                 )
-                .values(lease_owner=owner, lease_until=now + LEASE_SECONDS)
+                .values(lease_owner=owner, lease_until=now + lease)
             )
             return bool(result.rowcount == 1)
 
