@@ -126,7 +126,7 @@ class AlertServer:
 
     seen: list[Seen] = attrs.field(factory=list)
     port: int = 0
-    failures: list[int | str] = attrs.field(factory=list)  # statuses, or "close"
+    failures: list[int | str] = attrs.field(factory=list)  # statuses, "close" or "slow"
     hold: asyncio.Event | None = None  # answer only once set
     arrived: asyncio.Event = attrs.field(factory=asyncio.Event)
     _runner: web.AppRunner | None = None
@@ -139,7 +139,8 @@ class AlertServer:
         return f"{self.base}/hooks/{name}/{TOKEN}?key={TOKEN}"
 
     def fail(self, *how: int | str) -> None:
-        """Answer the next requests with these statuses (or ``"close"``: drop them)."""
+        """Answer the next requests with these statuses (``"close"``: drop them; ``"slow"``:
+        answer after a second)."""
         self.failures.extend(how)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -149,6 +150,9 @@ class AlertServer:
             await self.hold.wait()
         if self.failures:
             how = self.failures.pop(0)
+            if how == "slow":
+                await asyncio.sleep(1.0)
+                return web.Response(text="too late")
             if how == "close":
                 if request.transport is not None:
                     request.transport.close()

@@ -10,7 +10,13 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 import sqlalchemy as sa
 
-from usage_async.budgets import LEASE_SECONDS, BudgetReport, check, verify_signature
+from usage_async.budgets import (
+    LEASE_SECONDS,
+    BudgetReport,
+    DeliveryPolicy,
+    check,
+    verify_signature,
+)
 from usage_async.emulator import ORGANIZATION
 from usage_async.sync import open_engine
 
@@ -160,6 +166,21 @@ async def test_closed_connections_are_retried_with_the_same_id_and_a_fresh_signa
     assert len(set(receiver.ids())) == 1
     assert len(receiver.ids()) == 3
     assert all(s.signed for s in receiver.seen)
+
+
+async def test_a_receiver_too_slow_to_answer_is_tried_again(
+    synced_sqlite: str, receiver: AlertServer
+) -> None:
+    settings = config(receiver, budget("copilot", "2000", **{**OVER, "notify": ("finops",)}))
+    impatient = DeliveryPolicy(attempts=2, initial_backoff=0.001, max_backoff=0.005, timeout=0.3)
+    receiver.fail("slow", "slow")
+    first = await check(synced_sqlite, settings, delivery=impatient)
+    assert [a.error for a in first.undelivered] == ["timed out"]
+    receiver.fail("slow")
+    second = await check(synced_sqlite, settings, delivery=impatient)
+    assert [a.status for a in second.alerts if a.status != "superseded"] == ["sent"]
+    assert len(receiver.ids()) == 4
+    assert len(set(receiver.ids())) == 1
 
 
 async def test_a_receiver_that_is_down_gets_the_alert_on_the_next_run(
