@@ -93,7 +93,7 @@ class _Source:
     state: SourceState
     window: Window
     costs: DailyCosts
-    names: Mapping[str, str]
+    names: Mapping[str, str | None]
 
 
 @attrs.frozen
@@ -239,10 +239,11 @@ async def _read(
         costs = costs_table(schema, tables[costs_name])
         states = await read_states(conn, schema)
         wanted = {b.source for b in config.budgets}
-        for source in sorted(wanted - set(states)):
+        missing = sorted(wanted - set(states))
+        if missing:
             raise BudgetCheckError(
-                f"{shown} has no costs synced for source {source!r}: run usage-async sync "
-                f"--source {source} with the costs endpoint first"
+                f"{shown} has no costs synced for source {missing[0]!r}: run usage-async sync "
+                f"--source {missing[0]} with the costs endpoint first"
             )
         if config.anomaly is not None:
             wanted |= set(states)
@@ -305,7 +306,7 @@ def _project_id(budget: Budget, source: _Source) -> str | None:
             f"{len(named)} projects of source {budget.source!r} are named {wanted!r} "
             f"({', '.join(named)}): give the ID of the one meant",
         )
-    choices = ", ".join(sorted(source.names.values())[:12]) or "no names synced"
+    choices = ", ".join(sorted(n for n in source.names.values() if n)[:12]) or "no names synced"
     raise budget.where.error(
         "project",
         f"no project {wanted!r} in source {budget.source!r}, by ID or exact name "

@@ -108,13 +108,15 @@ async def read_states(conn: AsyncConnection, schema: Schema) -> dict[str, Source
     return out
 
 
-async def read_projects(conn: AsyncConnection, schema: Schema, source: str) -> dict[str, str]:
-    """Project ID -> name for ``source`` (names that are not known are left out)."""
+async def read_projects(
+    conn: AsyncConnection, schema: Schema, source: str
+) -> dict[str, str | None]:
+    """Project ID -> name (``None`` if the directory has none) for ``source``."""
     projects = schema.projects
     rows = await conn.execute(
         sa.select(projects.c.id, projects.c.name).where(projects.c.source == source)
     )
-    return {project_id: name for project_id, name in rows if name}
+    return {project_id: name or None for project_id, name in rows}
 
 
 def costs_table(schema: Schema, columns: Iterable[str]) -> sa.Table:
