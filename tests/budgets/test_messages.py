@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
 
 import orjson
@@ -98,3 +100,12 @@ def test_verify_signature_takes_bytes_or_text_and_refuses_what_is_malformed() ->
     )
     assert not verify_signature("s3cret", stamp, body, "", now=1_800_000_000)
     assert not verify_signature("s3cret", "", body, header, now=1_800_000_000)
+
+
+def test_a_receiver_verifies_without_loading_sqlalchemy_or_aiohttp() -> None:
+    code = (
+        "import sys; from usage_async.budgets import verify_signature; "
+        "print(sorted(m for m in ('sqlalchemy', 'aiohttp') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
