@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from . import budgets as budgets
     from ._client import UsageClient as UsageClient
     from ._concurrency import FanOut as FanOut
     from ._concurrency import FanOutError as FanOutError

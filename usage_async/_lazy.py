@@ -41,11 +41,21 @@ def declared_exports(package: str) -> dict[str, tuple[str, str]]:
 
     ``package`` must be imported (or being imported). Raises ``ImportError`` when its source
     cannot be read, or when the block holds anything but ``from module import Name as Name``
-    lines (a plain ``from module import Name`` is not a re-export to type checkers) or a
-    name twice.
+    lines (a plain ``from module import Name`` is not a re-export to type checkers) and
+    ``from . import subpackage as subpackage`` (which exports the subpackage), or a name
+    twice.
     """
     exports: dict[str, tuple[str, str]] = {}
     for statement in _type_checking_block(package):
+        if (
+            isinstance(statement, ast.ImportFrom)
+            and statement.module is None
+            and statement.level == 1
+        ):  # from . import budgets as budgets: a subpackage, exported as itself
+            for alias in statement.names:
+                _check_reexport(package, statement, alias)
+                exports[alias.name] = (f"{package}.{alias.name}", "")
+            continue
         if not isinstance(statement, ast.ImportFrom) or statement.module is None:
             raise ImportError(
                 f"{package}: its TYPE_CHECKING block may hold only "
@@ -53,15 +63,20 @@ def declared_exports(package: str) -> dict[str, tuple[str, str]]:
             )
         module = _absolute(package, statement.level, statement.module)
         for alias in statement.names:
-            if alias.asname != alias.name:
-                raise ImportError(
-                    f"{package}: write 'from {'.' * statement.level}{statement.module} import "
-                    f"{alias.name} as {alias.name}', so that type checkers see it re-exported"
-                )
+            _check_reexport(package, statement, alias)
             if alias.name in exports:
                 raise ImportError(f"{package}: {alias.name} is exported twice")
             exports[alias.name] = (module, alias.name)
     return exports
+
+
+def _check_reexport(package: str, statement: ast.ImportFrom, alias: ast.alias) -> None:
+    if alias.asname != alias.name:
+        source = f"{'.' * statement.level}{statement.module or ''}"
+        raise ImportError(
+            f"{package}: write 'from {source} import {alias.name} as {alias.name}', so that "
+            f"type checkers see it re-exported"
+        )
 
 
 def lazy_exports(
@@ -83,7 +98,8 @@ def lazy_exports(
         if found is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module, attribute = found
-        value = getattr(importlib.import_module(module), attribute)
+        imported = importlib.import_module(module)
+        value = getattr(imported, attribute) if attribute else imported
         namespace[name] = value
         return value
 

@@ -15,8 +15,10 @@ accounts) is served too, so the IDs in the data have names. Use it to test code 
 
 ``create_app`` gives the ``aiohttp.web.Application`` to mount elsewhere, ``Faults`` injects
 429s, 5xxs and dropped connections, ``LateData`` makes usage settle and costs arrive late,
-and ``emu.stats`` counts what was served. The pytest fixtures ``usage_emulator`` and
-``usage_client`` come from ``usage_async.pytest_plugin``.
+``Spike`` plants a cost spike (one project, one UTC day, 12x its ordinary activity: the
+scenario budget anomaly detection must find), and ``emu.stats`` counts what was served.
+The pytest fixtures ``usage_emulator`` and ``usage_client`` come from
+``usage_async.pytest_plugin``.
 
 Layer: a library over the core (the endpoint table and time only); never cli, sync or focus.
 """
@@ -41,6 +43,7 @@ from ._catalog import (
     VectorStore,
 )
 from ._late import LateData
+from ._spike import Spike
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -53,6 +56,7 @@ __all__ = [
     "Organization",
     "Project",
     "ServiceAccount",
+    "Spike",
     "Stats",
     "User",
     "VectorStore",
@@ -72,6 +76,7 @@ def create_app(
     faults: Faults | None = None,
     now: Callable[[], float] | None = None,
     late: LateData | None = None,
+    spike: Spike | None = None,
 ) -> web.Application:
     """The emulator as an ``aiohttp.web.Application`` (routes under ``/v1``).
 
@@ -86,8 +91,12 @@ def create_app(
             range. Pin it for reproducible tests.
         late: How late data arrives and how long it is revised (``LateData``); ``None`` for
             final data at once.
+        spike: A cost spike to plant (``Spike``: one project, one day, 12x); ``None`` for the
+            ordinary data.
     """
-    return build_app(api_key=api_key, seed=seed, latency=latency, faults=faults, now=now, late=late)
+    return build_app(
+        api_key=api_key, seed=seed, latency=latency, faults=faults, now=now, late=late, spike=spike
+    )
 
 
 @attrs.define(eq=False)
@@ -114,13 +123,16 @@ async def serve(
     host: str = "127.0.0.1",
     now: Callable[[], float] | None = None,
     late: LateData | None = None,
+    spike: Spike | None = None,
 ) -> AsyncIterator[Emulator]:
     """Run the emulator on ``host:port`` (``port=0``: any free port) for the ``async with``.
 
     Yields an ``Emulator`` whose ``base_url`` (``http://127.0.0.1:<port>/v1``) and
     ``api_key`` are what a client needs. Other options as for ``create_app``.
     """
-    app = create_app(api_key=api_key, seed=seed, latency=latency, faults=faults, now=now, late=late)
+    app = create_app(
+        api_key=api_key, seed=seed, latency=latency, faults=faults, now=now, late=late, spike=spike
+    )
     # access_log=None: a test suite's output should not fill with one line per request.
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -144,6 +156,7 @@ async def serve_forever(
     api_key: str = DEFAULT_API_KEY,
     ready: Callable[[str], None] | None = None,
     late: LateData | None = None,
+    spike: Spike | None = None,
 ) -> None:
     """Serve until cancelled (the CLI's ``usage-async emulator``); ``ready(base_url)`` once up.
 
@@ -157,6 +170,7 @@ async def serve_forever(
         faults=faults,
         api_key=api_key,
         late=late,
+        spike=spike,
     ) as emulator:
         if ready is not None:
             ready(emulator.base_url)

@@ -42,6 +42,7 @@ from ._directory import Directory
 from ._late import LateData
 from ._pages import PageMaker
 from ._query import WireError, parse_query
+from ._spike import Spike
 
 __all__ = ["STATS_KEY", "Faults", "Stats", "build_app"]
 
@@ -158,13 +159,14 @@ class _Emulator:
         now: Callable[[], float],
         late: LateData | None,
         stats: Stats,
+        spike: Spike | None = None,
     ) -> None:
         self._key = api_key.encode()
         self._latency = latency
         self._faults = faults
         self._fault_rng = random.Random(faults.seed if faults else 0)
         self._now = now
-        self._pages = PageMaker(seed, late=late)
+        self._pages = PageMaker(seed, late=late, spike=spike)
         self._directory = Directory(ORGANIZATION)
         self.stats = stats
 
@@ -307,6 +309,7 @@ def build_app(
     faults: Faults | None,
     now: Callable[[], float] | None,
     late: LateData | None,
+    spike: Spike | None = None,
 ) -> web.Application:
     """The application, its routes under ``/v1``; see ``create_app`` for the options."""
     if not api_key or api_key != api_key.strip():
@@ -322,6 +325,7 @@ def build_app(
         now=now or time.time,
         late=late,
         stats=stats,
+        spike=spike,
     )
     app = web.Application(middlewares=[emulator.middleware])
     app[STATS_KEY] = stats

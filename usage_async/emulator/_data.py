@@ -38,6 +38,7 @@ from .._endpoints import ENDPOINTS
 from .._time import DAY, HOUR
 from ._catalog import METRICS, ORG_CREATED, PROFILES, WORKLOADS, Profile, Workload
 from ._late import LateData
+from ._spike import Spike
 
 __all__ = ["Day", "Plan", "UsageSeries", "draw", "flow_sums", "levels", "make_plan"]
 
@@ -92,11 +93,13 @@ class UsageSeries:
         seed: int,
         *,
         late: LateData | None = None,
+        spike: Spike | None = None,
         cached_days: int = 192,
     ) -> None:
         metrics = METRICS[endpoint]
         self.endpoint = endpoint
         self.late = late
+        self.spike = spike
         self.measured: tuple[str, ...] = metrics.measured
         # Levels (vector store bytes) come from the endpoint table, like everything else.
         self.gauge = bool(ENDPOINTS[endpoint].level_metrics)
@@ -184,6 +187,8 @@ class UsageSeries:
             m * (0.85 + 0.3 * ((mix_bits >> (8 * j)) & 0xFF) / 255) for j, m in enumerate(means)
         ]
         base = workload.scale * trend * week
+        if self.spike is not None and not self.gauge:
+            base *= self.spike.multiplier(workload.dims, day)
         weekend = (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
         calendar = _CALENDAR[workload.profile, weekend]
         for hour_of_day, (weight, idle_below) in enumerate(calendar):

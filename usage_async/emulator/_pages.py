@@ -45,6 +45,7 @@ from ._cursor import CursorCodec, Position
 from ._data import DimValue, Plan, UsageSeries, draw, flow_sums, levels, make_plan
 from ._late import PPM, LateData
 from ._query import PageRequest
+from ._spike import Spike
 
 __all__ = ["PageMaker"]
 
@@ -151,9 +152,14 @@ class PageMaker:
     """Everything one emulator computes from its seed: series, cursors, cached pages."""
 
     def __init__(
-        self, seed: int, *, late: LateData | None = None, cache_bytes: int = 64 * 2**20
+        self,
+        seed: int,
+        *,
+        late: LateData | None = None,
+        spike: Spike | None = None,
+        cache_bytes: int = 64 * 2**20,
     ) -> None:
-        self.series = {name: UsageSeries(name, seed, late=late) for name in WORKLOADS}
+        self.series = {name: UsageSeries(name, seed, late=late, spike=spike) for name in WORKLOADS}
         self.cursors = CursorCodec(seed)
         self._late = late
         self._seed = seed
