@@ -36,9 +36,11 @@ from ._models import (
     VectorStoresResult,
     WebSearchesResult,
 )
+from ._time import DAY, HOUR, MINUTE, floor_to
 
 __all__ = [
     "BUCKET_SECONDS",
+    "COSTS_API_KEY_GROUPING_SINCE",
     "ENDPOINTS",
     "LIST_ENDPOINTS",
     "BucketWidth",
@@ -46,11 +48,12 @@ __all__ = [
     "Filter",
     "ListEndpoint",
     "PageLimit",
+    "REVISION_WINDOW",
 ]
 
 BucketWidth = Literal["1m", "1h", "1d"]
 
-BUCKET_SECONDS: Mapping[str, int] = {"1m": 60, "1h": 3600, "1d": 86400}
+BUCKET_SECONDS: Mapping[str, int] = {"1m": MINUTE, "1h": HOUR, "1d": DAY}
 
 
 @attrs.frozen
@@ -90,6 +93,9 @@ class Endpoint:
     # Metrics that measure a level (bytes stored) rather than a flow: summing them across
     # buckets means nothing, so totals keep the latest bucket's value instead.
     level_metrics: tuple[str, ...] = ()
+    # Grouping fields the API accepts only for ranges starting on or after a time (Unix
+    # seconds): it answers 400 for earlier ones. Readers split a range there.
+    group_by_since: Mapping[str, int] = attrs.field(factory=dict)
 
     @property
     def result_object(self) -> str:
@@ -111,9 +117,18 @@ class Endpoint:
         """Where the first bucket of a range starts: ``start_time`` itself for usage, UTC
         midnight of its day for costs (the API floors it)."""
         if self.whole_days:
-            return start_time - start_time % BUCKET_SECONDS["1d"]
+            return floor_to(start_time, DAY)
         return start_time
 
+
+COSTS_API_KEY_GROUPING_SINCE = 1_764_979_200
+"""2025-12-06T00:00:00Z: the API refuses costs grouped by ``api_key_id`` for ranges that start
+earlier (HTTP 400)."""
+
+REVISION_WINDOW = 2 * DAY
+"""How long the API keeps revising a bucket after it ends (late usage, costs): younger
+buckets are provisional. The sync's default settle window and the reports' "provisional"
+marking both use it."""
 
 _USAGE_LIMITS = {
     "1d": PageLimit(default=7, maximum=31),
@@ -193,6 +208,7 @@ _ALL = (
         limits=_COSTS_LIMITS,
         summary="Costs per daily bucket (``amount`` as an exact ``Decimal``).",
         whole_days=True,
+        group_by_since={"api_key_id": COSTS_API_KEY_GROUPING_SINCE},
     ),
     _usage(
         "decisions",

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 import usage_async as ua
+from usage_async._endpoints import COSTS_API_KEY_GROUPING_SINCE
 from usage_async.sync import parse_duration
 from usage_async.sync._plan import (
-    COSTS_API_KEY_GROUPING_SINCE,
     Job,
     Segment,
     segments,

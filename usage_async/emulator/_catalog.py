@@ -26,7 +26,6 @@ import attrs
 from .._endpoints import ENDPOINTS
 
 __all__ = [
-    "COSTS_API_KEY_GROUPING_SINCE",
     "FILTER_DIMENSIONS",
     "METRICS",
     "ORGANIZATION",
@@ -54,7 +53,6 @@ def _utc(day: str) -> int:
 ORG_CREATED = _utc("2024-01-01")
 """No usage exists before this instant: earlier buckets are empty."""
 
-COSTS_API_KEY_GROUPING_SINCE = _utc("2025-12-06")
 """The live API refuses costs grouped by ``api_key_id`` for ranges starting before this."""
 
 

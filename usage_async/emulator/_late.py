@@ -26,10 +26,10 @@ from typing import Any
 
 import attrs
 
+from .._time import DAY, HOUR
+
 __all__ = ["PPM", "LateData"]
 
-HOUR = 3600
-DAY = 86400
 PPM = 1_000_000
 """Shares are integers in parts per million, so every revised number is exact."""
 

@@ -20,7 +20,7 @@ import attrs
 import orjson
 
 from .._endpoints import BUCKET_SECONDS, Endpoint, PageLimit
-from ._catalog import COSTS_API_KEY_GROUPING_SINCE
+from .._time import utc_day
 
 __all__ = [
     "PageRequest",
@@ -236,16 +236,13 @@ def parse_query(endpoint: Endpoint, items: Iterable[tuple[str, str]]) -> PageReq
         )
     limit = parse_limit(scalar("limit"), endpoint.page_limit(width))
     group_by = choose("group_by", array("group_by"), endpoint.group_by, "field")
-    if (
-        endpoint.whole_days
-        and "api_key_id" in group_by
-        and endpoint.bucket_origin(start) < COSTS_API_KEY_GROUPING_SINCE
-    ):
-        raise WireError(
-            "Grouping costs by api_key_id is only supported for time ranges starting on or "
-            "after 2025-12-06.",
-            param="group_by",
-        )
+    for field, since in endpoint.group_by_since.items():
+        if field in group_by and endpoint.bucket_origin(start) < since:
+            raise WireError(
+                f"Grouping {endpoint.name} by {field} is only supported for time ranges "
+                f"starting on or after {utc_day(since)}.",
+                param="group_by",
+            )
     return PageRequest(
         endpoint=endpoint,
         start_time=start,

@@ -8,7 +8,7 @@ API key. All run at once (``fan_out``, within the client's in-flight cap), with 
 directory read beside them for names.
 
 The API refuses costs grouped by ``api_key_id`` for ranges that start before 2025-12-06
-(the sync's ``COSTS_API_KEY_GROUPING_SINCE``): the keys' costs are read from that day on
+(``Endpoint.group_by_since``): the keys' costs are read from that day on
 only, and ``Chargeback.api_keys_from`` says so; the report shows the days before it as
 costs the API does not attribute to keys (their amount is known from the main costs).
 """
@@ -27,12 +27,11 @@ import attrs
 from .._client import UsageClient
 from .._concurrency import fan_out
 from .._directory import PARTS, Directory
-from .._endpoints import ENDPOINTS, Endpoint
+from .._endpoints import ENDPOINTS, REVISION_WINDOW, Endpoint
 from .._exceptions import APIError, InvalidParameterError
 from .._models import Bucket, Page
 from .._rows import Totals
 from .._time import DAY, floor_to
-from ..sync._plan import COSTS_API_KEY_GROUPING_SINCE, DEFAULT_SETTLE
 from ._model import Chargeback, CostCell, EndpointUsage, RankedCost
 
 __all__ = [
@@ -94,7 +93,7 @@ def _attribution_params(start: int, end: int) -> dict[str, dict[str, Any]]:
     costs = ENDPOINTS["costs"]
     start = floor_to(start, DAY)
     params = {USERS: _params(costs, start, end, ["user_id"])}
-    keys_from = max(start, COSTS_API_KEY_GROUPING_SINCE)
+    keys_from = max(start, costs.group_by_since["api_key_id"])
     if keys_from < end:
         params[API_KEYS] = _params(costs, keys_from, end, ["api_key_id"])
     return params
@@ -270,7 +269,7 @@ def _chargeback(
         start=start,
         end=end,
         server_time=server_time,
-        provisional_from=floor_to(server_time - DEFAULT_SETTLE, DAY),
+        provisional_from=floor_to(server_time - REVISION_WINDOW, DAY),
         days=tuple(sorted(set(tally.days))),
         costs=tuple(tally.cells),
         project_labels=_labels(project_ids, project_names, "project_id"),

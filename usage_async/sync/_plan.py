@@ -8,16 +8,16 @@ are the buckets of the next and a re-read replaces them exactly.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 from collections.abc import Mapping, Sequence
 
 import attrs
 
-from .._endpoints import BUCKET_SECONDS, Endpoint
+from .._endpoints import BUCKET_SECONDS, REVISION_WINDOW, Endpoint
 from .._exceptions import InvalidParameterError
-from .._time import DAY, floor_to
+from .._time import floor_to
 
 __all__ = [
-    "COSTS_API_KEY_GROUPING_SINCE",
     "DEFAULT_SETTLE",
     "Job",
     "Segment",
@@ -26,12 +26,8 @@ __all__ = [
     "settled_target",
 ]
 
-DEFAULT_SETTLE = 2 * DAY
+DEFAULT_SETTLE = REVISION_WINDOW
 """Buckets younger than this are read again on every run (dlt's lag, dbt's lookback)."""
-
-COSTS_API_KEY_GROUPING_SINCE = 1_764_979_200
-"""2025-12-06T00:00:00Z: the API refuses costs grouped by ``api_key_id`` for ranges that start
-earlier (HTTP 400), so those days are read without that grouping (the column stays null)."""
 
 
 def seconds_of(value: int | float | _dt.timedelta, param: str) -> int:
@@ -85,18 +81,19 @@ class Segment:
 def segments(job: Job, start: int, end: int) -> list[Segment]:
     """The queries that read ``[start, end)`` for ``job``, in time order.
 
-    One, except for costs grouped by ``api_key_id`` from before 2025-12-06: the part before
-    that day is read without ``api_key_id`` (which the API refuses there), the rest with it.
+    One, unless a grouping field is accepted only from some time on
+    (``Endpoint.group_by_since``: costs by ``api_key_id`` from 2025-12-06): the range is cut
+    there, and the part before is read without that field (its column stays null).
     """
     if start >= end:
         return []
-    cut = COSTS_API_KEY_GROUPING_SINCE
-    if job.endpoint.whole_days and "api_key_id" in job.group_by and start < cut:
-        early = tuple(f for f in job.group_by if f != "api_key_id")
-        if end <= cut:
-            return [Segment(start, end, early)]
-        return [Segment(start, cut, early), Segment(cut, end, job.group_by)]
-    return [Segment(start, end, job.group_by)]
+    since = {f: t for f, t in job.endpoint.group_by_since.items() if f in job.group_by}
+    cuts = sorted({t for t in since.values() if start < t < end})
+    edges = [start, *cuts, end]
+    return [
+        Segment(a, b, tuple(f for f in job.group_by if since.get(f, a) <= a))
+        for a, b in itertools.pairwise(edges)
+    ]
 
 
 def make_jobs(
