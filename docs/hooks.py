@@ -28,6 +28,8 @@ API_PAGES = {
     "usage_async.sync": "sync.md",
     "usage_async.focus": "focus.md",
     "usage_async.emulator": "emulator.md",
+    "usage_async.budgets": "budgets.md",
+    "usage_async.report": "report.md",
 }
 
 

@@ -10,8 +10,8 @@ Closing is final: ``close()`` cancels the client's own tasks and every request i
 waiting (behind the in-flight cap, or in a back-off), which end at once with
 ``ClientClosedError``; after it, no request leaves and no session is created.
 
-Core layer: imports the standard library and the core only; aiohttp only for types
-(``_transport`` sends).
+Core layer: imports the standard library and the core only; aiohttp's session type comes
+through ``_transport``, which sends.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
+from typing import Any, Literal, TypeVar, Unpack
 
 from ._base_url import DEFAULT_BASE_URL, check_base_url
 from ._closing import Interrupts, redact
@@ -93,11 +93,8 @@ from ._protocol import (
 )
 from ._retry import RetryPolicy
 from ._streams import BucketStream, ListStream, resume
-from ._transport import AiohttpTransport
+from ._transport import AiohttpTransport, Session
 from ._version import __version__
-
-if TYPE_CHECKING:
-    import aiohttp
 
 __all__ = ["UsageClient", "__version__"]
 
@@ -188,7 +185,7 @@ class UsageClient:
         project: str | None = None,
         timeout: float = 60.0,
         max_retries: int = 5,
-        session: aiohttp.ClientSession | None = None,
+        session: Session | None = None,
         max_in_flight: int = 8,
         limiter: asyncio.Semaphore | None = None,
         retry_deadline: float | None = None,

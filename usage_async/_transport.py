@@ -20,7 +20,11 @@ import aiohttp
 from ._exceptions import APIConnectionError, APITimeoutError, ClientClosedError, DecodeError
 from ._protocol import Response
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "Session"]
+
+Session = aiohttp.ClientSession
+"""What a caller may lend the client: the type is aiohttp's, named here so that no other
+module of the core imports aiohttp."""
 
 
 class AiohttpTransport:
