@@ -23,9 +23,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from rich import box
@@ -53,6 +53,15 @@ BAR_WIDTH = 5
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 _STATE_STYLE = {"ok": "green", "warning": "yellow", "forecast": "magenta", "over": "bold red"}
 _FLAGS = {"prefix": "--prefix", "at": "--at", "database": "DATABASE_URL"}
+SETTLED_NOTE = "Settled: costs are final through that day (UTC); later days may still change."
+# How a line says what became of an alert; those not here (superseded, already sent) are
+# counted, not listed.
+_SAID = {
+    "sent": "sent",
+    "failed": "not delivered",
+    "pending": "pending",
+    "would-send": "would send",
+}
 
 
 def run_check(args: argparse.Namespace, now: int, *, default_database: str) -> int:
@@ -61,10 +70,10 @@ def run_check(args: argparse.Namespace, now: int, *, default_database: str) -> i
     from ..budgets import BudgetCheckError, BudgetConfigError, check
 
     at = _at(args, now)
-    config = load_config(args, args.config)
+    config = _load_config(args, args.config)
     database = args.database or default_database
     try:
-        with library_log(*secrets_of(config)):
+        with library_log(*_secrets_of(config)):
             report = asyncio.run(
                 check(database, config, at=at, dry_run=args.dry_run, prefix=args.prefix or "")
             )
@@ -88,7 +97,7 @@ def _at(args: argparse.Namespace, now: int) -> int | None:
         usage_error(args, f"argument --at: {exc}")
 
 
-def load_config(args: argparse.Namespace, path: str) -> BudgetConfig:
+def _load_config(args: argparse.Namespace, path: str) -> BudgetConfig:
     """``budgets.toml`` at ``path``, its receivers' URLs and secrets read from the
     environment; a config error (its file, line and key) is a usage error (exit 2)."""
     from ..budgets import BudgetConfigError, load_budgets
@@ -99,7 +108,7 @@ def load_config(args: argparse.Namespace, path: str) -> BudgetConfig:
         usage_error(args, str(exc))
 
 
-def secrets_of(config: BudgetConfig) -> list[str]:
+def _secrets_of(config: BudgetConfig) -> list[str]:
     """What of the receivers must never be said: their secrets, and their URLs' paths and
     queries (a Slack webhook's token is its path). The host, which is said, is not among
     them."""
@@ -139,7 +148,7 @@ class SyncBudgets:
         or sources with different prefixes are usage errors (exit 2): nothing has run yet."""
         if args.budgets is None:
             return None
-        config = load_config(args, args.budgets)
+        config = _load_config(args, args.budgets)
         prefixes = {prefix for _, prefix in sources}
         if len(prefixes) > 1:
             usage_error(
@@ -160,7 +169,7 @@ class SyncBudgets:
 
     @property
     def secrets(self) -> list[str]:
-        return secrets_of(self.config)
+        return _secrets_of(self.config)
 
     async def after(self, sync_code: int, engine: AsyncEngine, args: argparse.Namespace) -> int:
         """Check the budgets after a run whose exit code was ``sync_code``; returns the
@@ -199,9 +208,6 @@ def show_budget_report(report: BudgetReport, console: Console | None = None) -> 
                 f"warning: budget alert to {alert.host} pending: another check is delivering "
                 "it, or will after its claim expires"
             )
-
-
-SETTLED_NOTE = "Settled: costs are final through that day (UTC); later days may still change."
 
 
 def _title(report: BudgetReport) -> str:
@@ -288,14 +294,6 @@ def _anomaly_lines(report: BudgetReport) -> Iterable[str]:
         )
 
 
-_SAID = {
-    "sent": "sent",
-    "failed": "not delivered",
-    "pending": "pending",
-    "would-send": "would send",
-}
-
-
 def _alert_lines(report: BudgetReport) -> Iterable[str]:
     projects = {
         o.id: a.project_name or a.project_id or "the organization"
@@ -317,10 +315,11 @@ def _alert_lines(report: BudgetReport) -> Iterable[str]:
         yield f"{earlier} alert{'s' if earlier > 1 else ''} sent by earlier checks, not again"
 
 
-def _what(alert: AlertOutcome, projects: dict[str, Any]) -> str:
+def _what(alert: AlertOutcome, projects: Mapping[str, str]) -> str:
     if alert.kind == "anomaly":
+        # An anomaly alert left pending by an earlier check is not among this one's.
         where = projects.get(alert.id)
-        return f"anomaly alert of {where} on {alert.day}" if where else f"anomaly of {alert.day}"
+        return f"anomaly alert of {where or 'a project'} on {alert.day}"
     if alert.kind == "forecast":
         return f"forecast alert of {alert.budget}"
     threshold = alert.threshold if alert.threshold is not None else Decimal(1)
