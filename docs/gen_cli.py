@@ -57,12 +57,19 @@ class Shown:
     """A command the page shows with its output, in ``docs/cli/{name}.console``.
 
     ``argv`` follows ``usage-async``. ``serves`` marks a command that runs until Ctrl-C: it
-    is stopped once it has said where it listens.
+    is stopped once it has said where it listens. ``files`` (name, text) are written into
+    the folder and the ``before`` commands run there first, unrecorded, with ``env`` on top
+    of the environment (a budget check needs a synced database, its config and the
+    variables the config names). ``exit_code`` is the one it is documented to exit with.
     """
 
     name: str
     argv: tuple[str, ...]
     serves: bool = False
+    files: tuple[tuple[str, str], ...] = ()
+    before: tuple[tuple[str, ...], ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    exit_code: int = 0
 
     @property
     def path(self) -> Path:
@@ -74,6 +81,24 @@ class Shown:
 
 
 NOVEMBER = ("--start", "2026-11-01", "--end", "2026-11-03")
+
+
+def page_file(page: str, name: str) -> str:
+    """The code block of ``docs/PAGE`` whose first line is the comment ``# NAME``: a file the
+    page shows, used as it stands (so the page and the recording cannot differ)."""
+    text = (Path(__file__).resolve().parent / page).read_text()
+    for block in re.findall(r"^```\w*\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE):
+        if block.startswith(f"# {name}\n"):
+            return str(block)
+    raise LookupError(f"docs/{page} has no block starting with '# {name}'")
+
+
+# What the budgets page's receivers are: placeholders, since a dry run sends nothing.
+RECEIVERS = (
+    ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXX"),
+    ("BUDGET_WEBHOOK_URL", "https://finops.example.com/hooks/usage-async"),
+    ("BUDGET_WEBHOOK_SECRET", "placeholder-signing-secret"),
+)
 
 SHOWN = (
     Shown("help", ("--help",)),
@@ -98,6 +123,14 @@ SHOWN = (
     Shown("focus", ("focus", "--start", "2026-11-01", "--end", "2026-12-01", "--output", "focus/")),
     Shown("sync", ("sync", "--since", "2026-11-01", "--bucket-width", "1d")),
     Shown("emulator", ("emulator",), serves=True),
+    Shown(
+        "budget-check",
+        ("budget", "check", "--config", "budgets.toml", "--dry-run"),
+        files=(("budgets.toml", page_file("budgets.md", "budgets.toml")),),
+        before=(("sync", "--endpoint", "costs", "--since", "2026-10-01"),),
+        env=RECEIVERS,
+        exit_code=3,  # a budget past a threshold, as the page explains
+    ),
 )
 
 
@@ -208,8 +241,12 @@ def run(shown: Shown, served: Any) -> str:
 
     Raises ``RuntimeError`` if the command fails.
     """
-    env = environment(served)
+    env = {**environment(served), **dict(shown.env)}
     with tempfile.TemporaryDirectory() as folder:
+        for name, text in shown.files:
+            Path(folder, name).write_text(text)
+        for argv in shown.before:
+            subprocess.run([script(), *argv], env=env, cwd=folder, capture_output=True, check=True)
         if shown.serves:
             port = str(free_port())
             argv = [script(), *shown.argv, "--port", port]
@@ -218,7 +255,7 @@ def run(shown: Shown, served: Any) -> str:
             expected = 130  # interrupted, as documented
         else:
             code, out, err = on_terminal([script(), *shown.argv], env, folder)
-            expected = 0
+            expected = shown.exit_code
     if code != expected:
         raise RuntimeError(f"{shown.command_line} exited {code}:\n{err}")
     # The emulator's free port would differ on every run: show the one a user's would have.

@@ -1,11 +1,17 @@
-"""The only module that talks to aiohttp: send one GET, return status, headers and body.
+"""The only module that talks to aiohttp: send one request, return status, headers and body.
 
-It never follows redirects (a redirect would carry the admin key to wherever it points), reads
-the whole body before releasing the connection (so an abandoned iterator pins nothing), caps
-the body size, and turns every aiohttp or socket failure into ``APIConnectionError`` or
+A GET asks the API; a POST delivers a budget alert to a receiver (``usage_async.budgets``
+keeps its retries and its record; only the sending is here). Neither follows redirects (a
+redirect would carry the admin key, or a signed alert, to wherever it points); both read
+the whole body before releasing the connection (so an abandoned iterator pins nothing), cap
+the body size, and turn every aiohttp or socket failure into ``APIConnectionError`` or
 ``APITimeoutError``. A TLS failure is an ``APIConnectionError`` that is not retried: a
 certificate or protocol mismatch does not clear on its own. Once closed, the transport
 refuses every request (``ClientClosedError``) and never opens a session again.
+
+A POST's failures are worded without the URL or aiohttp's text (which quotes it): a webhook's
+URL is a secret (Slack's carries its token in the path), so they read ``timed out``,
+``connection refused``, ``connection closed`` and nothing is chained.
 
 Core layer: the one module that imports aiohttp; otherwise the core's errors and ``Response``.
 """
@@ -98,6 +104,35 @@ class AiohttpTransport:
                 ) from exc
             raise
 
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], attempt_timeout: float
+    ) -> Response:
+        """One POST attempt of ``body``: ``Response`` for any status.
+
+        Raises ``APITimeoutError`` or ``APIConnectionError`` (``retryable`` false for TLS and
+        an invalid URL) whose message is a short reason (``connection refused``) with no URL;
+        ``DecodeError`` for an answer over ``max_body_size``.
+        """
+        session = self._get_session()
+        try:
+            async with session.post(
+                url,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                raise_for_status=False,
+                timeout=aiohttp.ClientTimeout(total=attempt_timeout),
+            ) as resp:
+                response_headers = {k.lower(): v for k, v in resp.headers.items()}
+                answer = await self._read_body(resp, response_headers.get("x-request-id"))
+                return Response(resp.status, response_headers, answer)
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            raise APITimeoutError("timed out") from None
+        except (aiohttp.ClientError, ssl.SSLError, OSError) as exc:
+            reason, retryable = _connection_failure(exc)
+            # Not chained: aiohttp's text of the failure quotes the URL.
+            raise APIConnectionError(reason, retryable=retryable) from None
+
     async def _read_body(self, resp: aiohttp.ClientResponse, request_id: str | None) -> bytes:
         limit = self._max_body_size
         length = resp.content_length
@@ -124,3 +159,18 @@ class AiohttpTransport:
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
+
+
+def _connection_failure(exc: BaseException) -> tuple[str, bool]:
+    """A failed connection in a few words that name no URL, and whether to try again."""
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return "TLS failed", False
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "invalid URL", False
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "host not found", True
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "connection refused", True
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return "connection closed", True
+    return f"connection failed ({type(exc).__name__})", True

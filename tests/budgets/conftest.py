@@ -126,7 +126,7 @@ class AlertServer:
 
     seen: list[Seen] = attrs.field(factory=list)
     port: int = 0
-    failures: list[int | str] = attrs.field(factory=list)  # statuses, "close" or "slow"
+    failures: list[int | str] = attrs.field(factory=list)  # statuses, "close", "slow"...
     hold: asyncio.Event | None = None  # answer only once set
     arrived: asyncio.Event = attrs.field(factory=asyncio.Event)
     _runner: web.AppRunner | None = None
@@ -140,7 +140,7 @@ class AlertServer:
 
     def fail(self, *how: int | str) -> None:
         """Answer the next requests with these statuses (``"close"``: drop them; ``"slow"``:
-        answer after a second)."""
+        answer after a second; ``"redirect"``: a 307 to another path)."""
         self.failures.extend(how)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -153,6 +153,8 @@ class AlertServer:
             if how == "slow":
                 await asyncio.sleep(1.0)
                 return web.Response(text="too late")
+            if how == "redirect":  # to a path of its own that would accept it
+                return web.Response(status=307, headers={"Location": "/hooks/moved/"})
             if how == "close":
                 if request.transport is not None:
                     request.transport.close()

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 
 from usage_async.budgets import (
     LEASE_SECONDS,
+    BudgetConfig,
     BudgetReport,
     DeliveryPolicy,
+    Receiver,
     check,
     verify_signature,
 )
@@ -211,6 +213,50 @@ async def test_a_client_error_is_not_retried_in_the_run_but_stays_pending(
     assert [a.error for a in first.undelivered] == ["HTTP 404"]
     assert len(receiver.seen) == 1
     assert (await check(synced_sqlite, settings, delivery=FAST)).sent
+
+
+async def test_a_receiver_that_redirects_is_not_followed_and_the_alert_stays_pending(
+    synced_sqlite: str, receiver: AlertServer
+) -> None:
+    settings = config(receiver, budget("copilot", "2000", **{**OVER, "notify": ("finops",)}))
+    receiver.fail("redirect")
+    first = await check(synced_sqlite, settings, delivery=FAST)
+    # A signed alert is never carried to wherever a redirect points; nor retried in the run.
+    assert [a.error for a in first.undelivered] == ["HTTP 307"]
+    assert [s.path for s in receiver.seen] == [receiver.seen[0].path]
+    assert receiver.seen[0].path.startswith("/hooks/finops/")
+
+
+async def test_connections_closed_on_every_attempt_say_so_without_the_url(
+    synced_sqlite: str, receiver: AlertServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = config(receiver, budget("copilot", "2000", **{**OVER, "notify": ("finops",)}))
+    receiver.fail("close", "close", "close")
+    with caplog.at_level(logging.DEBUG):
+        report = await check(synced_sqlite, settings, delivery=FAST)
+    assert [a.error for a in report.undelivered] == ["connection closed"]
+    assert len(receiver.seen) == FAST.attempts
+    assert TOKEN not in caplog.text
+    assert "/hooks/" not in caplog.text
+
+
+async def test_a_tls_failure_is_not_retried_and_names_no_url(
+    synced_sqlite: str, receiver: AlertServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # https:// to a port that speaks plain HTTP: the handshake fails, and will again.
+    url = receiver.url("finops").replace("http://", "https://")
+    finops = Receiver("finops", "webhook", url, SECRET)
+    settings = BudgetConfig(
+        budgets=(budget("copilot", "2000", **{**OVER, "notify": ("finops",)}),),
+        receivers={"finops": finops},
+    )
+    with caplog.at_level(logging.DEBUG):
+        report = await check(synced_sqlite, settings, delivery=FAST)
+    assert [a.error for a in report.undelivered] == ["TLS failed"]
+    retries = [r for r in caplog.records if r.name == "usage_async" and "attempt" in r.message]
+    assert retries == []
+    assert TOKEN not in caplog.text
+    assert TOKEN not in repr(report)
 
 
 async def test_two_checks_at_once_send_each_alert_once(synced: str, receiver: AlertServer) -> None:

@@ -13,7 +13,9 @@ emulator (``OPENAI_ADMIN_KEY`` and ``OPENAI_BASE_URL`` point at it):
   run another program are not run. ``usage-async emulator`` runs until it says where it
   listens, then gets Ctrl-C. Output shown under a command must be, verbatim, output that
   ``docs/gen_cli.py`` recorded (and ``test_cli_output.py`` checks those recordings).
-- ``toml``: must parse; it is configuration, not a program.
+- ``toml``: must parse; it is configuration, not a program. One whose first line names a
+  file (``# budgets.toml``) is that file: the blocks after it on the same page run in a
+  folder that holds it.
 
 ``sql`` blocks are run by the sync's tests (``tests/sync/``) against SQLite and PostgreSQL.
 A block after ``<!-- skip: next "why" -->`` is not run; the reason is required.
@@ -62,6 +64,7 @@ class Example:
     code: str
     skipped: str | None = None  # why it is not run, from a skip directive
     pytest_config: str | None = None  # the page's pytest configuration, for test files
+    files: tuple[tuple[str, str], ...] = ()  # (name, text) of the files the page wrote before
 
     @property
     def name(self) -> str:
@@ -90,6 +93,7 @@ def examples(path: Path) -> list[Example]:
     found: list[Example] = []
     skip_next: str | None = None
     config = None
+    files: dict[str, str] = {}
     for sybil_example in document.examples():
         parsed = sybil_example.parsed
         if isinstance(parsed, tuple):  # a skip directive: ("next", '"why"')
@@ -102,6 +106,7 @@ def examples(path: Path) -> list[Example]:
         code = str(parsed)
         if language == "toml" and PYTEST_CONFIG in code:
             config = code
+        named = re.match(r"# ([\w.-]+\.toml)\n", code) if language == "toml" else None
         found.append(
             Example(
                 path=path,
@@ -111,8 +116,11 @@ def examples(path: Path) -> list[Example]:
                 code=code,
                 skipped=skip_next,
                 pytest_config=config,
+                files=tuple(files.items()),
             )
         )
+        if named:
+            files[named[1]] = code
         skip_next = None
     return found
 
@@ -303,6 +311,8 @@ def check_shown_output(example: Example) -> None:
 
 def run(example: Example, folder: Path, env: dict[str, str]) -> None:
     """Run ``example`` once in ``folder``, the way its kind runs."""
+    for name, text in example.files:
+        (folder / name).write_text(text)
     kind = example.kind
     if kind == "script":
         run_script(example.code, folder, env)

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import aiohttp
 import attrs
 import orjson
 import sqlalchemy as sa
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .._exceptions import InvalidParameterError
 from .._time import DAY
+from .._transport import AiohttpTransport
 from ..sync import Schema, open_engine
 from ._compute import (
     RECENT_DAYS,
@@ -55,7 +55,7 @@ from ._database import (
     read_states,
     table_columns,
 )
-from ._deliver import DeliveryError, DeliveryPolicy, deliver, new_session
+from ._deliver import DeliveryError, DeliveryPolicy, deliver, new_transport
 from ._messages import (
     AlertKind,
     alert_document,
@@ -572,13 +572,16 @@ async def _record_and_deliver(
         return outcomes
     owner = secrets.token_hex(8)
     limit = asyncio.Semaphore(_CONCURRENT_DELIVERIES)
-    async with new_session() as session:
+    transport = new_transport(_CONCURRENT_DELIVERIES)
 
-        async def one(row: AlertRow) -> AlertOutcome:
-            async with limit:
-                return await _deliver_row(table, row, config, session, owner, clock, policy)
+    async def one(row: AlertRow) -> AlertOutcome:
+        async with limit:
+            return await _deliver_row(table, row, config, transport, owner, clock, policy)
 
+    try:
         outcomes += await asyncio.gather(*(one(row) for row in pending))
+    finally:
+        await transport.close()
     return outcomes
 
 
@@ -586,7 +589,7 @@ async def _deliver_row(
     table: AlertsTable,
     row: AlertRow,
     config: BudgetConfig,
-    session: aiohttp.ClientSession,
+    transport: AiohttpTransport,
     owner: str,
     clock: Callable[[], float],
     policy: DeliveryPolicy,
@@ -605,7 +608,7 @@ async def _deliver_row(
         return body, signed_headers(receiver.secret, body, int(clock()))
 
     try:
-        await deliver(session, receiver.url, receiver.host, request, policy)
+        await deliver(transport, receiver.url, receiver.host, request, policy)
     except DeliveryError as failure:
         await table.finish(row, owner, int(clock()), failure.reason)
         logger.warning(

@@ -1,22 +1,21 @@
 """Sending one alert: a POST with retries, and failures described by the receiver's host only.
 
-The only module of ``budgets`` that talks to aiohttp. One attempt sends the body and reads
-the whole response; redirects are not followed (a receiver that moved is a configuration to
-fix, and a redirect would carry a signed body elsewhere). Timeouts, connection errors, 408,
-429 and 5xx are retried with exponential back-off and jitter (tenacity); other statuses fail
-at once. No URL, path, query or exception text reaches a message: a webhook URL is a secret
-(Slack's carries its token in the path), so failures read ``HTTP 500``, ``timed out``,
-``connection refused`` and name the host.
+The POST itself is the core's (``_transport.AiohttpTransport.post``, the one module that
+talks to aiohttp): it does not follow redirects (a receiver that moved is a configuration to
+fix, and a redirect would carry a signed body elsewhere) and words a failure without the
+URL. What is the budgets' own is here: timeouts, connection errors, 408, 429 and 5xx are
+retried with exponential back-off and jitter (tenacity); other statuses fail at once. No URL,
+path, query or exception text reaches a message: a webhook URL is a secret (Slack's carries
+its token in the path), so failures read ``HTTP 500``, ``timed out``, ``connection refused``
+and name the host.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Awaitable, Callable
 
-import aiohttp
 import attrs
 from tenacity import (
     AsyncRetrying,
@@ -27,7 +26,10 @@ from tenacity import (
     wait_random,
 )
 
-__all__ = ["DeliveryError", "DeliveryPolicy", "deliver", "new_session"]
+from .._exceptions import APIConnectionError, DecodeError
+from .._transport import AiohttpTransport
+
+__all__ = ["MAX_ANSWER_BYTES", "DeliveryError", "DeliveryPolicy", "deliver", "new_transport"]
 
 logger = logging.getLogger("usage_async")
 
@@ -60,36 +62,27 @@ class DeliveryError(Exception):
         self.retryable = retryable
 
 
-def new_session() -> aiohttp.ClientSession:
-    """The session one check delivers with (no cookies kept between receivers)."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+MAX_ANSWER_BYTES = 1 << 20
+"""The most of a receiver's answer that is read (it is only drained, never used)."""
+
+
+def new_transport(concurrency: int) -> AiohttpTransport:
+    """The transport one check delivers with: its own session, no cookies kept between
+    receivers, ``concurrency`` connections at most. Close it when the check is done."""
+    return AiohttpTransport(None, max_body_size=MAX_ANSWER_BYTES, pool_size=concurrency)
 
 
 async def _post(
-    session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], seconds: float
+    transport: AiohttpTransport, url: str, body: bytes, headers: dict[str, str], seconds: float
 ) -> None:
     try:
-        async with session.post(
-            url,
-            data=body,
-            headers=headers,
-            allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=seconds),
-        ) as response:
-            await response.read()
-            status = response.status
-    except TimeoutError:
-        raise DeliveryError("timed out", retryable=True) from None
-    except (aiohttp.ClientSSLError, ssl.SSLError):
-        raise DeliveryError("TLS failed", retryable=False) from None
-    except aiohttp.ClientConnectorError:
-        raise DeliveryError("connection refused", retryable=True) from None
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError):
-        raise DeliveryError("connection closed", retryable=True) from None
-    except aiohttp.InvalidURL:
-        raise DeliveryError("invalid URL", retryable=False) from None
-    except (aiohttp.ClientError, OSError) as exc:
-        raise DeliveryError(f"connection failed ({type(exc).__name__})", retryable=True) from None
+        response = await transport.post(url, body, headers, seconds)
+    except APIConnectionError as exc:
+        # The transport's message is a few words without the URL ("timed out").
+        raise DeliveryError(exc.message, retryable=exc.retryable) from None
+    except DecodeError:
+        raise DeliveryError("answer too large", retryable=False) from None
+    status = response.status
     if not 200 <= status < 300:
         raise DeliveryError(f"HTTP {status}", retryable=status >= 500 or status in _RETRY_STATUSES)
 
@@ -99,7 +92,7 @@ def _retryable(exc: BaseException) -> bool:
 
 
 async def deliver(
-    session: aiohttp.ClientSession,
+    transport: AiohttpTransport,
     url: str,
     host: str,
     request: Callable[[], tuple[bytes, dict[str, str]]],
@@ -135,4 +128,4 @@ async def deliver(
     async for attempt in retrying:
         with attempt:
             body, headers = request()
-            await _post(session, url, body, headers, policy.timeout)
+            await _post(transport, url, body, headers, policy.timeout)

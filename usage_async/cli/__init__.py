@@ -5,6 +5,7 @@
     usage-async costs --start 2026-11-01 --end 2026-12-01 --group-by line_item
     usage-async report --start 30d
     usage-async emulator --port 8089                   # a local stand-in for the API
+    usage-async budget check --config budgets.toml     # budgets on the synced database
 
 One subcommand per endpoint, generated from ``ENDPOINTS``: its filters become repeatable
 singular flags (``project_ids`` -> ``--project-id``), enum filters, ``--group-by`` and
@@ -12,7 +13,9 @@ singular flags (``project_ids`` -> ``--project-id``), enum filters, ``--group-by
 ``OPENAI_ADMIN_KEY`` or ``--api-key-file``, never from a flag's value.
 
 Exit codes: 0 success, 1 the API or the network failed, 2 bad arguments (including a missing
-key), 130 interrupted, 141 stdout closed early (``| head``).
+key), 3 ``budget check`` (and ``sync --budgets``) found a budget past a threshold, 130
+interrupted, 141 stdout closed early (``| head``). ``budget check`` also exits 1 when an
+alert could not be delivered, which outranks 3.
 
 The rule: this package is the only place with argparse, rich, exit codes and terminal
 output (print, stdout, stderr). The libraries (``usage_async.sync``, ``usage_async.focus``,

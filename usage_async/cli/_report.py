@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from rich import box
@@ -36,6 +36,9 @@ from .._streams import BucketStream
 from .._time import DAY, utc_day, utc_minute
 from ._names import NONE, NameLookup, label, shared_names
 from ._output import BucketBars, expected_buckets, human_number, stdout_console
+
+if TYPE_CHECKING:
+    from ..emulator import Spike
 
 __all__ = ["demo_report", "report_queries", "show_report"]
 
@@ -147,21 +150,31 @@ async def show_report(
     render_report(tallies, client.base_url, stdout_console(REDIRECTED_WIDTH), directory)
 
 
-async def demo_report(now: int, days: int) -> None:
-    """Serve the embedded emulator in-process and report its last ``days`` full UTC days."""
+async def demo_report(now: int, days: int, spike: Spike | None = None) -> None:
+    """Serve the embedded emulator in-process and report its last ``days`` full UTC days,
+    with ``spike`` planted in them (said after the report)."""
     from ..emulator import serve
 
     today = now - now % DAY
     queries = report_queries(today - days * DAY, today)
-    async with serve(port=0) as emulator:
+    async with serve(port=0, spike=spike) as emulator:
         client = UsageClient(emulator.api_key, base_url=emulator.base_url)
         tallies, directory = await gather(client, queries, now, NameLookup(["project_name"]))
     console = stdout_console(REDIRECTED_WIDTH)
     render_report(tallies, "the embedded emulator (sample data)", console, directory)
+    serve_it = "usage-async emulator"
+    if spike is not None:
+        serve_it += f" --spike {utc_day(spike.start)}"
+        console.print(
+            f"\nThe bar of {utc_day(spike.start)} is a planted cost anomaly: Support Copilot "
+            f"at {spike.factor:g} times its usual activity. [bold]usage-async budget "
+            "check[/bold] finds days like it in a synced database and alerts, once.",
+            highlight=False,
+        )
     console.print(
         "\nThat was sample data. For your organization: export OPENAI_ADMIN_KEY=sk-admin-... "
         "and run [bold]usage-async report --start 7d[/bold]; or serve this data with "
-        "[bold]usage-async emulator[/bold].",
+        f"[bold]{serve_it}[/bold].",
         highlight=False,
     )
 

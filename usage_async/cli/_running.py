@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXIT_API_ERROR",
     "EXIT_BROKEN_PIPE",
+    "EXIT_BUDGET_CROSSED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -43,6 +44,7 @@ T = TypeVar("T")
 EXIT_OK = 0
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
+EXIT_BUDGET_CROSSED = 3  # budget check: a budget crossed a threshold (alerted or not)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
 

@@ -6,6 +6,11 @@ stderr. Exit codes: 0 done; 1 a table failed (the line names it; what the others
 earlier pages committed stays); 2 bad arguments, a bad config or a table grouped otherwise
 (nothing changed). A one-shot run stopped by a signal exits 128 + its number.
 
+With ``--budgets FILE`` each run is followed by a budget check (``cli._budget``) on the same
+database, read before the first run (a bad file is exit 2, nothing synced). A run's code is
+then the sync's failure (1) if it failed, else the check's: 0, 3 a budget past a threshold,
+1 an alert not delivered.
+
 The flags merge with a ``sync.toml`` here: the file's ``database`` gives way to the
 ``DATABASE_URL`` argument, and its ``[defaults]`` and every source's settings to
 ``--since``, ``--endpoint``, ``--bucket-width``, ``--group-by``, ``--settle`` and
@@ -22,12 +27,15 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._time import iso_utc
 from ..sync._config import ConfigError, SourceConfig, SyncConfig, load_config
 from ._running import EXIT_API_ERROR, EXIT_OK, admin_key, usage_error
 from ._voice import library_log, redact, say
+
+if TYPE_CHECKING:
+    from ._budget import SyncBudgets
 
 __all__ = ["run_sync"]
 
@@ -40,11 +48,22 @@ def run_sync(args: argparse.Namespace, *, default_database: str) -> int:
     except ConfigError as exc:
         usage_error(args, str(exc))
     database = args.database or config.database or default_database
+    budgets = _budgets(args, config)
+    secrets = [source.api_key for source in config.sources]
     try:
-        with library_log(*(source.api_key for source in config.sources)):
-            return asyncio.run(_serve(config, database, args.every, args.concurrency, args))
+        with library_log(*secrets, *(budgets.secrets if budgets else ())):
+            return asyncio.run(
+                _serve(config, database, args.every, args.concurrency, args, budgets)
+            )
     except KeyboardInterrupt:  # a second Ctrl-C while the first one's transaction commits
         return 128 + signal.SIGINT
+
+
+def _budgets(args: argparse.Namespace, config: SyncConfig) -> SyncBudgets | None:
+    """``--budgets``: read (a bad one is exit 2) before anything is synced."""
+    from ._budget import SyncBudgets
+
+    return SyncBudgets.from_args(args, [(s.name, s.prefix) for s in config.sources])
 
 
 def _command_line_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -110,6 +129,7 @@ async def _serve(
     every: int | None,
     concurrency: int,
     args: argparse.Namespace,
+    budgets: SyncBudgets | None = None,
 ) -> int:
     from .._client import UsageClient
     from .._exceptions import InvalidParameterError
@@ -149,6 +169,8 @@ async def _serve(
         while True:
             started = loop.time()
             code = await _run_once(config, clients, engine, concurrency, args)
+            if budgets is not None:
+                code = await budgets.after(code, engine, args)
             if every is None:
                 return code
             await asyncio.sleep(max(0.0, started + every - loop.time()))

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
+from ..._time import TimeSyntaxError, parse_when, utc_day
 from .._arguments import KEY_ENV, Common, Subcommands, number
-from .._running import EXIT_INTERRUPTED, EXIT_OK, fail
+from .._running import EXIT_INTERRUPTED, EXIT_OK, fail, usage_error
+
+if TYPE_CHECKING:
+    from ...emulator import Spike
 
 __all__ = ["register"]
 
@@ -39,6 +44,13 @@ def register(commands: Subcommands, common: Common) -> None:
         help="probability 0..1 that a request fails, split evenly between 429 rate limits, "
         "500 server errors and dropped connections (default 0)",
     )
+    parser.add_argument(
+        "--spike",
+        metavar="DAY",
+        help="plant a cost spike: Support Copilot's activity 12 times its usual on the UTC day "
+        "holding DAY (a date such as 2026-11-20, or a span before now such as 3d), which "
+        "usage-async budget check finds as an anomaly (default: none)",
+    )
     parser.set_defaults(run=run, parser=parser)
 
 
@@ -48,6 +60,7 @@ def run(args: argparse.Namespace, now: int) -> int:
 
     from ...emulator import DEFAULT_API_KEY, Faults, serve_forever
 
+    spike = _spike(args, now)
     share = args.fault_rate / 3
     faults = (
         Faults(rate_limit=share, server_error=share, disconnect=share, seed=args.seed)
@@ -56,10 +69,16 @@ def run(args: argparse.Namespace, now: int) -> int:
     )
 
     def ready(base_url: str) -> None:
+        planted = (
+            ""
+            if spike is None
+            else f"\nSupport Copilot's activity on {utc_day(spike.start)} is {spike.factor:g} "
+            "times its usual: a planted cost anomaly."
+        )
         print(
             f"usage-async emulator listening on {base_url} (Ctrl-C to stop)\n"
             f"  export OPENAI_BASE_URL={base_url}\n"
-            f"  export {KEY_ENV}={DEFAULT_API_KEY}",
+            f"  export {KEY_ENV}={DEFAULT_API_KEY}{planted}",
             flush=True,
         )
 
@@ -73,6 +92,7 @@ def run(args: argparse.Namespace, now: int) -> int:
                 faults=faults,
                 api_key=DEFAULT_API_KEY,
                 ready=ready,
+                spike=spike,
             )
         )
     except KeyboardInterrupt:
@@ -84,3 +104,15 @@ def run(args: argparse.Namespace, now: int) -> int:
     except OSError as exc:  # the port is taken, the host is not ours...
         return fail(f"cannot serve on {args.host}:{args.port}: {exc}", None)
     return EXIT_OK
+
+
+def _spike(args: argparse.Namespace, now: int) -> Spike | None:
+    """``--spike DAY``: the day holding that WHEN (relative to ``now``)."""
+    if args.spike is None:
+        return None
+    from ...emulator import Spike
+
+    try:
+        return Spike(parse_when(args.spike, now).seconds)
+    except TimeSyntaxError as exc:
+        usage_error(args, f"argument --spike: {exc}")

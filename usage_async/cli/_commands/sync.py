@@ -86,6 +86,13 @@ def register(commands: Subcommands, common: Common) -> None:
         metavar="FILE",
         help="a sync.toml listing several organizations (see the README)",
     )
+    parser.add_argument(
+        "--budgets",
+        metavar="FILE",
+        help="after each run, check the budgets of FILE (a budgets.toml) and send the alerts "
+        "due, as usage-async budget check does; the exit code is the sync's if it failed, "
+        "else the check's (0, 3 a budget crossed a threshold, 1 an alert not delivered)",
+    )
     parser.set_defaults(run=run, parser=parser)
 
 
