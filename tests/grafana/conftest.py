@@ -5,7 +5,7 @@ starts). ``synced`` is one database for the session, filled by ``ua.sync`` from 
 emulators with their clocks pinned at ``NOW``: the source ``default`` (seed 0) and the
 source ``second`` (seed 1), 45 days each, every endpoint grouped by every field, usage in
 hourly buckets; and, under the prefix ``acme_``, costs, completions and images of a third
-(seed 2, 20 days). The tests only read it.
+(seed 2, 20 days), the images in hourly and in daily buckets. The tests only read it.
 
 ``query`` runs SQL as Grafana's data source would, on a connection whose time zone is
 Tokyo's (Grafana's session takes the server's, which need not be UTC): a query that
@@ -60,6 +60,11 @@ async def fill(url: str) -> None:
         await ua.sync(
             client, url, since=NOW - 20 * DAY, endpoints=list(PREFIXED_ENDPOINTS), prefix=PREFIX
         )
+        # The same images in daily buckets too: one table, two widths, to be counted once.
+        await ua.sync(
+            client, url, since=NOW - 20 * DAY, endpoints=["images"], bucket_width="1d",
+            prefix=PREFIX,
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

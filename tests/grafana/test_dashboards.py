@@ -228,3 +228,12 @@ def test_the_prefix_names_every_table_and_the_files() -> None:
         assert f" {table} " not in sql, table
         assert f" {table}\n" not in sql, table
         assert f"acme_{table}" in sql, table
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_no_query_has_a_sql_comment_which_newer_grafanas_strip_before_expanding(
+    name: str,
+) -> None:
+    for what, _, sql in queries(DASHBOARDS[name]):
+        assert "--" not in sql, what
+        assert "/*" not in sql, what
