@@ -10,12 +10,15 @@ server's time, as the budgets'), whatever the time range.
 **Forecast** (``usage_async.budgets``' method, per source, then added up): the month's
 settled spend, plus the run-rate times the days from settled-through to the month's end,
 rounded to the cent and never less than what is already spent. The run-rate is the mean
-daily cost of the last 28 settled days (those since the source's first day of costs);
-provisional days are replaced by the run-rate. No settled day, no forecast.
+daily cost of the last ``RUN_RATE_DAYS`` (28) settled days (those since the source's first
+day of costs); provisional days are replaced by the run-rate. No settled day, no forecast.
 """
 
 from __future__ import annotations
 
+import attrs
+
+from ..budgets._compute import RUN_RATE_DAYS
 from ._catalog import Catalog
 from ._panels import Panel, among
 
@@ -120,13 +123,14 @@ def _month_cte(catalog: Catalog) -> str:
 )"""
 
 
-def _month(catalog: Catalog) -> list[Panel]:
-    needs = {
-        "sync_state": ("source", "endpoint", "settled_until", "synced_until"),
-        "cost_by_project_day": _VIEW_KEYS,
-    }
-    view = catalog.table("cost_by_project_day")
-    to_date = Panel(
+_MONTH_NEEDS = {
+    "sync_state": ("source", "endpoint", "settled_until", "synced_until"),
+    "cost_by_project_day": _VIEW_KEYS,
+}
+
+
+def _month_to_date(catalog: Catalog) -> Panel:
+    return Panel(
         title="Month to date",
         kind="stat",
         description="The cost of the calendar month (UTC) of the newest costs synced, "
@@ -135,28 +139,35 @@ def _month(catalog: Catalog) -> list[Panel]:
 SELECT COALESCE(SUM(d.amount), 0) AS "month to date"
 FROM period p
 JOIN daily d ON d.source = p.source AND d.day >= p.month_start AND d.day < p.month_end""",
-        needs=needs,
+        needs=_MONTH_NEEDS,
         unit=USD,
         width=6,
         height=4,
     )
-    forecast = Panel(
+
+
+def _forecast(catalog: Catalog) -> Panel:
+    """The budgets' forecast of each selected source's month (see the module's docstring),
+    added up: no source without a settled day to take a run-rate from counts."""
+    view = catalog.table("cost_by_project_day")
+    days = RUN_RATE_DAYS
+    return Panel(
         title="Forecast for the month",
         kind="stat",
-        description="The month's settled cost, plus the mean daily cost of the last 28 "
+        description=f"The month's settled cost, plus the mean daily cost of the last {days} "
         "settled days times the days left, never less than spent (the budgets' forecast).",
         sql=f"""{_month_cte(catalog)}, first_day AS (
   SELECT source, MIN(day) AS day FROM {view} GROUP BY source
 ), figures AS (
-  SELECT p.month_end, p.settled_through,
-    GREATEST(f.day, p.settled_through - 28) AS rate_start,
+  SELECT p.settled_through,
+    GREATEST(f.day, p.settled_through - {days}) AS rate_start,
     GREATEST(0, p.month_end - GREATEST(p.settled_through, p.month_start)) AS days_left,
     (SELECT COALESCE(SUM(d.amount), 0) FROM daily d WHERE d.source = p.source
       AND d.day >= p.month_start AND d.day < p.month_end) AS spent,
     (SELECT COALESCE(SUM(d.amount), 0) FROM daily d WHERE d.source = p.source
       AND d.day >= p.month_start AND d.day < LEAST(p.month_end, p.settled_through)) AS settled,
     (SELECT COALESCE(SUM(d.amount), 0) FROM daily d WHERE d.source = p.source
-      AND d.day >= GREATEST(f.day, p.settled_through - 28)
+      AND d.day >= GREATEST(f.day, p.settled_through - {days})
       AND d.day < p.settled_through) AS rate_sum
   FROM period p
   JOIN first_day f ON f.source = p.source
@@ -166,12 +177,11 @@ SELECT SUM(GREATEST(
     spent)) AS "forecast"
 FROM figures
 WHERE settled_through > rate_start""",
-        needs=needs,
+        needs=_MONTH_NEEDS,
         unit=USD,
         width=6,
         height=4,
     )
-    return [to_date, forecast]
 
 
 def _in_range(catalog: Catalog) -> Panel:
@@ -205,28 +215,40 @@ WHERE endpoint = 'costs' AND {among("source", "source")}""",
     )
 
 
-def _top(catalog: Catalog, what: str) -> Panel:
+@attrs.frozen
+class _Ranked:
+    """Who the "Top" tables rank: the costs column, its directory table, the name shown."""
+
+    what: str
+    label: str
+    column: str
+    directory: str
+    name: str
+    name_columns: tuple[str, ...]
+
+
+_API_KEYS = _Ranked(
+    "API keys", "API key", "api_key_id", "api_keys", "COALESCE(k.name, c.api_key_id)", ("name",)
+)
+_USERS = _Ranked(
+    "users", "user", "user_id", "users", "COALESCE(k.email, k.name, c.user_id)", ("email", "name")
+)
+
+
+def _top(catalog: Catalog, ranked: _Ranked) -> Panel:
     """The ten API keys or users that cost the most in the time range, named from the
     directory."""
-    costs = catalog.table("costs")
-    if what == "API keys":
-        column, directory, joined = "api_key_id", "api_keys", "k"
-        name = "COALESCE(k.name, c.api_key_id)"
-    else:
-        column, directory, joined = "user_id", "users", "k"
-        name = "COALESCE(k.email, k.name, c.user_id)"
-    label = "API key" if what == "API keys" else "user"
+    column = ranked.column
     return Panel(
-        title=f"Top {what}",
+        title=f"Top {ranked.what}",
         kind="table",
-        description=f"The ten {what} that cost the most in the time range (costs grouped by "
-        f"{column}; costs no {label} is named on are left out).",
-        sql=f"""SELECT {name} AS "{label}",
+        description=f"The ten {ranked.what} that cost the most in the time range (costs "
+        f"grouped by {column}; costs that name no {ranked.label} are left out).",
+        sql=f"""SELECT {ranked.name} AS "{ranked.label}",
   c.{column} AS "ID",
   SUM(c.amount) AS "cost"
-FROM {costs} c
-LEFT JOIN {catalog.table(directory)} {joined}
-  ON {joined}.source = c.source AND {joined}.id = c.{column}
+FROM {catalog.table("costs")} c
+LEFT JOIN {catalog.table(ranked.directory)} k ON k.source = c.source AND k.id = c.{column}
 WHERE $__timeFilter(c.start_time)
   AND c.{column} IS NOT NULL
   AND {among("source", "c.source")}
@@ -236,7 +258,7 @@ ORDER BY "cost" DESC, 1
 LIMIT 10""",
         needs={
             "costs": ("source", "start_time", "project_id", "amount", column),
-            directory: ("source", "id", "name", *(("email",) if directory == "users" else ())),
+            ranked.directory: ("source", "id", *ranked.name_columns),
         },
         units={"cost": USD},
         height=9,
@@ -248,14 +270,15 @@ def cost_panels(catalog: Catalog) -> list[Panel]:
     by_project, by_line_item = _totals(catalog)
     return [
         _in_range(catalog),
-        *_month(catalog),
+        _month_to_date(catalog),
+        _forecast(catalog),
         _settled(catalog),
         _per_day(catalog, "project", "COALESCE(project_name, project_id, '(no project)')"),
         by_project,
         _per_day(catalog, "line item", "COALESCE(line_item, '(no line item)')", ("line_item",)),
         by_line_item,
-        _top(catalog, "API keys"),
-        _top(catalog, "users"),
+        _top(catalog, _API_KEYS),
+        _top(catalog, _USERS),
     ]
 
 

@@ -17,6 +17,7 @@ __all__ = ["MODEL_TABLES", "usage_panels"]
 
 _VIEW = "tokens_by_model_day"
 _VIEW_KEYS = ("day", "source", "project_id", "project_name", "model")
+_TOKEN_SUMS = ("input_tokens", "output_tokens", "input_cached_tokens", "num_model_requests")
 
 MODEL_TABLES = (
     "completions",
@@ -129,9 +130,6 @@ ORDER BY "input tokens" DESC NULLS LAST, 1""",
         height=9,
     )
     return [by_project, by_model]
-
-
-_TOKEN_SUMS = ("input_tokens", "output_tokens", "input_cached_tokens", "num_model_requests")
 
 
 def _per_day_from_table(
