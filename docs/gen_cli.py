@@ -122,6 +122,11 @@ SHOWN = (
     Shown("service-accounts", ("service-accounts",)),
     Shown("focus", ("focus", "--start", "2026-11-01", "--end", "2026-12-01", "--output", "focus/")),
     Shown("sync", ("sync", "--since", "2026-11-01", "--bucket-width", "1d")),
+    Shown("sync-describe", ("sync", "--describe")),
+    Shown(
+        "grafana",
+        ("grafana", "--output", "provisioning", "postgresql://grafana@db:5432/usage"),
+    ),
     Shown("emulator", ("emulator",), serves=True),
     Shown(
         "budget-check",

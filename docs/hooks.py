@@ -68,80 +68,67 @@ def focus_units() -> str:
     return "\n".join(lines)
 
 
-def synced_tables() -> dict[str, list[Any]]:
-    """Every table a sync creates (without a prefix), by kind: the bookkeeping, the directory,
-    and one table per endpoint grouped by every field it offers (what a sync does without
-    ``--group-by``)."""
-    from usage_async._endpoints import ENDPOINTS
-    from usage_async.sync import Schema
-
-    schema = Schema()
-    return {
-        "Bookkeeping": [schema.state, schema.sources],
-        "The directory": list(schema.directory.values()),
-        "One table per endpoint": [
-            schema.usage_table(endpoint, endpoint.group_by) for endpoint in ENDPOINTS.values()
-        ],
-    }
-
-
-def column_meaning(column: Any) -> str:
-    # Phase B of issue 21: the sync's describe() gives each table and column its one line;
-    # until then a column's SQLAlchemy `comment` (or `doc`), where it has one, is its meaning.
-    return str(column.comment or column.doc or "")
-
-
-def table_reference(table: Any) -> Iterator[str]:
-    """A table's heading, primary key and columns with their SQLite and PostgreSQL types."""
+def schema_sections() -> dict[str, list[tuple[Any, Any]]]:
+    """Every table and view a sync creates (without a prefix), as ``describe()`` gives them
+    for SQLite and for PostgreSQL side by side, by kind: the bookkeeping, the directory,
+    one table per endpoint grouped by every field it offers (what a sync does without
+    ``--group-by``), and the views."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialects = (sqlite.dialect(), postgresql.dialect())  # type: ignore[no-untyped-call]
+    from usage_async.sync import Schema, describe
 
-    yield f"### `{table.name}`"
+    schema = Schema()
+    kinds = {
+        schema.state.name: "Bookkeeping",
+        schema.sources.name: "Bookkeeping",
+        **{table.name: "The directory" for table in schema.directory.values()},
+    }
+    sections: dict[str, list[tuple[Any, Any]]] = {
+        "Bookkeeping": [],
+        "The directory": [],
+        "One table per endpoint": [],
+        "Views": [],
+    }
+    pairs = zip(
+        describe(dialect=sqlite.dialect()),  # type: ignore[no-untyped-call]
+        describe(dialect=postgresql.dialect()),  # type: ignore[no-untyped-call]
+        strict=True,
+    )
+    for lite, pg in pairs:
+        kind = "Views" if lite.kind == "view" else kinds.get(lite.name, "One table per endpoint")
+        sections[kind].append((lite, pg))
+    return sections
+
+
+def relation_reference(lite: Any, pg: Any) -> Iterator[str]:
+    """A table's or view's heading, one line, primary key and columns with their SQLite and
+    PostgreSQL types and meanings (``describe()``'s, for the two databases)."""
+    yield f"### `{lite.name}`" + (" (a view)" if lite.kind == "view" else "")
     yield ""
-    if table.comment:
-        yield table.comment
+    if lite.meaning:
+        yield lite.meaning
         yield ""
-    key = [c.name for c in table.primary_key.columns]
-    if key:
-        yield "Primary key: " + ", ".join(f"`{name}`" for name in key) + "."
+    if lite.primary_key:
+        yield "Primary key: " + ", ".join(f"`{name}`" for name in lite.primary_key) + "."
         yield ""
-    meanings = [column_meaning(c) for c in table.columns]
-    header = "| Column | SQLite | PostgreSQL | Null |"
-    rule = "|---|---|---|---|"
-    if any(meanings):
-        header, rule = header + " Meaning |", rule + "---|"
-    yield header
-    yield rule
-    for column, meaning in zip(table.columns, meanings, strict=True):
-        types = " | ".join(column.type.compile(dialect=dialect) for dialect in dialects)
-        row = f"| `{column.name}` | {types} | {'yes' if column.nullable else 'never'} |"
-        yield row + (f" {cell(meaning)} |" if any(meanings) else "")
-    yield ""
-
-
-def focus_view_reference() -> Iterator[str]:
-    """The ``focus`` view: the FOCUS columns, in order, with what each holds."""
-    from usage_async.focus import FOCUS_COLUMNS
-
-    yield "### `focus` (a view)"
-    yield ""
-    yield "| Column | FOCUS type | Null | Meaning |"
-    yield "|---|---|---|---|"
-    for c in FOCUS_COLUMNS:
-        yield f"| `{c.name}` | {c.type} | {focus_null(c)} | {cell(c.description)} |"
+    yield "| Column | SQLite | PostgreSQL | Null | Meaning |"
+    yield "|---|---|---|---|---|"
+    for on_sqlite, on_postgresql in zip(lite.columns, pg.columns, strict=True):
+        null = "yes" if on_sqlite.nullable else "never"
+        yield (
+            f"| `{on_sqlite.name}` | {on_sqlite.type} | {on_postgresql.type} | {null} | "
+            f"{cell(on_sqlite.meaning)} |"
+        )
     yield ""
 
 
 def schema_reference() -> str:
-    """Every table and view a sync creates, with its columns and their types."""
+    """Every table and view a sync creates, with its columns, their types and meanings."""
     lines: list[str] = []
-    for kind, tables in synced_tables().items():
+    for kind, relations in schema_sections().items():
         lines.extend([f"## {kind}", ""])
-        for table in tables:
-            lines.extend(table_reference(table))
-    lines.extend(["## Views", ""])
-    lines.extend(focus_view_reference())
+        for lite, pg in relations:
+            lines.extend(relation_reference(lite, pg))
     return "\n".join(lines)
 
 

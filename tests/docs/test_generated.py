@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
 import usage_async as ua
+from usage_async.sync._views import REPORT_VIEWS
 
 from .conftest import DOCS
 
@@ -64,8 +65,19 @@ def test_the_schema_reference_has_every_table_column_and_type_a_sync_creates(
             )
             for c in table.columns
         ], table.name
-    view = rendered.split("### `focus` (a view)\n", 1)[1]
+    view = rendered.split("### `focus` (a view)\n", 1)[1].split("\n### ", 1)[0]
     assert re.findall(r"^\| `(\w+)` \|", view, re.M) == [c.name for c in ua.FOCUS_COLUMNS]
+    for daily in REPORT_VIEWS:
+        view = rendered.split(f"### `{daily.name}` (a view)\n", 1)[1].split("\n### ", 1)[0]
+        listed = re.findall(r"^\| `(\w+)` \|", view, re.M)
+        assert listed == [c.name for c in daily.columns], daily.name
+
+
+def test_every_column_of_the_schema_reference_says_what_it_means(hooks: ModuleType) -> None:
+    rendered = page("schema.md", hooks)
+    rows = re.findall(r"^\| `(\w+)` \|.*\| ([^|]*) \|$", rendered, re.M)
+    assert len(rows) > 200
+    assert [name for name, meaning in rows if not meaning.strip()] == []
 
 
 @pytest.mark.parametrize(

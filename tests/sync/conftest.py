@@ -33,6 +33,7 @@ import sqlalchemy as sa
 import usage_async as ua
 from usage_async.emulator import Emulator, serve
 from usage_async.sync import open_engine
+from usage_async.sync._schema import NOT_STORED
 
 T = TypeVar("T")
 
@@ -276,10 +277,12 @@ async def table_as_api_rows(url: str, table: str, where: str = "") -> list[tuple
 
 async def api_rows(client: ua.UsageClient, endpoint: str, **params: Any) -> list[tuple[Any, ...]]:
     """The same data pulled directly as result objects and made rows the object way, in the
-    table's column names (and with the fields costs rows carry besides, as the table keeps)."""
+    table's column names (and with the fields costs rows carry besides that the table keeps:
+    not the name fields, ``NOT_STORED``)."""
     stream = client.stream(endpoint, **params)
     extras = ua.row_fields(stream.query.endpoint.result_type, (), extras=True)[2:]
     extras = [f for f in extras if f not in ua.row_fields(stream.query.endpoint.result_type)]
+    extras = [f for f in extras if f not in NOT_STORED]  # the API leaves them empty
     rows = []
     async for bucket in stream:
         for result, row in zip(

@@ -156,7 +156,7 @@ async def test_a_changed_grouping_is_refused_and_nothing_is_written(
             )
     message = str(refused.value)
     assert "completions is grouped by project_id" in message
-    assert "DROP TABLE completions;" in message
+    assert "DROP VIEW IF EXISTS tokens_by_model_day; DROP TABLE completions;" in message
     assert "--prefix" in message
     assert await snapshot(database) == before
 

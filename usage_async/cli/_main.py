@@ -12,7 +12,17 @@ import time
 from collections.abc import Callable, Sequence
 
 from ._arguments import Common, Subcommands, common_parents, program_parser
-from ._commands import budget, demo, emulator, endpoints, focus, listings, report, sync
+from ._commands import (
+    budget,
+    demo,
+    emulator,
+    endpoints,
+    focus,
+    grafana,
+    listings,
+    report,
+    sync,
+)
 from ._running import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, Run
 
 __all__ = ["REGISTRARS", "build_parser", "main"]
@@ -26,6 +36,7 @@ REGISTRARS: Sequence[Callable[[Subcommands, Common], None]] = (
     emulator.register,
     sync.register,
     budget.register,
+    grafana.register,
 )
 """Every command's ``register``, in the order ``--help`` lists the commands."""
 

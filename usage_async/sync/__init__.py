@@ -7,8 +7,10 @@
         print(report.summary())
 
 One table per endpoint (``completions``, ``costs``...), a ``sync_state`` table, the
-directory tables ``projects``, ``users``, ``api_keys``, and a ``focus`` view of the costs as
-FOCUS 1.2 rows, in SQLite or PostgreSQL through SQLAlchemy Core. Every run re-reads the
+directory tables ``projects``, ``users``, ``api_keys``, a ``focus`` view of the costs as
+FOCUS 1.2 rows and the daily views ``cost_by_project_day`` and ``tokens_by_model_day``, in
+SQLite or PostgreSQL through SQLAlchemy Core (``describe()`` lists them all, column by
+column). Every run re-reads the
 buckets that are not settled yet (the last two days by default: dlt's lag, dbt's lookback)
 and replaces them, a page per transaction, with the state moving in the same transaction.
 Rows go from the API's pages to the tables' tuples without result objects
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
     from ._config import SourceConfig as SourceConfig
     from ._config import SyncConfig as SyncConfig
     from ._config import load_config as load_config
+    from ._describe import DescribedColumn as DescribedColumn
+    from ._describe import Relation as Relation
+    from ._describe import describe as describe
+    from ._describe import describe_database as describe_database
     from ._plan import DEFAULT_SETTLE as DEFAULT_SETTLE
     from ._progress import SyncProgress as SyncProgress
     from ._run import DEFAULT_SINCE as DEFAULT_SINCE

@@ -69,6 +69,10 @@ class Backend(Protocol):
     def configure(self, engine: AsyncEngine) -> None:
         """Set up a new engine for the sync (pragmas, how transactions begin)."""
 
+    def exists(self, url: sa.URL) -> bool:
+        """Whether the database of ``url`` exists without connecting to it creating it: a
+        server's database is assumed to (connecting does not create it)."""
+
     def time_type(self) -> sa.types.TypeEngine[Any]:
         """The column type of an instant (``UtcDateTime``)."""
 
@@ -116,6 +120,20 @@ class Backend(Protocol):
     def capitalised(self, text: str) -> sa.ColumnElement[Any]:
         """The SQL text ``text`` with each word (``_`` and whitespace separate words)
         capitalised and the words joined by one space; ``''`` for no word."""
+
+    def utc_day(self, moment: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """The UTC day of ``moment`` (a ``time_type`` column), of type ``day_type``."""
+
+    def day_type(self) -> sa.types.TypeEngine[Any]:
+        """The type of a view's day (``utc_day``): ``DATE``, or ``YYYY-MM-DD`` text."""
+
+    def money_sum_parts(self, money: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
+        """The aggregates that sum the ``money_type`` column ``money`` exactly over a group,
+        in parts a ``money_sum`` of an outer query makes one value of."""
+
+    def money_sum(self, parts: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+        """The exact sum, in ``money_type``, of the ``money_sum_parts`` given as the columns
+        ``parts`` of a grouped subquery."""
 
 
 def on_conflict_update(insert: Any, table: sa.Table, null_keeps: Collection[str]) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -45,6 +45,9 @@ class PostgreSQLBackend:
 
     def configure(self, engine: AsyncEngine) -> None:
         pass  # asyncpg's defaults are the sync's
+
+    def exists(self, url: sa.URL) -> bool:
+        return True  # connecting never creates a database; a missing one is refused then
 
     def time_type(self) -> sa.types.TypeEngine[Any]:
         return sa.types.DateTime(timezone=True)
@@ -105,6 +108,19 @@ class PostgreSQLBackend:
             "ORDER BY n) FROM regexp_split_to_table(replace("
             f"{text}, '_', ' '), '\\s+') WITH ORDINALITY AS words(w, n) WHERE w <> ''), '')"
         )
+
+    def utc_day(self, moment: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.cast(sa.func.timezone("UTC", moment), sa.Date())
+
+    def day_type(self) -> sa.types.TypeEngine[Any]:
+        return sa.Date()
+
+    def money_sum_parts(self, money: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
+        return [sa.func.sum(money)]  # NUMERIC sums exactly
+
+    def money_sum(self, parts: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+        (total,) = parts
+        return total
 
 
 def _view_definition(conn: Connection, relation: str) -> str | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -37,6 +36,7 @@ from ._plan import (
     settled_target,
 )
 from ._progress import NO_PROGRESS, SyncProgress, progress_of
+from ._schema import checked_prefix
 from ._store import State, Store, open_engine
 
 __all__ = [
@@ -52,10 +52,6 @@ __all__ = [
 
 DEFAULT_SINCE = _dt.timedelta(days=30)
 """Where a table's first run starts when no ``since`` is given."""
-
-# Lower case only: PostgreSQL folds unquoted names to lower case, so "Acme_costs" made by
-# SQLAlchemy (quoted) is not the acme_costs a user's SQL (or the refusal's DROP) names.
-_PREFIX = re.compile(r"[a-z_][a-z0-9_]*")
 
 logger = logging.getLogger("usage_async")
 
@@ -233,7 +229,7 @@ async def write_directory(
     """
     engine, owned = _engine(database)
     try:
-        store = Store(engine, _checked_prefix(prefix))
+        store = Store(engine, checked_prefix(prefix))
         return await store.write_directory(
             source, projects=projects, users=users, api_keys=api_keys
         )
@@ -251,16 +247,6 @@ def _engine(database: str | AsyncEngine) -> tuple[AsyncEngine, bool]:
             param="database",
         )
     return open_engine(database), True
-
-
-def _checked_prefix(prefix: str) -> str:
-    if prefix and not _PREFIX.fullmatch(prefix):
-        raise InvalidParameterError(
-            f"prefix must be lower-case letters, digits and underscores, not starting with a "
-            f"digit (a table name SQL needs no quotes for), got {prefix!r}",
-            param="prefix",
-        )
-    return prefix
 
 
 def _settles(
@@ -375,7 +361,7 @@ async def sync(
         raise InvalidParameterError("client must be a UsageClient", param="client")
     if not isinstance(source, str) or not source:
         raise InvalidParameterError("source must be a non-empty string", param="source")
-    prefix = _checked_prefix(prefix)
+    prefix = checked_prefix(prefix)
     jobs = _jobs(endpoints, bucket_width, group_by, settle)
     since_delta, since_at = _since(since)
     positive_int(concurrency, "concurrency")

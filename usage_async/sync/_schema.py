@@ -3,10 +3,15 @@
 Every table lives in one ``MetaData`` made per (prefix, groupings); no DDL is written by hand.
 Columns carry the names of ``ua.row_fields(..., extras=True)`` (``start_time``, ``end_time``,
 the grouping fields, the metrics, and what costs rows carry besides: ``organization_id``,
-``organization_name``, ``project_name``, ``user_email``) behind two bookkeeping columns,
-``source`` (which organization) and ``bucket_width``. One field is renamed: images' own
-``source`` grouping field (``image.edit`` ...) would collide with the organization column, so
-it is ``image_source``.
+``organization_name``) behind two bookkeeping columns, ``source`` (which organization) and
+``bucket_width``. One field is renamed: images' own ``source`` grouping field (``image.edit``
+...) would collide with the organization column, so it is ``image_source``. Two fields are not
+stored: costs' ``project_name`` and ``user_email``, which the API leaves empty (names live in
+the directory tables, and the views join them).
+
+Every table and column carries its one line (SQLAlchemy's ``comment``), which ``describe``
+(``usage-async sync --describe``) and the docs' schema reference print: the schema is
+described by the definitions that make it.
 
 Types are the database's own where it has them and exact everywhere (each backend says
 which, and how a value is bound: this module knows no database):
@@ -22,6 +27,7 @@ which, and how a value is bound: this module knows no database):
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import typing
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -31,15 +37,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from .._endpoints import Endpoint
+from .._exceptions import InvalidParameterError
 from .._models import CostsResult
 from .._row_columns import row_fields
 from ._registry import backend_of
 
 __all__ = [
     "BOOKKEEPING",
+    "FIELD_MEANINGS",
+    "NOT_STORED",
     "ExactDecimal",
     "UtcDateTime",
     "Schema",
+    "checked_prefix",
     "column_name",
     "grouping_columns",
     "grouping_of",
@@ -47,6 +57,22 @@ __all__ = [
 ]
 
 BOOKKEEPING = ("source", "bucket_width", "start_time", "end_time")
+
+# Lower case only: PostgreSQL folds unquoted names to lower case, so "Acme_costs" made by
+# SQLAlchemy (quoted) is not the acme_costs a user's SQL (or the refusal's DROP) names.
+_PREFIX = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def checked_prefix(prefix: str) -> str:
+    """``prefix``, if it is one a table name may start with; raises
+    ``InvalidParameterError`` (``param="prefix"``) saying what a prefix is if not."""
+    if prefix and not _PREFIX.fullmatch(prefix):
+        raise InvalidParameterError(
+            f"prefix must be lower-case letters, digits and underscores, not starting with a "
+            f"digit (a table name SQL needs no quotes for), got {prefix!r}",
+            param="prefix",
+        )
+    return prefix
 
 
 class UtcDateTime(sa.types.TypeDecorator[_dt.datetime]):
@@ -106,6 +132,63 @@ class ExactDecimal(sa.types.TypeDecorator[Decimal]):
         return value if isinstance(value, Decimal) else Decimal(value)
 
 
+# What a stored field means, in one line: the comment of its column in every table that has
+# it (``describe`` and the docs print them). A field without one fails the tests.
+FIELD_MEANINGS: Mapping[str, str] = {
+    "source": "the organization the row is of: the sync's source label (--source)",
+    "bucket_width": "the width of the row's bucket: 1m, 1h or 1d (one per table)",
+    "start_time": "the start of the row's bucket (UTC)",
+    "end_time": "the end of the row's bucket (UTC); the newest may end early, at the server's now",
+    "project_id": "the project (its name: projects.name)",
+    "user_id": "the user (their email: users.email)",
+    "api_key_id": "the API key (its name: api_keys.name)",
+    "model": "the model, as the API names it",
+    "batch": "true for the Batch API's usage",
+    "service_tier": "the service tier the requests ran on",
+    "api_source": "where the usage came from: agents_api or unlabeled",
+    "line_item": "what was billed: the cost's line item",
+    "size": "the images' size (1024x1024...)",
+    "image_source": "how the images were made: image.generation, image.edit or "
+    "image.variation (the API's source field)",
+    "vector_store_id": "the vector store searched",
+    "context_level": "the search context size: low, medium or high",
+    "input_tokens": "input tokens, cached ones included",
+    "output_tokens": "output tokens",
+    "num_model_requests": "requests to the model",
+    "input_cached_tokens": "input tokens read from the prompt cache",
+    "input_cache_write_tokens": "input tokens written to the prompt cache",
+    "input_cache_write_30m_tokens": "input tokens written to the 30-minute prompt cache",
+    "input_cache_write_12h_tokens": "input tokens written to the 12-hour prompt cache",
+    "input_uncached_tokens": "input tokens not read from the prompt cache",
+    "input_text_tokens": "input text tokens",
+    "input_cached_text_tokens": "input text tokens read from the prompt cache",
+    "input_audio_tokens": "input audio tokens",
+    "input_cached_audio_tokens": "input audio tokens read from the prompt cache",
+    "input_image_tokens": "input image tokens",
+    "input_cached_image_tokens": "input image tokens read from the prompt cache",
+    "output_text_tokens": "output text tokens",
+    "output_audio_tokens": "output audio tokens",
+    "output_image_tokens": "output image tokens",
+    "images": "images made",
+    "characters": "characters spoken",
+    "seconds": "seconds of audio transcribed",
+    "usage_bytes": "bytes stored at the end of the bucket (a level: do not sum over time)",
+    "num_sessions": "code interpreter sessions",
+    "num_requests": "calls made",
+    "amount": "the cost, exact, in the currency (dollars, not cents)",
+    "currency": "the amount's currency (usd)",
+    "quantity": "how much was used, exact, in quantity_unit",
+    "quantity_unit": "the quantity's unit: tokens, 1000_tokens, images...",
+    "organization_id": "the billing organization, when the API names it (else the "
+    "source's: sources.organization_id)",
+    "organization_name": "the billing organization's name, when the API names it",
+}
+
+# Fields results carry that no table stores: the API leaves costs' name fields empty, and the
+# names live in the directory tables (the views join them), so a column would always be null.
+NOT_STORED = frozenset({"project_name", "user_email"})
+
+
 def column_name(endpoint: Endpoint, field: str) -> str:
     """The column of a row field: the field's own name, unless a bookkeeping column has it
     (images' ``source`` grouping field becomes ``image_source``)."""
@@ -118,7 +201,8 @@ def stored_fields(endpoint: Endpoint, group_by: Sequence[str]) -> list[str]:
     """The row fields the table of ``endpoint`` grouped by ``group_by`` stores, in column
     order after the bookkeeping columns and the times (``row_fields`` names, not renamed)."""
     chosen = [f for f in endpoint.group_by if f in group_by]
-    return row_fields(endpoint.result_type, chosen, extras=True)[2:]
+    fields = row_fields(endpoint.result_type, chosen, extras=True)[2:]
+    return [field for field in fields if field not in NOT_STORED]
 
 
 def grouping_columns(endpoint: Endpoint, group_by: Sequence[str]) -> tuple[str, ...]:
@@ -153,12 +237,24 @@ def _field_types(endpoint: Endpoint) -> dict[str, Any]:
     return hints
 
 
+def _column(name: str, kind: Any, meaning: str | None = None, **options: Any) -> sa.Column[Any]:
+    """A column with its one line: ``meaning``, else the field's (``FIELD_MEANINGS``)."""
+    return sa.Column(name, kind, comment=meaning or FIELD_MEANINGS[name], **options)
+
+
+def _endpoint_field_meaning(endpoint: Endpoint, field: str) -> str:
+    """The one line of an endpoint table's column for ``field`` (a row field's name)."""
+    if endpoint.name == "images" and field == "source":
+        return FIELD_MEANINGS["image_source"]
+    return FIELD_MEANINGS[field]
+
+
 class Schema:
     """The tables of one database under one ``prefix``, for the groupings being synced.
 
     ``usage[endpoint]`` is the table of an endpoint (built on first ask for its grouping),
     ``state`` the sync state, ``sources`` each source's organization, ``projects`` /
-    ``users`` / ``api_keys`` the directory.
+    ``users`` / ``api_keys`` the directory. Each table and column has its ``comment``.
     """
 
     def __init__(self, prefix: str = "") -> None:
@@ -168,53 +264,78 @@ class Schema:
         self.state = sa.Table(
             f"{prefix}sync_state",
             self.metadata,
-            sa.Column("source", sa.Text, primary_key=True),
-            sa.Column("endpoint", sa.Text, primary_key=True),
-            sa.Column("bucket_width", sa.Text, primary_key=True),
-            # Comma-separated grouping fields in the endpoint's order ('' for none).
-            sa.Column("group_by", sa.Text, nullable=False),
-            # Buckets before this are final: the next run re-reads from here.
-            sa.Column("settled_until", UtcDateTime(), nullable=False),
-            # How far the data reaches: the server's "now" when it was last read.
-            sa.Column("synced_until", UtcDateTime(), nullable=False),
+            _column("source", sa.Text, "the source the state is of", primary_key=True),
+            _column("endpoint", sa.Text, "the endpoint (its table's name)", primary_key=True),
+            _column("bucket_width", sa.Text, "the table's bucket width", primary_key=True),
+            _column(
+                "group_by",
+                sa.Text,
+                "the table's grouping fields, comma-separated, in the endpoint's order "
+                "('' for none)",
+                nullable=False,
+            ),
+            _column(
+                "settled_until",
+                UtcDateTime(),
+                "buckets before this are final: the next run re-reads from here",
+                nullable=False,
+            ),
+            _column(
+                "synced_until",
+                UtcDateTime(),
+                "how far the data reaches: the server's now when it was last read",
+                nullable=False,
+            ),
+            comment="Where each source's sync of each table stands.",
         )
         # The billing account of each source's costs, where a row names none (the API sends
         # organization_id only sometimes): the organization the source is read as.
         self.sources = sa.Table(
             f"{prefix}sources",
             self.metadata,
-            sa.Column("source", sa.Text, primary_key=True),
-            sa.Column("organization_id", sa.Text),
+            _column("source", sa.Text, "the source's label (--source)", primary_key=True),
+            _column(
+                "organization_id",
+                sa.Text,
+                "the organization the source is read as (OPENAI_ORG_ID): the billing "
+                "account of its costs that name none",
+            ),
+            comment="Each source's organization.",
         )
         self.projects = sa.Table(
             f"{prefix}projects",
             self.metadata,
-            sa.Column("source", sa.Text, primary_key=True),
-            sa.Column("id", sa.Text, primary_key=True),
-            sa.Column("name", sa.Text),
-            sa.Column("status", sa.Text),
-            sa.Column("archived_at", UtcDateTime()),
-            sa.Column("created_at", UtcDateTime()),
+            _column(
+                "source", sa.Text, "the organization (source) of the project", primary_key=True
+            ),
+            _column("id", sa.Text, "the project's ID (project_id elsewhere)", primary_key=True),
+            _column("name", sa.Text, "the project's name"),
+            _column("status", sa.Text, "active or archived"),
+            _column("archived_at", UtcDateTime(), "when it was archived (UTC)"),
+            _column("created_at", UtcDateTime(), "when it was created (UTC)"),
+            comment="The organization's projects, archived ones too: names for project_id.",
         )
         self.users = sa.Table(
             f"{prefix}users",
             self.metadata,
-            sa.Column("source", sa.Text, primary_key=True),
-            sa.Column("id", sa.Text, primary_key=True),
-            sa.Column("email", sa.Text),
-            sa.Column("name", sa.Text),
-            sa.Column("role", sa.Text),
+            _column("source", sa.Text, "the organization (source) of the user", primary_key=True),
+            _column("id", sa.Text, "the user's ID (user_id elsewhere)", primary_key=True),
+            _column("email", sa.Text, "the user's email"),
+            _column("name", sa.Text, "the user's name"),
+            _column("role", sa.Text, "owner or reader"),
+            comment="The organization's users: emails for user_id.",
         )
         self.api_keys = sa.Table(
             f"{prefix}api_keys",
             self.metadata,
-            sa.Column("source", sa.Text, primary_key=True),
-            sa.Column("id", sa.Text, primary_key=True),
-            sa.Column("name", sa.Text),
-            sa.Column("project_id", sa.Text),
-            sa.Column("owner_type", sa.Text),
-            sa.Column("owner_id", sa.Text),
-            sa.Column("owner_name", sa.Text),
+            _column("source", sa.Text, "the organization (source) of the key", primary_key=True),
+            _column("id", sa.Text, "the key's ID (api_key_id elsewhere)", primary_key=True),
+            _column("name", sa.Text, "the key's name"),
+            _column("project_id", sa.Text, "the project the key belongs to"),
+            _column("owner_type", sa.Text, "user or service_account"),
+            _column("owner_id", sa.Text, "the owner's ID"),
+            _column("owner_name", sa.Text, "the owner's email or name"),
+            comment="The projects' API keys: names for api_key_id.",
         )
 
     @property
@@ -223,6 +344,10 @@ class Schema:
 
     def table_name(self, endpoint: str) -> str:
         return f"{self.prefix}{endpoint}"
+
+    def view_name(self, name: str) -> str:
+        """A view's name under this prefix (``cost_by_project_day``...)."""
+        return f"{self.prefix}{name}"
 
     @property
     def focus_view(self) -> str:
@@ -243,16 +368,21 @@ class Schema:
             return existing
         types = _field_types(endpoint)
         columns = [
-            sa.Column("source", sa.Text, nullable=False),
-            sa.Column("bucket_width", sa.Text, nullable=False),
-            sa.Column("start_time", UtcDateTime(), nullable=False),
-            sa.Column("end_time", UtcDateTime(), nullable=False),
+            _column("source", sa.Text, nullable=False),
+            _column("bucket_width", sa.Text, nullable=False),
+            _column("start_time", UtcDateTime(), nullable=False),
+            _column("end_time", UtcDateTime(), nullable=False),
         ]
         columns.extend(
-            sa.Column(column_name(endpoint, field), _sql_type(types[field]))
+            _column(
+                column_name(endpoint, field),
+                _sql_type(types[field]),
+                _endpoint_field_meaning(endpoint, field),
+            )
             for field in stored_fields(endpoint, group_by)
         )
         name = self.table_name(endpoint.name)
+        summary = endpoint.summary.replace("``", "").removesuffix(".")
         table = sa.Table(
             name,
             self.metadata,
@@ -262,6 +392,7 @@ class Schema:
             # widths), and costs a quarter less than a three-column index to keep up on insert
             # (benchmarks/RESULTS.md). Dashboards filter on it too.
             sa.Index(f"{name}_start_time", "start_time"),
+            comment=f"{summary}: one row per source, bucket and group.",
         )
         self.usage[endpoint.name] = table
         return table

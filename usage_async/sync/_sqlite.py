@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import functools
-from collections.abc import Collection
+import os
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -30,6 +31,13 @@ __all__ = ["SQLITE", "SQLiteBackend"]
 
 # Whitespace Python's str.split() splits on, in the ASCII range, for SQLite's replace().
 _ASCII_SPACES = (9, 10, 11, 12, 13, 28, 29, 30, 31)
+
+# An exact sum of decimal text: the whole part, and the fraction in groups of _GROUP digits,
+# each summed as a 64-bit integer (no group's sum can overflow: a group is below 10**9).
+# Digits past _GROUP * _GROUPS decimal places would be lost: such a sum is null instead.
+_GROUP = 9
+_GROUPS = 4
+_BASE = 10**_GROUP
 
 
 class SQLiteBackend:
@@ -58,6 +66,10 @@ class SQLiteBackend:
         @sa.event.listens_for(engine.sync_engine, "begin")
         def begin(connection: Connection) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def exists(self, url: sa.URL) -> bool:
+        path = url.database or ""
+        return path in ("", ":memory:") or os.path.exists(path)
 
     def time_type(self) -> sa.types.TypeEngine[Any]:
         return sa.types.String(20)
@@ -134,6 +146,86 @@ class SQLiteBackend:
             "substr(rest, 2, instr(rest, ' ') - 2) FROM words WHERE rest <> '') "
             "SELECT coalesce(max(CASE WHEN rest = '' THEN done END), '') FROM words)"
         )
+
+    def utc_day(self, moment: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.substr(moment, 1, 10)  # ISO text: YYYY-MM-DD
+
+    def day_type(self) -> sa.types.TypeEngine[Any]:
+        return sa.types.String(10)
+
+    def money_sum_parts(self, money: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
+        negative = sa.func.substr(money, 1, 1) == "-"
+        digits = sa.func.ltrim(money, "-")
+        dot = sa.func.instr(digits, ".")
+        whole = sa.case((dot == 0, digits), else_=sa.func.substr(digits, 1, dot - 1))
+        fraction = sa.case((dot == 0, ""), else_=sa.func.substr(digits, dot + 1))
+        places = _GROUP * _GROUPS
+        padded = sa.func.substr(fraction.concat("0" * places), 1, places)
+
+        def signed_sum(text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+            number = sa.cast(text, sa.Integer())
+            return sa.func.sum(sa.case((negative, -number), else_=number))
+
+        groups = [sa.func.substr(padded, 1 + _GROUP * n, _GROUP) for n in range(_GROUPS)]
+        return [
+            signed_sum(whole),
+            *(signed_sum(group) for group in groups),
+            sa.func.max(sa.func.length(fraction)),
+        ]
+
+    def money_sum(self, parts: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+        return sa.literal_column(_exact_total([_sql(part) for part in parts]))
+
+
+def _sql(expression: sa.ColumnElement[Any]) -> str:
+    return str(expression.compile(dialect=sqlite.dialect()))
+
+
+def _exact_total(parts: Sequence[str]) -> str:
+    """SQL of the decimal text of ``money_sum_parts``' sums, given as the SQL ``parts``:
+    the whole parts' sum, the fraction groups' sums, the longest fraction.
+
+    Each nested query turns the last group still summed into a digit group (0 to
+    10**9 - 1) and carries the rest into the group before it, the first into the whole
+    part, which so floors the value. A negative total with a fraction is written from its
+    complement: a whole part of -2 and a fraction of 0.25 is -1.75.
+    """
+    whole, *sums, longest = parts
+    count = len(sums)
+    groups = [f"g{n}" for n in range(count)]  # the groups' sums, carried into step by step
+    digits = [f"d{n}" for n in range(count)]  # the groups once they are digits
+    columns = {"w": whole, **dict(zip(groups, sums, strict=True)), "longest": longest}
+    query = "SELECT " + ", ".join(f"{sql} AS {name}" for name, sql in columns.items())
+    for n in reversed(range(count)):
+        digit = f"((({groups[n]} % {_BASE}) + {_BASE}) % {_BASE})"
+        higher = "w" if n == 0 else groups[n - 1]
+        columns = {name: name for name in ["w", *groups[:n], *digits[n + 1 :], "longest"]}
+        columns[higher] = f"{higher} + ({groups[n]} - {digit}) / {_BASE}"
+        columns[digits[n]] = digit
+        query = (
+            "SELECT "
+            + ", ".join(f"{sql} AS {name}" for name, sql in columns.items())
+            + f" FROM ({query})"
+        )
+    fraction = " OR ".join(f"{d} <> 0" for d in digits)
+    negative = f"(w < 0 AND ({fraction}))"
+    shown = []
+    for n, d in enumerate(digits):
+        # 10**(9 * count) minus the fraction, group by group: the lowest group that is not
+        # zero takes 10**9 minus itself, the ones above it 10**9 - 1 minus themselves.
+        lower = " OR ".join(f"{e} <> 0" for e in digits[n + 1 :]) or "0"
+        complement = (
+            f"CASE WHEN {lower} THEN {_BASE - 1} - {d} WHEN {d} <> 0 THEN {_BASE} - {d} ELSE 0 END"
+        )
+        shown.append(f"CASE WHEN {negative} THEN {complement} ELSE {d} END")
+    pattern = f"%0{_GROUP}d" * count
+    text = (
+        f"CASE WHEN longest > {_GROUP * count} THEN NULL ELSE "
+        f"(CASE WHEN {negative} THEN '-' || (-1 - w) ELSE CAST(w AS TEXT) END) || "
+        f"(CASE WHEN {fraction} THEN '.' || rtrim(printf('{pattern}', {', '.join(shown)}), "
+        "'0') ELSE '' END) END"
+    )
+    return f"(SELECT {text} FROM ({query}))"
 
 
 SQLITE = SQLiteBackend()

@@ -37,12 +37,14 @@ from ._plan import Job
 from ._registry import backend_named, backend_of, extra_providing, url_examples
 from ._schema import (
     BOOKKEEPING,
+    NOT_STORED,
     ExactDecimal,
     Schema,
     grouping_columns,
     grouping_of,
     stored_fields,
 )
+from ._views import REPORT_VIEWS, ReportView, report_select
 
 logger = logging.getLogger("usage_async")
 
@@ -197,6 +199,7 @@ class Store:
                 table.create(conn)
         conflicts = []
         changed = set()  # tables made or altered here
+        unstored: list[tuple[sa.Table, list[str]]] = []
         for job in jobs:
             table = self.schema.usage[job.endpoint.name]
             if table.name not in existing:
@@ -221,9 +224,31 @@ class Store:
             if added:
                 changed.add(job.endpoint.name)
                 self._read_again(conn, table, job.endpoint.name, [c.name for c in added])
+            stale = [name for name in columns if name in NOT_STORED]
+            if stale:
+                unstored.append((table, stale))
         if conflicts:
             raise GroupingChangedError(_refusal(conflicts, self.schema))
-        self._refresh_focus_view(conn, force="costs" in changed)
+        self._refresh_views(conn, jobs, changed)
+        # After the views: the ones made before read these columns, and a column a view
+        # reads cannot be dropped.
+        for table, stale in unstored:
+            self._drop_unstored(conn, table, stale)
+
+    def _drop_unstored(self, conn: Connection, table: sa.Table, stale: Sequence[str]) -> None:
+        """Drop the columns an earlier version kept that the API never fills (``NOT_STORED``):
+        a column that is always null is a trap for the SQL people write."""
+        preparer = conn.dialect.identifier_preparer
+        for name in stale:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {preparer.format_table(table)} DROP COLUMN {preparer.quote(name)}"
+            )
+        logger.warning(
+            "%s: dropped the columns %s, which the API leaves empty (names are in the "
+            "directory tables and the views)",
+            table.name,
+            ", ".join(stale),
+        )
 
     def _read_again(
         self, conn: Connection, table: sa.Table, endpoint: str, added: Sequence[str]
@@ -248,26 +273,47 @@ class Store:
             ", ".join(added),
         )
 
-    def _refresh_focus_view(self, conn: Connection, *, force: bool) -> None:
-        """Create the ``focus`` view when there is a ``costs`` table, from the columns it has
-        now (a table made by another run or another grouping included), or replace it when
-        that table changed here (``force``) or the view is not the one this version makes;
-        otherwise leave it alone (see ``create_focus_view``)."""
+    def _refresh_views(self, conn: Connection, jobs: Sequence[Job], changed: set[str]) -> None:
+        """Create each view whose table exists, from the columns the table has now (a table
+        made by another run or another grouping included), or replace it when its table
+        changed here (``changed``) or the view is not the one this version makes; otherwise
+        leave it alone (see ``create_focus_view``)."""
         inspector = sa.inspect(conn)  # a new one: tables and columns changed since
-        costs_name = self.schema.table_name("costs")
-        if costs_name not in inspector.get_table_names():
-            return
-        view = self.schema.focus_view
-        if view in inspector.get_table_names():
-            logger.warning("not creating the FOCUS view %s: a table has that name", view)
-            return
-        costs = Schema(self.schema.prefix).usage_table(
-            ENDPOINTS["costs"], ENDPOINTS["costs"].group_by
-        )
-        columns = {c["name"] for c in inspector.get_columns(costs_name)}
-        create_focus_view(
-            conn, view, costs, self.schema.projects, self.schema.sources, columns, force=force
-        )
+        tables = set(inspector.get_table_names())
+        views: list[tuple[str, str, ReportView | None]] = [("costs", self.schema.focus_view, None)]
+        views += [(v.endpoint, self.schema.view_name(v.name), v) for v in REPORT_VIEWS]
+        for endpoint, name, view in views:
+            table_name = self.schema.table_name(endpoint)
+            if table_name not in tables:
+                continue
+            if name in tables:
+                logger.warning("not creating the view %s: a table has that name", name)
+                continue
+            table = Schema(self.schema.prefix).usage_table(
+                ENDPOINTS[endpoint], ENDPOINTS[endpoint].group_by
+            )
+            columns = {c["name"] for c in inspector.get_columns(table_name)} - NOT_STORED
+            force = endpoint in changed
+            if view is None:
+                create_focus_view(
+                    conn, name, table, self.schema.projects, self.schema.sources, columns,
+                    force=force,
+                )  # fmt: skip
+                continue
+            width = self._table_width(conn, endpoint, jobs)
+            select = report_select(view, self.backend, table, self.schema.projects, columns, width)
+            self.backend.create_view(conn, name, select, force=force)
+
+    def _table_width(self, conn: Connection, endpoint: str, jobs: Sequence[Job]) -> str:
+        """The bucket width of the table of ``endpoint``: this run's, else its state's."""
+        for job in jobs:
+            if job.endpoint.name == endpoint:
+                return job.width
+        state = self.schema.state
+        widths = conn.execute(
+            sa.select(state.c.bucket_width).where(state.c.endpoint == endpoint).distinct()
+        ).scalars()
+        return min(widths, default=ENDPOINTS[endpoint].default_width)
 
     async def replace(
         self,
@@ -472,11 +518,14 @@ def _refusal(conflicts: Sequence[tuple[str, Sequence[str], Sequence[str]]], sche
         return ", ".join(fields) if fields else "nothing (ungrouped)"
 
     def drop(table: str) -> str:
-        # The FOCUS view reads costs (PostgreSQL refuses to drop a table a view reads); the
-        # next run makes it again.
+        # The views that read the table first (PostgreSQL refuses to drop a table a view
+        # reads); the next run makes them again.
+        views = [
+            schema.view_name(v.name) for v in REPORT_VIEWS if schema.table_name(v.endpoint) == table
+        ]
         if table == schema.table_name("costs"):
-            return f"DROP VIEW IF EXISTS {schema.focus_view}; DROP TABLE {table};"
-        return f"DROP TABLE {table};"
+            views.insert(0, schema.focus_view)
+        return "".join(f"DROP VIEW IF EXISTS {view}; " for view in views) + f"DROP TABLE {table};"
 
     lines = [
         f"{table} is grouped by {shown(have)}, but this sync asks for {shown(want)}"

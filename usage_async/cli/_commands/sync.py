@@ -3,6 +3,7 @@
     usage-async sync                                   # sqlite:///usage.db, all twelve endpoints
     usage-async sync postgresql://usage@db/usage --since 90d --every 15m
     usage-async sync --config sync.toml                # several organizations at once
+    usage-async sync --describe                        # every table and view, column by column
 
 The admin key, WHEN (``--since``), name lists and numbers are the rest of the command line's,
 so the grammars agree; only ``--settle`` and ``--every`` take durations of their own
@@ -93,6 +94,12 @@ def register(commands: Subcommands, common: Common) -> None:
         "due, as usage-async budget check does; the exit code is the sync's if it failed, "
         "else the check's (0, 3 a budget crossed a threshold, 1 an alert not delivered)",
     )
+    parser.add_argument(
+        "--describe",
+        action="store_true",
+        help="print every table and view with its columns and exit: those DATABASE_URL "
+        "has, or without it those a sync creates (no key needed)",
+    )
     parser.set_defaults(run=run, parser=parser)
 
 
@@ -143,6 +150,10 @@ def _add_timing_flags(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, now: int) -> int:
     """Run ``usage-async sync``; returns the exit code."""
+    if args.describe:
+        from .._describe import run_describe
+
+        return run_describe(args)
     from .._sync import run_sync
 
     return run_sync(args, default_database=DEFAULT_DATABASE)
