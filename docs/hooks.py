@@ -30,6 +30,7 @@ API_PAGES = {
     "usage_async.emulator": "emulator.md",
     "usage_async.budgets": "budgets.md",
     "usage_async.report": "report.md",
+    "usage_async.grafana": "grafana.md",
 }
 
 
