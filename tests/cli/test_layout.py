@@ -81,7 +81,7 @@ def imported_by(
         pytest.param(["focus", "--help"], 0, id="focus-help"),
         pytest.param(["--version"], 0, id="version"),
         pytest.param(["costs", "--start", "7d", "--bogus"], 2, id="unknown-flag"),
-        pytest.param(["completions", "--start", "yesterday"], 2, id="bad-when"),
+        pytest.param(["completions", "--start", "last tuesday"], 2, id="bad-when"),
         pytest.param(["sync", "--every", "0s"], 2, id="bad-duration"),
     ],
 )

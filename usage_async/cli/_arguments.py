@@ -49,8 +49,10 @@ DEFAULT_CONCURRENCY = 4
 
 WHEN_HELP = (
     "WHEN is an ISO-8601 date or datetime (2026-11-01, 2026-11-01T12:00, 2026-11-01T12:00+02:00;"
-    " UTC unless an offset is given), a span before now (90m, 24h, 7d, 2w) or 'now'; spans are"
-    " rounded down to whole buckets (UTC midnight for daily ones)."
+    " UTC unless an offset is given), a span before now (90m, 24h, 7d, 2w), 'now', or the start of"
+    " a UTC day or month: today, yesterday, this-month, last-month (--start last-month --end"
+    " this-month is last month); spans are rounded down to whole buckets (UTC midnight for daily"
+    " ones)."
 )
 
 COMMON_FLAGS: Mapping[str, str] = {
