@@ -94,7 +94,7 @@ def test_a_directory_output_gets_one_file_per_billing_month(cli: Cli, tmp_path: 
         "BillingPeriodStart=2026-01-01/focus.csv",
         "BillingPeriodStart=2026-02-01/focus.csv",
     ]
-    assert "2 file(s)" in result.err
+    assert "2 files under" in result.err
     assert result.out == ""
 
 
@@ -195,7 +195,7 @@ async def test_incomplete_rows_and_costs_without_an_amount_are_counted_on_stderr
     assert [row["BilledCost"] for row in rows] == ["1", "2"]
     assert "ChargeDescription 1" in err
     assert "SubAccountName 1" in err  # proj_a has no name: the directory is not wired yet
-    assert "1 cost result(s) not exported" in err
+    assert "1 cost result not exported" in err
     assert "2026-01-30T00:00:00Z" in err
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn, Protocol, TypeVar
 
 import attrs
@@ -26,6 +26,7 @@ __all__ = [
     "URL_ENV",
     "WHEN_HELP",
     "Common",
+    "Parser",
     "RefuseKeyOnCommandLine",
     "ShowVersion",
     "Subcommands",
@@ -75,6 +76,61 @@ class Subcommands(Protocol):
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
+# --- The parser --------------------------------------------------------------------------------
+
+
+def _closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` was most likely meant to be, if any is close enough."""
+    import difflib  # only on the way to an error
+
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, which says what a misspelt flag or choice was likely meant to be.
+
+    ``--groupby`` gets "did you mean --group-by?", ``usage-async cots`` "did you mean
+    'costs'?" (argparse's ``suggest_on_error``, which only Python 3.12+ has). The commands'
+    parsers are of this class too: ``add_subparsers`` makes them of the program's class.
+    """
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # argparse leaves a command's unknown flags to the program's parser, which knows
+            # none of the command's flags: the command's own parser names the close ones.
+            command = getattr(parsed, "parser", None)
+            (command if isinstance(command, Parser) else self).error_for_unknown(extras)
+        return parsed
+
+    def error_for_unknown(self, extras: Sequence[str]) -> NoReturn:
+        """Say argparse's "unrecognized arguments", with the flag each one likely meant."""
+        message = f"unrecognized arguments: {' '.join(extras)}"
+        options = [o for action in self._actions for o in action.option_strings]
+        for extra in extras:
+            flag = extra.split("=", 1)[0]
+            meant = _closest(flag, options) if flag.startswith("--") else None
+            if meant is not None:
+                message += f"; did you mean {meant}?"
+                break
+        self.error(message)
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse's own check, whole (three lines), with the guess added to its message.
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        meant = _closest(str(value), [str(choice) for choice in choices])
+        guess = f"; did you mean {meant!r}?" if meant is not None else ""
+        listed = ", ".join(repr(choice) for choice in choices)
+        raise argparse.ArgumentError(
+            action, f"invalid choice: {value!r}{guess} (choose from {listed})"
+        )
+
+
 # --- Argument types ----------------------------------------------------------------------------
 
 
@@ -99,8 +155,10 @@ def values(choices: Sequence[str]) -> Callable[[str], list[str]]:
             if not item:
                 raise argparse.ArgumentTypeError(f"empty value in {text!r}")
             if item not in choices:
+                meant = _closest(item, choices)
+                guess = f"did you mean {meant!r}? " if meant is not None else ""
                 raise argparse.ArgumentTypeError(
-                    f"unknown value {item!r}; choose from {', '.join(choices)}"
+                    f"unknown value {item!r}; {guess}choose from {', '.join(choices)}"
                 )
         return items
 
@@ -238,14 +296,14 @@ def common_parents(now: int) -> Common:
 
 def program_parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     """The ``usage-async`` parser, with no commands yet, and where commands register."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="usage-async",
         allow_abbrev=False,
         description="Query the OpenAI organization Usage and Costs API.",
         epilog=f"{WHEN_HELP} The admin key is read from ${KEY_ENV} or --api-key-file. "
         "Start with 'usage-async demo': it needs no key and no network.",
     )
-    parser.add_argument("--version", action=ShowVersion)
+    parser.add_argument("-V", "--version", action=ShowVersion)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     return parser, commands
 

@@ -46,7 +46,7 @@ from ._running import (
     requested_period,
     usage_error,
 )
-from ._voice import say
+from ._voice import plural, say
 
 __all__ = ["export_focus"]
 
@@ -185,8 +185,9 @@ def _report(
     out or incomplete, on stderr."""
     err = sys.stderr
     if output is not None:
-        where = f"{len(files)} file(s) under {output}" if partitioned else output
-        print(f"usage-async: wrote {summary.rows:,} FOCUS rows to {where}", file=err)
+        where = f"{plural(len(files), 'file')} under {output}" if partitioned else output
+        rows = plural(summary.rows, "FOCUS row")
+        print(f"usage-async: wrote {rows} to {where}", file=err)
     written = {path.parent.name for path in files}
     for month in partly:
         folder = f"BillingPeriodStart={month.month[:10]}"
@@ -204,6 +205,7 @@ def _report(
             file=err,
         )
     if summary.unknown:
-        print(f"usage-async: {len(summary.unknown):,} cost result(s) not exported:", file=err)
+        unknown = plural(len(summary.unknown), "cost result")
+        print(f"usage-async: {unknown} not exported:", file=err)
         for day, untyped in summary.unknown:
             print(f"  {day}: {untyped.reason}", file=err)

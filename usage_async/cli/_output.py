@@ -38,6 +38,7 @@ from .._rows import row_dicts
 from .._streams import BucketStream
 from ._names import NameLookup
 from ._period import ServerClock
+from ._voice import plural
 
 if TYPE_CHECKING:
     from ._table import TablePlan
@@ -332,11 +333,12 @@ class BucketBars:
     """
 
     def __init__(self, enabled: bool, counted: str = "pages") -> None:
+        self._counted = counted
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn(f"buckets, {{task.fields[count]:,}} {counted}"),
+            TextColumn("buckets, {task.fields[counted]}"),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,
@@ -361,7 +363,12 @@ class BucketBars:
 
     def track(self, label: str, buckets: int) -> None:
         """A bar for ``label``, expecting ``buckets`` buckets."""
-        self._tasks[label] = self._progress.add_task(label, total=max(buckets, 1), count=0)
+        self._tasks[label] = self._progress.add_task(
+            label, total=max(buckets, 1), count=0, counted=self._said(0)
+        )
+
+    def _said(self, count: int) -> str:
+        return plural(count, self._counted.removesuffix("s"), self._counted)
 
     def advance(self, label: str, buckets: int, count: int) -> None:
         """``buckets`` more buckets (and ``count`` more pages or rows) done for ``label``."""
@@ -376,6 +383,7 @@ class BucketBars:
             # An open range ends at the server's "now", a moment after ours: one more bucket.
             total=max(state.total or 0, completed),
             count=state.fields["count"] + count,
+            counted=self._said(state.fields["count"] + count),
         )
 
 

@@ -36,6 +36,7 @@ from .._streams import BucketStream
 from .._time import DAY, utc_day, utc_minute
 from ._names import NONE, NameLookup, label, shared_names
 from ._output import BucketBars, expected_buckets, human_number, stdout_console
+from ._voice import plural
 
 __all__ = ["demo_report", "report_queries", "show_report"]
 
@@ -122,7 +123,7 @@ async def gather(
                 name: BucketStream[Any](client, query).pages() for name, query in queries.items()
             }
             with BucketBars(sys.stderr.isatty()) as progress:
-                label = f"{len(queries)} endpoints"
+                label = plural(len(queries), "endpoint")
                 progress.track(
                     label,
                     sum(expected_buckets(query, now) for query in queries.values()),
