@@ -1,10 +1,11 @@
 """What the commands' arguments share: the command line's grammar for them, in argparse.
 
-The parent parsers every command picks from (``Common``: the connection, ``--allow-insecure``,
-the period), the argparse types (WHEN, name lists, bounded numbers), the flags several commands
-offer (``--format``, ``--names``) and the help texts they repeat. Parsing needs only this, the
-endpoint table and the time grammar: nothing here imports the client, aiohttp or rich, so
-``--help`` and a mistyped flag answer at once.
+The parser (``Parser``: argparse's, with a guess for a misspelling), the parent parsers every
+command picks from (``Common``: the connection, the period), the argparse types (WHEN, name
+lists, bounded numbers), the flags several commands offer (``--format``, ``--names``) and the
+help texts they repeat. Parsing needs only this, the endpoint table and the time grammar:
+nothing here imports the client, aiohttp or rich, so ``--help`` and a mistyped flag answer
+at once.
 """
 
 from __future__ import annotations
@@ -243,9 +244,8 @@ class Common:
     """The parent parsers commands pick from (``parents=[common.connection, ...]``)."""
 
     connection: argparse.ArgumentParser
-    """``--base-url`` and ``--api-key-file`` (and the refusal of ``--api-key``)."""
-    insecure: argparse.ArgumentParser
-    """``--allow-insecure``: only for commands whose client ``make_client`` makes."""
+    """What every command that talks to the API takes: ``--base-url``, ``--api-key-file``
+    (and the refusal of ``--api-key``) and ``--allow-insecure``."""
     period: argparse.ArgumentParser
     """``--start`` (required) and ``--end``, as WHENs."""
 
@@ -268,8 +268,7 @@ def common_parents(now: int) -> Common:
     connection.add_argument(
         "--api-key", nargs="?", action=RefuseKeyOnCommandLine, help=argparse.SUPPRESS
     )
-    insecure = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    insecure.add_argument(
+    connection.add_argument(
         "--allow-insecure",
         action="store_true",
         help="allow a plain http:// base URL on another machine (the key travels unencrypted; "
@@ -291,7 +290,7 @@ def common_parents(now: int) -> Common:
         type=when(now),
         help="end, exclusive (default: now)",
     )
-    return Common(connection=connection, insecure=insecure, period=period)
+    return Common(connection=connection, period=period)
 
 
 def program_parser() -> tuple[argparse.ArgumentParser, Subcommands]:

@@ -31,6 +31,7 @@ __all__ = [
     "Run",
     "admin_key",
     "checked",
+    "client_options",
     "complete",
     "fail",
     "make_client",
@@ -113,7 +114,7 @@ def _base_url_refusal(args: argparse.Namespace, refusal: InvalidParameterError) 
     source, url = (
         ("--base-url", args.base_url) if args.base_url else (f"${URL_ENV}", os.environ[URL_ENV])
     )
-    problem = base_url_problem(url, getattr(args, "allow_insecure", False))
+    problem = base_url_problem(url, args.allow_insecure)
     if problem == "not-http":
         return f"{source} {url} is not an http(s) URL with a host ({DEFAULT_BASE_URL})"
     if problem == "credentials":
@@ -122,25 +123,29 @@ def _base_url_refusal(args: argparse.Namespace, refusal: InvalidParameterError) 
             "or --api-key-file"
         )
     if problem == "insecure":
-        flag = ", or pass --allow-insecure if you must" if hasattr(args, "allow_insecure") else ""
         return (
             f"{source} {url} is plain http to another machine: the admin key would cross the "
-            f"network unencrypted. Use https{flag}."
+            "network unencrypted. Use https, or pass --allow-insecure if you must."
         )
     return f"{source} {url}: {refusal.message}"
 
 
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``UsageClient`` settings of the connection flags (``Common.connection``) besides
+    the key and base URL: ``--allow-insecure``."""
+    return {"allow_insecure": args.allow_insecure}
+
+
 def make_client(args: argparse.Namespace) -> tuple[UsageClient, str]:
-    """A client for the key and base URL the command was given, and the key (to blank out
-    of what is said). A missing key or a refused base URL is a usage error."""
+    """A client for the key and base URL the command was given (and ``client_options``),
+    and the key (to blank out of what is said). A missing key or a refused base URL is a
+    usage error."""
     from .._client import UsageClient
     from ._voice import redact
 
     key = admin_key(args)
     try:
-        client = UsageClient(
-            key, base_url=args.base_url, allow_insecure=getattr(args, "allow_insecure", False)
-        )
+        client = UsageClient(key, base_url=args.base_url, **client_options(args))
     except InvalidParameterError as exc:
         if exc.param != "base_url":
             raise

@@ -44,9 +44,7 @@ NAMES_HELP = (
 def register(commands: Subcommands, common: Common) -> None:
     """Add one command per endpoint, with the connection and the period."""
     for endpoint in ENDPOINTS.values():
-        _add_endpoint_command(
-            commands, endpoint, [common.connection, common.insecure, common.period]
-        )
+        _add_endpoint_command(commands, endpoint, [common.connection, common.period])
 
 
 def _filter_flag(spec: Filter) -> str:

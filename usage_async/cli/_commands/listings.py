@@ -26,7 +26,7 @@ LISTING_FLAGS: Mapping[str, str] = {
 
 def register(commands: Subcommands, common: Common) -> None:
     """Add the four listing commands, with the connection."""
-    parents = [common.connection, common.insecure]
+    parents = [common.connection]
     projects = _add_listing(
         commands,
         parents,

@@ -14,7 +14,7 @@ def register(commands: Subcommands, common: Common) -> None:
     """Add ``report``, with the connection and the period."""
     parser = commands.add_parser(
         "report",
-        parents=[common.connection, common.insecure, common.period],
+        parents=[common.connection, common.period],
         allow_abbrev=False,
         help="one screen summarising every endpoint and the costs of a period",
         description="Totals per endpoint, model, project and line item, and cost per day, "
