@@ -245,7 +245,8 @@ class Common:
 
     connection: argparse.ArgumentParser
     """What every command that talks to the API takes: ``--base-url``, ``--api-key-file``
-    (and the refusal of ``--api-key``) and ``--allow-insecure``."""
+    (and the refusal of ``--api-key``), ``--allow-insecure``, ``--timeout`` and
+    ``--max-retries``."""
     period: argparse.ArgumentParser
     """``--start`` (required) and ``--end``, as WHENs."""
 
@@ -273,6 +274,20 @@ def common_parents(now: int) -> Common:
         action="store_true",
         help="allow a plain http:// base URL on another machine (the key travels unencrypted; "
         "loopback needs no flag)",
+    )
+    connection.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=number(float, 0.1),
+        help="seconds one request may take before it is tried again (default 60)",
+    )
+    connection.add_argument(
+        "--max-retries",
+        metavar="N",
+        type=number(int, 0),
+        help="retries of a request that failed for a reason that may pass: 429, 5xx, a timeout, "
+        "a dropped connection (default 5; a refused connection or a host name that does not "
+        "resolve is retried once, at once)",
     )
     period = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     period.add_argument(

@@ -78,7 +78,8 @@ def export_focus(args: argparse.Namespace, now: int, *, group_by: Sequence[str])
     _check_output(args, fmt, partitioned, partial_months(start, end))
     client, key = make_client(args)
     outcome = _Export()
-    code = complete(_export(client, key, query, args, fmt, partitioned, outcome), key)
+    export = _export(client, key, query, args, fmt, partitioned, outcome)
+    code = complete(export, key, base_url=client.base_url)
     if isinstance(outcome.error, InvalidParameterError):
         if outcome.error.param == "billing_account_id":
             usage_error(

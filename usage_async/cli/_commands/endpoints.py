@@ -214,7 +214,7 @@ def run(args: argparse.Namespace, now: int) -> int:
             client, query, fields, writer, clock=clock, streaming=fmt != "table", names=names
         )
 
-    code = complete(work(), key, flags)
+    code = complete(work(), key, flags, base_url=client.base_url)
     if code == EXIT_OK and not written:
         print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
     return code

@@ -38,4 +38,4 @@ def run(args: argparse.Namespace, now: int) -> int:
     queries = checked(args, lambda: report_queries(period.start, end))
     client, key = make_client(args)
     names = NameLookup(["project_name"]) if args.names is not False else None
-    return complete(show_report(client, queries, now, names=names), key)
+    return complete(show_report(client, queries, now, names=names), key, base_url=client.base_url)
