@@ -249,6 +249,30 @@ def test_on_a_terminal_costs_line_up_on_the_cent(emulator: Emulator) -> None:
     assert all(re.search(r"\d\.\d\d USD", line) for line in lines)
 
 
+def test_on_an_80_column_terminal_a_table_still_too_wide_says_so_beside_what_it_left_out(
+    emulator: Emulator,
+) -> None:
+    # Project names and line items are never cut: with every metric but the amount left out,
+    # the lines are still wider than 80 columns, and the reader must be told both.
+    screen = in_terminal(
+        emulator, "costs", "--start", "2026-11-01", "--end", "2026-12-01",
+        "--group-by", "project_id,line_item",
+    )  # fmt: skip
+    lines = screen.splitlines()
+    assert max(len(line) for line in lines) > 80
+    notes = " ".join(" ".join(lines[-4:]).split())
+    assert "Not shown, to fit 80 columns: quantity, quantity_unit" in notes
+    assert "Wider than 80 columns, since identifiers are never cut" in notes
+
+
+def test_a_note_says_when_lines_are_wider_than_the_terminal_whatever_else_it_says() -> None:
+    rows = completions_rows([LONG_MODEL + "-with-a-very-long-fine-tuned-suffix-of-its-own"])
+    plan = plan_table(rows, query("completions", group_by=["model"]), now=NOW, width=80)
+    assert plan.hidden  # metrics were left out...
+    assert plan.width > 80  # ...and the identifiers alone are still too wide
+    assert any(note.startswith("Wider than 80 columns") for note in plan.notes)
+
+
 # --- Names standing in for IDs ---------------------------------------------------------------
 
 A, B, C = "proj_" + "a" * 24, "proj_" + "b" * 24, "proj_" + "c" * 24

@@ -122,7 +122,8 @@ class TablePlan:
                 else f" (--help lists them). Add any with --columns, e.g. --columns {self.example}"
             )
             notes.append(f"Not shown, to fit {self.fit} columns: {', '.join(named)}{how}")
-        elif self.fit is not None and self.width > self.fit:
+        # Said even with columns left out: those that stay may still be too wide.
+        if self.fit is not None and self.width > self.fit:
             notes.append(
                 f"Wider than {self.fit} columns, since identifiers are never cut: pick "
                 "columns with --columns, or group by fewer fields."
