@@ -322,12 +322,12 @@ def program_parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     return parser, commands
 
 
-def add_format_flag(parser: argparse.ArgumentParser) -> None:
-    """``--format``, one of ``FORMATS``."""
+def add_format_flag(parser: argparse.ArgumentParser, more: str = "") -> None:
+    """``--format``, one of ``FORMATS``; ``more`` is said after the default."""
     parser.add_argument(
         "--format",
         choices=FORMATS,
-        help="output format (default: table on a terminal, csv otherwise)",
+        help=f"output format (default: table on a terminal, csv otherwise{more})",
     )
 
 

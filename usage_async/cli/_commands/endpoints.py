@@ -156,7 +156,11 @@ def _add_paging_flags(
 
 
 def _add_output_flags(parser: argparse.ArgumentParser, endpoint: Endpoint) -> None:
-    add_format_flag(parser)
+    add_format_flag(
+        parser,
+        "; the table ends with a total row, a line per currency, of the columns that add up; "
+        "csv, jsonl and json carry the rows only",
+    )
     fields = row_fields(endpoint.result_type, endpoint.group_by, names=True)
     parser.add_argument(
         "--columns",
