@@ -136,6 +136,23 @@ def test_a_month_covered_in_part_is_named_and_never_replaces_a_whole_one(
     assert len(january.read_text()) < len(kept)
 
 
+def test_a_half_month_csv_is_not_written_beside_a_whole_month_parquet(
+    cli: Cli, environment: Emulator, tmp_path: Path
+) -> None:
+    output = ["--organization", "org-cli", "--output", f"{tmp_path}/"]
+    whole = cli("focus", "--start", "2026-01-01", "--end", "2026-02-01", *output, "--format",
+                "parquet")  # fmt: skip
+    assert whole.code == 0, whole.err
+    before = environment.stats.by_endpoint.copy()
+    half = cli("focus", "--start", "2026-01-16", "--end", "2026-02-01", *output)
+    assert half.code == 2
+    assert "beside" in half.err
+    assert "focus.parquet" in half.err
+    assert "--partial" in half.err
+    assert _files(tmp_path) == ["BillingPeriodStart=2026-01-01/focus.parquet"]
+    assert environment.stats.by_endpoint - before == {}
+
+
 def test_a_parquet_output_is_typed_and_matches_the_csv(cli: Cli, tmp_path: Path) -> None:
     target = tmp_path / "costs.parquet"
     result = cli("focus", *PERIOD, "--organization", "org-cli", "--output", str(target))
