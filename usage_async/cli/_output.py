@@ -15,6 +15,7 @@ is noticed as ``BrokenPipeError`` (see ``_SmallWrites``). Progress goes to stder
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -204,15 +205,18 @@ class _StdoutConsole(Console):
 
 
 def stdout_console(redirected_width: int) -> Console:
-    """A console on stdout: the terminal's width there, ``redirected_width`` when redirected.
+    """A console on stdout: the terminal's width there; redirected, the width ``COLUMNS``
+    says, else ``redirected_width``.
 
-    Redirected output has no width to fit; rich would assume 80 columns and wrap. A closed
-    stdout raises ``BrokenPipeError``.
+    Redirected output has no width of its own to fit; rich would assume 80 columns and
+    wrap. A closed stdout raises ``BrokenPipeError``.
     """
     stdout = small_writes(sys.stdout)
     if sys.stdout.isatty():
         return _StdoutConsole(file=stdout)
-    return _StdoutConsole(file=stdout, width=redirected_width)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else redirected_width
+    return _StdoutConsole(file=stdout, width=width)
 
 
 def print_table(plan: Callable[[int | None], TablePlan]) -> None:

@@ -200,7 +200,7 @@ def _base_url_hint(exc: APIError, base_url: str) -> str | None:
 
 
 def complete(
-    work: Coroutine[Any, Any, None],
+    work: Coroutine[Any, Any, object],
     secret: str | None,
     flags: Mapping[str, str] | None = None,
     *,
