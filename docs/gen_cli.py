@@ -98,6 +98,7 @@ SHOWN = (
     Shown("focus", ("focus", "--start", "2026-11-01", "--end", "2026-12-01", "--output", "focus/")),
     Shown("sync", ("sync", "--since", "2026-11-01", "--bucket-width", "1d")),
     Shown("emulator", ("emulator",), serves=True),
+    Shown("completion", ("completion", "--help")),
 )
 
 

@@ -83,6 +83,9 @@ def imported_by(
         pytest.param(["costs", "--start", "7d", "--bogus"], 2, id="unknown-flag"),
         pytest.param(["completions", "--start", "last tuesday"], 2, id="bad-when"),
         pytest.param(["sync", "--every", "0s"], 2, id="bad-duration"),
+        pytest.param(["completion", "bash"], 0, id="completion"),
+        pytest.param(["-V"], 0, id="dash-v"),
+        pytest.param(["costs", "--start", "7d", "--groupby", "model"], 2, id="did-you-mean"),
     ],
 )
 def test_help_version_and_argument_errors_load_no_network_database_or_terminal_library(

@@ -27,6 +27,7 @@ __all__ = [
     "URL_ENV",
     "WHEN_HELP",
     "Common",
+    "CommaSeparated",
     "Parser",
     "RefuseKeyOnCommandLine",
     "ShowVersion",
@@ -96,6 +97,14 @@ class Parser(argparse.ArgumentParser):
     parsers are of this class too: ``add_subparsers`` makes them of the program's class.
     """
 
+    summary = ""
+    """A command's line in the program's ``--help`` (``add_parser(help=...)``)."""
+
+    @property
+    def actions(self) -> list[argparse.Action]:
+        """Every argument of this parser, as argparse holds them (for shell completion)."""
+        return self._actions
+
     def parse_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> argparse.Namespace:
@@ -147,23 +156,30 @@ def when(now: int) -> Callable[[str], When]:
     return parse
 
 
-def values(choices: Sequence[str]) -> Callable[[str], list[str]]:
-    """An argparse type for a comma-separated list of names from ``choices``."""
+class CommaSeparated:
+    """An argparse type for a comma-separated list of names from ``choices``; shell
+    completion offers them (``_completion``)."""
 
-    def parse(text: str) -> list[str]:
+    def __init__(self, choices: Sequence[str]) -> None:
+        self.choices = tuple(choices)
+
+    def __call__(self, text: str) -> list[str]:
         items = [item.strip() for item in text.split(",")]
         for item in items:
             if not item:
                 raise argparse.ArgumentTypeError(f"empty value in {text!r}")
-            if item not in choices:
-                meant = _closest(item, choices)
+            if item not in self.choices:
+                meant = _closest(item, self.choices)
                 guess = f"did you mean {meant!r}? " if meant is not None else ""
                 raise argparse.ArgumentTypeError(
-                    f"unknown value {item!r}; {guess}choose from {', '.join(choices)}"
+                    f"unknown value {item!r}; {guess}choose from {', '.join(self.choices)}"
                 )
         return items
 
-    return parse
+
+def values(choices: Sequence[str]) -> CommaSeparated:
+    """An argparse type for a comma-separated list of names from ``choices``."""
+    return CommaSeparated(choices)
 
 
 def whole_value(text: str) -> list[str]:
@@ -319,7 +335,21 @@ def program_parser() -> tuple[argparse.ArgumentParser, Subcommands]:
     )
     parser.add_argument("-V", "--version", action=ShowVersion)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    return parser, commands
+    return parser, _Registry(commands)
+
+
+class _Registry:
+    """Where commands register: argparse's subparsers, which also note each command's help
+    line on its parser (``Parser.summary``), where shell completion reads it."""
+
+    def __init__(self, commands: Subcommands) -> None:
+        self._commands = commands
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser = self._commands.add_parser(name, **kwargs)
+        if isinstance(parser, Parser):
+            parser.summary = kwargs.get("help") or ""
+        return parser
 
 
 def add_format_flag(parser: argparse.ArgumentParser, more: str = "") -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ._arguments import Common, Subcommands, common_parents, program_parser
-from ._commands import demo, emulator, endpoints, focus, listings, report, sync
+from ._commands import completion, demo, emulator, endpoints, focus, listings, report, sync
 from ._running import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, Run
 
 __all__ = ["REGISTRARS", "build_parser", "main"]
@@ -25,6 +25,7 @@ REGISTRARS: Sequence[Callable[[Subcommands, Common], None]] = (
     demo.register,
     emulator.register,
     sync.register,
+    completion.register,
 )
 """Every command's ``register``, in the order ``--help`` lists the commands."""
 
@@ -35,6 +36,8 @@ def build_parser(now: int) -> argparse.ArgumentParser:
     common = common_parents(now)
     for register in REGISTRARS:
         register(commands, common)
+    # For a command that describes the whole command line (``completion``).
+    parser.set_defaults(program=parser)
     return parser
 
 
