@@ -180,3 +180,12 @@ def test_an_empty_range_is_in_the_future_by_the_servers_clock(behind: Emulator) 
         "usage-async: no completions results from 2026-11-10 00:00 UTC to now "
         "(2026-11-02 12:00 UTC); --start 2026-11-10 is in the future\n"
     )
+
+
+def test_the_syncs_since_takes_the_named_months_as_their_first_moment() -> None:
+    from usage_async.cli._main import build_parser
+
+    since = build_parser(NOW).parse_args(["sync", "--since", "last-month"]).since
+    today = dt.datetime.now(dt.UTC).date().replace(day=1)
+    first = (today - dt.timedelta(days=1)).replace(day=1)
+    assert since == int(dt.datetime(first.year, first.month, 1, tzinfo=dt.UTC).timestamp())
