@@ -136,6 +136,7 @@ SHOWN = (
         env=RECEIVERS,
         exit_code=3,  # a budget past a threshold, as the page explains
     ),
+    Shown("completion", ("completion", "--help")),
 )
 
 

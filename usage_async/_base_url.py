@@ -2,6 +2,7 @@
 
 ``base_url_problem`` names the rule a URL breaks (no I/O); the client words it for a library
 caller (``allow_insecure=True``), the command line for a person at a shell (``--allow-insecure``).
+``with_version`` is the URL a 404 was likely meant for, when a base URL names no ``/v1``.
 
 Core layer: imports the standard library and ``_exceptions`` only.
 """
@@ -9,6 +10,7 @@ Core layer: imports the standard library and ``_exceptions`` only.
 from __future__ import annotations
 
 import ipaddress
+import re
 import urllib.parse
 from typing import Final, Literal
 
@@ -20,6 +22,7 @@ __all__ = [
     "base_url_problem",
     "check_base_url",
     "is_loopback",
+    "with_version",
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
@@ -67,3 +70,15 @@ def check_base_url(url: str, allow_insecure: bool) -> str:
     else:
         return url.rstrip("/")
     raise InvalidParameterError(message, param="base_url")
+
+
+def with_version(url: str) -> str | None:
+    """``url`` with ``/v1`` added to its path, when the path names no API version
+    (``http://127.0.0.1:18089`` -> ``http://127.0.0.1:18089/v1``); ``None`` when it does
+    (``.../v1``, ``.../proxy/v2/``). Every path of the API starts ``/v1/``, so a base URL
+    without it answers 404 to everything."""
+    parts = urllib.parse.urlsplit(url)
+    if any(re.fullmatch(r"v\d+", segment) for segment in parts.path.split("/")):
+        return None
+    scheme, netloc, path, query, fragment = parts
+    return urllib.parse.urlunsplit((scheme, netloc, path.rstrip("/") + "/v1", query, fragment))

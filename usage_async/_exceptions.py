@@ -151,14 +151,22 @@ class APIConnectionError(APIError):
     """No usable response: the connection failed, was reset, or the body was cut short.
 
     ``retryable`` is false for failures another attempt cannot clear (a TLS handshake that
-    failed, an invalid URL): those are raised at once.
+    failed, an invalid URL): those are raised at once. ``unreachable`` is true when no
+    server was reached at all (the connection was refused, or the host name does not
+    resolve): those are retried once, at once, not backed off (``RetryPolicy``).
     """
 
     def __init__(
-        self, message: str, *, request_id: str | None = None, retryable: bool = True
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        retryable: bool = True,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message, request_id=request_id)
         self.retryable = retryable
+        self.unreachable = unreachable
 
 
 class APITimeoutError(APIConnectionError):

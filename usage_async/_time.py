@@ -10,16 +10,19 @@ Grammar:
 * a **duration** is one or more ``<number><unit>`` with units ``s``, ``m``, ``h``, ``d``,
   ``w`` and no spaces (``90s``, ``15m``, ``2h``, ``7d``, ``2w``, ``1d12h``), or ``0``;
 * a **WHEN** is ``now``, a span before now (one part of a duration in ``m``, ``h``, ``d`` or
-  ``w``: ``90m``, ``24h``, ``7d``, ``2w``), or an ISO-8601 date or datetime (UTC unless it
-  carries an offset) in whole seconds, not before 1970.
+  ``w``: ``90m``, ``24h``, ``7d``, ``2w``), a named UTC day or month (``today``,
+  ``yesterday``, ``this-month``, ``last-month``: its first moment, as of now), or an ISO-8601
+  date or datetime (UTC unless it carries an offset) in whole seconds, not before 1970.
 
 Core layer: imports the standard library and attrs only.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import re
+from collections.abc import Callable
 from typing import Final
 
 import attrs
@@ -29,6 +32,7 @@ __all__ = [
     "HOUR",
     "MINUTE",
     "WEEK",
+    "WHEN_NAMES",
     "TimeSyntaxError",
     "When",
     "floor_to",
@@ -54,8 +58,10 @@ _SPAN_UNITS: Final = "mhdw"
 DURATION_EXAMPLES: Final = "90s, 15m, 2h, 2d, 1w, 1d12h"
 WHEN_EXAMPLES: Final = (
     "an ISO date or datetime (2026-11-01, 2026-11-01T12:00Z), a span before now "
-    "(90m, 24h, 7d, 2w) or 'now'"
+    "(90m, 24h, 7d, 2w), today, yesterday, this-month, last-month or 'now'"
 )
+# A date's year, month and day, to say which part of a date that does not exist is wrong.
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]|$)")
 
 
 class TimeSyntaxError(ValueError):
@@ -93,21 +99,44 @@ class When:
         return self.text == "now"
 
 
-def parse_when(text: str, now: int) -> When:
-    """The WHEN ``text``; ``now`` (Unix seconds) anchors relative ones.
+def _month_start(seconds: int, months_back: int = 0) -> int:
+    moment = utc_datetime(seconds)
+    index = moment.year * 12 + moment.month - 1 - months_back
+    return int(_dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=_dt.UTC).timestamp())
 
-    Raises ``TimeSyntaxError`` with a message that quotes ``text``.
+
+WHEN_NAMES: Final[dict[str, Callable[[int], int]]] = {
+    "today": lambda now: floor_to(now, DAY),
+    "yesterday": lambda now: floor_to(now, DAY) - DAY,
+    "this-month": _month_start,
+    "last-month": lambda now: _month_start(now, 1),
+}
+"""The named WHENs: the first moment of a UTC day or month, as of ``now``. So ``--start
+last-month --end this-month`` is last month, and ``--start this-month`` the month to date."""
+
+
+def parse_when(text: str, now: int) -> When:
+    """The WHEN ``text``; ``now`` (Unix seconds) anchors relative ones and named days.
+
+    Raises ``TimeSyntaxError`` with a message that quotes ``text`` (and, for a date that
+    does not exist, says why: ``2026-11-31 is not a day: November 2026 has 30 days``).
     """
     text = text.strip()
     if text == "now":
         return When(text, now, relative=True)
+    named = WHEN_NAMES.get(text)
+    if named is not None:
+        # A fixed moment (UTC midnight), not a span: it is already on every bucket grid.
+        return When(text, named(now))
     span = _DURATION_PART.fullmatch(text)
     if span and span[2] in _SPAN_UNITS:
         return When(text, now - int(span[1]) * _UNIT_SECONDS[span[2]], relative=True)
     try:
         moment = _dt.datetime.fromisoformat(text)
     except ValueError:
-        raise TimeSyntaxError(f"{text!r} is not a WHEN: give {WHEN_EXAMPLES}") from None
+        raise TimeSyntaxError(
+            _not_a_day(text) or f"{text!r} is not a WHEN: give {WHEN_EXAMPLES}"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.UTC)
     if moment.microsecond:
@@ -116,6 +145,21 @@ def parse_when(text: str, now: int) -> When:
     if seconds < 0:
         raise TimeSyntaxError(f"{text!r} is before 1970-01-01, where usage begins")
     return When(text, seconds)
+
+
+def _not_a_day(text: str) -> str | None:
+    """Why ``text`` names a day that does not exist (``2026-11-31``), or ``None``."""
+    date = _DATE.match(text)
+    if date is None:
+        return None
+    year, month, day = (int(part) for part in date.groups())
+    if not 1 <= month <= 12:
+        return f"{date[0].rstrip('T ')} is not a day: there is no month {date[2]}"
+    days = calendar.monthrange(year, month)[1]
+    if 1 <= day <= days:
+        return None
+    name = f"{calendar.month_name[month]} {year}"
+    return f"{date[0].rstrip('T ')} is not a day: {name} has {days} days"
 
 
 def floor_to(seconds: int, width: int) -> int:

@@ -6,7 +6,9 @@ redirect would carry the admin key, or a signed alert, to wherever it points); b
 the whole body before releasing the connection (so an abandoned iterator pins nothing), cap
 the body size, and turn every aiohttp or socket failure into ``APIConnectionError`` or
 ``APITimeoutError``. A TLS failure is an ``APIConnectionError`` that is not retried: a
-certificate or protocol mismatch does not clear on its own. Once closed, the transport
+certificate or protocol mismatch does not clear on its own. A refused connection or a host
+name that does not resolve is one that says so (``connection refused by 127.0.0.1:1``,
+``cannot resolve nonexistent.invalid``) and is marked ``unreachable``. Once closed, the transport
 refuses every request (``ClientClosedError``) and never opens a session again.
 
 A POST's failures are worded without the URL or aiohttp's text (which quotes it): a webhook's
@@ -31,6 +33,12 @@ __all__ = ["AiohttpTransport", "Session"]
 Session = aiohttp.ClientSession
 """What a caller may lend the client: the type is aiohttp's, named here so that no other
 module of the core imports aiohttp."""
+
+
+def _host_port(host: str, port: int | None) -> str:
+    # An IPv6 address is bracketed, as in a URL, so that its port stays apart from it.
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port is None else f"{shown}:{port}"
 
 
 class AiohttpTransport:
@@ -94,6 +102,14 @@ class AiohttpTransport:
                 f"TLS handshake with {url} failed ({exc}); check that base_url is https:// to "
                 "a TLS port and that the server's certificate is trusted",
                 retryable=False,
+            ) from exc
+        except aiohttp.ClientConnectorDNSError as exc:
+            raise APIConnectionError(f"cannot resolve {exc.host}", unreachable=True) from exc
+        except aiohttp.ClientConnectorError as exc:
+            if not isinstance(exc.os_error, ConnectionRefusedError):
+                raise APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+            raise APIConnectionError(
+                f"connection refused by {_host_port(exc.host, exc.port)}", unreachable=True
             ) from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}") from exc

@@ -230,3 +230,39 @@ def test_the_key_file_gives_the_key_or_exit_2_saying_what_is_wrong_with_it(
         assert refused.code == 2
         assert f"--api-key-file: {complaint}" in refused.err
         assert "sk-admin-on-line-two" not in refused.err
+
+
+API_COMMANDS = sorted(
+    {*ua.ENDPOINTS, "report", "projects", "users", "api-keys", "service-accounts", "focus", "sync"}
+)
+
+
+@pytest.mark.parametrize("command", API_COMMANDS)
+def test_every_command_that_talks_to_the_api_takes_the_same_connection_flags(
+    cli: Cli, command: str
+) -> None:
+    result = cli(command, "--help")
+    assert result.code == 0
+    for flag in ("--base-url", "--api-key-file", "--allow-insecure"):
+        assert flag in result.out, f"{command} {flag}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["focus", "--start", START, "--end", END, "--organization", "org-x"],
+        ["sync", "--since", START, "--endpoint", "costs", "--bucket-width", "1d"],
+    ],
+    ids=["focus", "sync"],
+)
+def test_focus_and_sync_take_allow_insecure_too(
+    cli: Cli, environment: Emulator, argv: list[str], tmp_path: Path
+) -> None:
+    port = environment.base_url.split(":")[2].split("/")[0]
+    url = f"http://0.0.0.0:{port}/v1"
+    if argv[0] == "sync":
+        argv = [*argv, f"sqlite:///{tmp_path}/usage.db"]
+    refused = cli(*argv, "--base-url", url)
+    allowed = cli(*argv, "--base-url", url, "--allow-insecure")
+    assert refused.code == 2
+    assert allowed.code == 0, allowed.err

@@ -346,7 +346,7 @@ async def test_a_config_error_exits_2_naming_file_line_and_key_reading_and_sendi
 @pytest.mark.parametrize(
     ("argv", "complaint"),
     [
-        (["--at", "yesterday"], "argument --at: 'yesterday' is not a WHEN"),
+        (["--at", "the day before"], "argument --at: 'the day before' is not a WHEN"),
         (["--prefix", "Bad-Prefix"], "--prefix: prefix must be lower-case letters"),
         ([], "the following arguments are required: --config"),
     ],

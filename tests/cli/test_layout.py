@@ -81,8 +81,11 @@ def imported_by(
         pytest.param(["focus", "--help"], 0, id="focus-help"),
         pytest.param(["--version"], 0, id="version"),
         pytest.param(["costs", "--start", "7d", "--bogus"], 2, id="unknown-flag"),
-        pytest.param(["completions", "--start", "yesterday"], 2, id="bad-when"),
+        pytest.param(["completions", "--start", "last tuesday"], 2, id="bad-when"),
         pytest.param(["sync", "--every", "0s"], 2, id="bad-duration"),
+        pytest.param(["completion", "bash"], 0, id="completion"),
+        pytest.param(["-V"], 0, id="dash-v"),
+        pytest.param(["costs", "--start", "7d", "--groupby", "model"], 2, id="did-you-mean"),
     ],
 )
 def test_help_version_and_argument_errors_load_no_network_database_or_terminal_library(

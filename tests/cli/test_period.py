@@ -83,15 +83,50 @@ def test_relative_ranges_give_whole_buckets_but_the_one_in_progress(
     assert 0 < last[1] - last[0] <= width
 
 
-def test_an_empty_result_says_so_on_stderr_with_the_range_and_exits_0(cli: Cli) -> None:
-    result = cli("completions", "--start", "2030-01-01", "--format", "csv")
-    assert result.code == 0
-    assert result.out.startswith("start_time,end_time,")
-    assert len(result.out.splitlines()) == 1
-    assert result.err.startswith(
-        "usage-async: no completions results from 2030-01-01 00:00 UTC to now ("
-    )
-    assert "--start 2030-01-01 is in the future" in result.err
+def test_a_range_wholly_in_the_future_is_a_usage_error_before_any_request(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens on port 9: a request would end in exit 1, not 2.
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    for command in ("completions", "costs", "report"):
+        result = cli(command, "--start", "2099-01-01")
+        assert result.code == 2, (command, result.err)
+        assert result.out == ""
+        assert "error: --start 2099-01-01 is in the future (now is " in result.err
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "first", "last"),
+    [
+        ("last-month", "this-month", "2026-10-01", "2026-10-31"),
+        ("this-month", None, "2026-11-01", "2026-11-06"),
+        ("yesterday", "today", "2026-11-05", "2026-11-05"),
+    ],
+)
+def test_named_days_and_months_give_whole_utc_days_and_months(
+    start: str, end: str | None, first: str, last: str
+) -> None:
+    got = period(start, end, DAY)
+    assert dt.datetime.fromtimestamp(got.start, dt.UTC).date().isoformat() == first
+    end_seconds = got.end if got.end is not None else NOW
+    assert dt.datetime.fromtimestamp(end_seconds - 1, dt.UTC).date().isoformat() == last
+
+
+def test_last_month_to_this_month_pulls_every_day_of_last_month(cli: Cli) -> None:
+    got = rows(cli("vector_stores", "--start", "last-month", "--end", "this-month"))
+    today = dt.datetime.now(dt.UTC).date()
+    last_month_end = today.replace(day=1)
+    first = (last_month_end - dt.timedelta(days=1)).replace(day=1)
+    days = [r["start_time"][:10] for r in got]
+    assert days[0] == first.isoformat()
+    assert days[-1] == (last_month_end - dt.timedelta(days=1)).isoformat()
+    assert len(days) == (last_month_end - first).days
+
+
+def test_a_day_that_does_not_exist_is_named_as_such(cli: Cli) -> None:
+    result = cli("costs", "--start", "2026-11-31")
+    assert result.code == 2
+    assert "2026-11-31 is not a day: November 2026 has 30 days" in result.err
 
 
 def test_an_empty_result_repeats_the_filters_as_flags_and_the_table_prints_nothing(
@@ -145,3 +180,12 @@ def test_an_empty_range_is_in_the_future_by_the_servers_clock(behind: Emulator) 
         "usage-async: no completions results from 2026-11-10 00:00 UTC to now "
         "(2026-11-02 12:00 UTC); --start 2026-11-10 is in the future\n"
     )
+
+
+def test_the_syncs_since_takes_the_named_months_as_their_first_moment() -> None:
+    from usage_async.cli._main import build_parser
+
+    since = build_parser(NOW).parse_args(["sync", "--since", "last-month"]).since
+    today = dt.datetime.now(dt.UTC).date().replace(day=1)
+    first = (today - dt.timedelta(days=1)).replace(day=1)
+    assert since == int(dt.datetime(first.year, first.month, 1, tzinfo=dt.UTC).timestamp())

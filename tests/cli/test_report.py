@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +19,16 @@ import pytest
 from usage_async.cli import main
 from usage_async.emulator import Emulator
 
-from .conftest import END, END_TS, START, START_TS, Result, console_script, library_totals
+from .conftest import (
+    END,
+    END_TS,
+    START,
+    START_TS,
+    Result,
+    console_script,
+    in_terminal,
+    library_totals,
+)
 
 Cli = Callable[..., Result]
 
@@ -156,3 +168,126 @@ def test_emulator_command_serves_until_ctrl_c_then_exits_130(
         child.kill()
     assert child.returncode == 130  # what the shell reports for Ctrl-C
     assert err == ""  # quietly: no traceback, no "KeyboardInterrupt"
+
+
+# --- Widths: COLUMNS when piped, no trailing spaces, phrases kept whole, dates never cut ------
+
+REPORT = ("report", "--start", START, "--end", END)
+
+
+@pytest.mark.parametrize("command", [REPORT, ("demo",)], ids=["report", "demo"])
+@pytest.mark.parametrize("columns", [60, 80])
+def test_piped_report_and_demo_fit_columns_and_end_no_line_in_spaces(
+    script: Callable[..., Result], command: tuple[str, ...], columns: int
+) -> None:
+    result = script(*command, env={"COLUMNS": str(columns)})
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert len(lines) > 30
+    assert max(len(line) for line in lines) <= columns
+    assert [line for line in lines if line != line.rstrip()] == []
+
+
+def test_piped_without_columns_the_report_is_120_wide(script: Callable[..., Result]) -> None:
+    result = script(*REPORT, env={"COLUMNS": ""})
+    widths = [len(line) for line in result.out.splitlines()]
+    assert max(widths) == 120  # the title's rule: the cost tables sit side by side
+
+
+def usage_lines(screen: str) -> list[str]:
+    return screen.split("Usage by endpoint, and its busiest models", 1)[1].splitlines()[3:]
+
+
+def test_at_80_columns_the_totals_break_between_figures_never_inside_one(
+    environment: Emulator,
+) -> None:
+    screen = in_terminal(environment, *REPORT, columns=80)
+    lines = usage_lines(screen)
+    # A line of its own for a figure's continuation: it starts with the next figure.
+    continued = [line.strip() for line in lines if line.startswith(" " * 10)]
+    assert continued, "at this width some totals take two lines"
+    for line in continued:
+        assert re.match(r"[\d,]+ \w", line), line
+    for line in lines:
+        phrases = line[36:].strip().removesuffix(" ·").split(" · ")
+        for phrase in filter(None, phrases):
+            assert re.fullmatch(r"[\d,]+ [a-z ]+( \(latest day\))?|no usage", phrase), line
+
+
+def test_at_60_columns_the_chart_keeps_every_date_and_amount(environment: Emulator) -> None:
+    screen = in_terminal(environment, *REPORT, columns=60)
+    bars = [line for line in screen.splitlines() if line.startswith("2026-11-0")]
+    assert [line[:10] for line in bars] == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert all(re.search(r"  [\d,]+\.\d\d USD$", line) for line in bars)
+    assert all(len(line) <= 60 for line in screen.splitlines())
+
+
+# --- report --format json and --html ---------------------------------------------------------
+
+
+def report_json(cli: Cli, *argv: str) -> Any:
+    result = cli(*REPORT, "--format", "json", *argv)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_report_json_carries_the_library_totals_exactly(cli: Cli, environment: Emulator) -> None:
+    doc = report_json(cli)
+    assert (doc["start"], doc["end"]) == ("2026-11-01T00:00:00Z", "2026-11-04T00:00:00Z")
+    [(_, costs)] = library_totals(environment, "costs", **DAILY).items()
+    assert doc["costs"]["totals"] == [{"currency": "usd", "amount": str(costs["amount"])}]
+    per_day = [Decimal(day["amount"]) for day in doc["costs"]["per_day"]]
+    assert [day["day"] for day in doc["costs"]["per_day"]] == [
+        "2026-11-01", "2026-11-02", "2026-11-03"
+    ]  # fmt: skip
+    assert sum(per_day) == costs["amount"]
+    by_item = library_totals(environment, "costs", ("line_item",), group_by=["line_item"], **DAILY)
+    assert {(i["line_item"], i["amount"]) for i in doc["costs"]["line_items"]} == {
+        (item, str(sums["amount"])) for (item, _), sums in by_item.items()
+    }
+    completions = library_totals(environment, "completions", **DAILY)[()]
+    assert doc["usage"]["completions"]["totals"]["input_tokens"] == completions["input_tokens"]
+    assert doc["usage"]["vector_stores"]["levels"] == ["usage_bytes"]
+    projects = doc["costs"]["projects"]
+    assert all(
+        sum(Decimal(line["amount"]) for line in p["line_items"]) == Decimal(p["amount"])
+        for p in projects
+    )
+    assert {p["project"] for p in projects} >= {"Voice", "Docs Search"}  # names, not IDs
+
+
+def test_report_html_writes_the_totals_the_json_report_gives(
+    cli: Cli, environment: Emulator, tmp_path: Path
+) -> None:
+    target = tmp_path / "chargeback.html"
+    result = cli(*REPORT, "--html", str(target))
+    assert result.code == 0, result.err
+    assert result.out == ""
+    assert f"wrote the chargeback report to {target}" in result.err
+    page = target.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    shown = re.findall(
+        r'<span class="amount">([^<]*)</span> <span class="currency">([^<]*)</span>', page
+    )
+    totals = report_json(cli)["costs"]["totals"]
+    assert shown == [
+        (f"{Decimal(t['amount']).quantize(Decimal('0.01')):,}", t["currency"].upper())
+        for t in totals
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["chargeback.html"]  # no temporary left
+
+
+def test_report_html_into_a_missing_directory_is_refused_before_any_request(
+    cli: Cli, environment: Emulator, tmp_path: Path
+) -> None:
+    before = environment.stats.by_endpoint.copy()
+    result = cli(*REPORT, "--html", str(tmp_path / "nowhere" / "report.html"))
+    assert result.code == 2
+    assert "no such directory" in result.err
+    assert environment.stats.by_endpoint - before == {}
+
+
+def test_report_takes_one_output_html_or_a_format(cli: Cli, tmp_path: Path) -> None:
+    result = cli(*REPORT, "--format", "json", "--html", str(tmp_path / "r.html"))
+    assert result.code == 2
+    assert "not allowed with argument" in result.err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,17 @@ from usage_async._rows import iso_utc
 from usage_async.cli._table import TablePlan, plan_table, render_table
 from usage_async.emulator import Emulator
 
-from .conftest import END, START, in_terminal
+from .conftest import (
+    END,
+    END_TS,
+    START,
+    START_TS,
+    console_script,
+    in_terminal,
+    library_rows,
+    library_totals,
+    user_environment,
+)
 
 DAY = 86400
 NOW = 1_794_000_000  # 2026-11-06T21:20:00Z
@@ -207,6 +218,84 @@ def test_a_quantity_is_never_shown_without_its_unit() -> None:
     assert {"quantity", "quantity_unit"} <= set(shown(wide))
 
 
+# --- The total row --------------------------------------------------------------------------
+
+
+def column(plan: TablePlan, field: str) -> Any:
+    return next(c for c in plan.columns if c.field == field)
+
+
+def test_money_totals_are_exact_and_said_per_currency() -> None:
+    # Summed in Decimal's default 28 digits, the first two would round to 0.005000... and
+    # then to 0.00: exactly, they are a hair over half a cent.
+    rows = cost_rows(
+        ["0.0049999999999999999999999999999", "0.0000000000000000000000000000002", "7"],
+        [1, 2, 3],
+    )
+    rows[2]["currency"] = "eur"
+    plan = plan_table(rows, query("costs", group_by=["line_item"]), now=NOW, width=None)
+    assert column(plan, "amount").total == ("0.01 USD", "7.00 EUR")
+    assert column(plan, "start_time").total == ("total", "total")
+    text = rendered(plan)
+    assert re.search(r"^total +0\.01 USD", text, re.MULTILINE)
+    assert re.search(r"^total +7\.00 EUR", text, re.MULTILINE)
+
+
+def test_a_quantity_adds_up_only_within_one_unit() -> None:
+    same = cost_rows(["1", "2"], [Decimal("1.5"), 2])
+    mixed = [*same, {**same[0], "line_item": "item 9", "quantity_unit": "characters"}]
+    q = query("costs", group_by=["line_item"])
+    together = plan_table(same, q, now=NOW, width=None)
+    assert column(together, "quantity").total == ("3.5",)
+    assert column(together, "quantity_unit").total == ("tokens",)
+    apart = plan_table(mixed, q, now=NOW, width=None)
+    assert column(apart, "quantity").total == ()
+    assert column(apart, "amount").total == ("4.00 USD",)
+
+
+def test_usage_metrics_add_up_and_levels_do_not() -> None:
+    rows = completions_rows(["a", "b"])
+    plan = plan_table(rows, query("completions", group_by=["model"]), now=NOW, width=None)
+    assert column(plan, "input_tokens").total == (f"{sum(r['input_tokens'] for r in rows):,}",)
+    assert column(plan, "model").total == ()
+    start = NOW - NOW % DAY - DAY
+    levels = [
+        {"start_time": iso(start + n * DAY), "end_time": iso(start + (n + 1) * DAY),
+         "usage_bytes": 10}
+        for n in range(2)
+    ]  # fmt: skip
+    stored = plan_table(levels, query("vector_stores"), now=NOW, width=None)
+    assert all(c.total == () for c in stored.columns)
+    assert "total" not in rendered(stored)
+
+
+def test_a_table_of_one_row_has_no_total_row() -> None:
+    plan = plan_table(cost_rows(["1.5"], [1]), query("costs"), now=NOW, width=None)
+    assert all(c.total == () for c in plan.columns)
+
+
+def test_on_a_terminal_the_costs_total_is_the_librarys(emulator: Emulator) -> None:
+    screen = in_terminal(
+        emulator, "costs", "--start", START, "--end", END, "--group-by", "project_id"
+    )
+    [(_, sums)] = library_totals(
+        emulator, "costs", start_time=START_TS, end_time=END_TS, bucket_width="1d"
+    ).items()
+    total = Decimal(sums["amount"]).quantize(Decimal("0.01"))
+    [line] = [line for line in screen.splitlines() if line.startswith("total")]
+    assert line.split()[1:] == [f"{total:,}", "USD"]
+
+
+def test_machine_formats_carry_rows_only(emulator: Emulator) -> None:
+    rows = library_rows(emulator, "costs", start_time=START_TS, end_time=END_TS)
+    done = subprocess.run(
+        [console_script(), "costs", "--start", START, "--end", END, "--format", "csv"],
+        env=user_environment(emulator), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert len(done.stdout.splitlines()) == 1 + len(rows)
+    assert "total" not in done.stdout
+
+
 # --- The installed script in a terminal (in_terminal skips where there is no pty) ------------
 
 
@@ -247,6 +336,30 @@ def test_on_a_terminal_costs_line_up_on_the_cent(emulator: Emulator) -> None:
     assert len(lines) > 10
     assert len({line.index(" USD") for line in lines}) == 1
     assert all(re.search(r"\d\.\d\d USD", line) for line in lines)
+
+
+def test_on_an_80_column_terminal_a_table_still_too_wide_says_so_beside_what_it_left_out(
+    emulator: Emulator,
+) -> None:
+    # Project names and line items are never cut: with every metric but the amount left out,
+    # the lines are still wider than 80 columns, and the reader must be told both.
+    screen = in_terminal(
+        emulator, "costs", "--start", "2026-11-01", "--end", "2026-12-01",
+        "--group-by", "project_id,line_item",
+    )  # fmt: skip
+    lines = screen.splitlines()
+    assert max(len(line) for line in lines) > 80
+    notes = " ".join(" ".join(lines[-4:]).split())
+    assert "Not shown, to fit 80 columns: quantity, quantity_unit" in notes
+    assert "Wider than 80 columns, since identifiers are never cut" in notes
+
+
+def test_a_note_says_when_lines_are_wider_than_the_terminal_whatever_else_it_says() -> None:
+    rows = completions_rows([LONG_MODEL + "-with-a-very-long-fine-tuned-suffix-of-its-own"])
+    plan = plan_table(rows, query("completions", group_by=["model"]), now=NOW, width=80)
+    assert plan.hidden  # metrics were left out...
+    assert plan.width > 80  # ...and the identifiers alone are still too wide
+    assert any(note.startswith("Wider than 80 columns") for note in plan.notes)
 
 
 # --- Names standing in for IDs ---------------------------------------------------------------

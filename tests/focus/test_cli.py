@@ -94,7 +94,7 @@ def test_a_directory_output_gets_one_file_per_billing_month(cli: Cli, tmp_path: 
         "BillingPeriodStart=2026-01-01/focus.csv",
         "BillingPeriodStart=2026-02-01/focus.csv",
     ]
-    assert "2 file(s)" in result.err
+    assert "2 files under" in result.err
     assert result.out == ""
 
 
@@ -134,6 +134,23 @@ def test_a_month_covered_in_part_is_named_and_never_replaces_a_whole_one(
     assert january.read_text() == kept
     assert cli("focus", *PERIOD, *output, "--partial").code == 0
     assert len(january.read_text()) < len(kept)
+
+
+def test_a_half_month_csv_is_not_written_beside_a_whole_month_parquet(
+    cli: Cli, environment: Emulator, tmp_path: Path
+) -> None:
+    output = ["--organization", "org-cli", "--output", f"{tmp_path}/"]
+    whole = cli("focus", "--start", "2026-01-01", "--end", "2026-02-01", *output, "--format",
+                "parquet")  # fmt: skip
+    assert whole.code == 0, whole.err
+    before = environment.stats.by_endpoint.copy()
+    half = cli("focus", "--start", "2026-01-16", "--end", "2026-02-01", *output)
+    assert half.code == 2
+    assert "beside" in half.err
+    assert "focus.parquet" in half.err
+    assert "--partial" in half.err
+    assert _files(tmp_path) == ["BillingPeriodStart=2026-01-01/focus.parquet"]
+    assert environment.stats.by_endpoint - before == {}
 
 
 def test_a_parquet_output_is_typed_and_matches_the_csv(cli: Cli, tmp_path: Path) -> None:
@@ -195,7 +212,7 @@ async def test_incomplete_rows_and_costs_without_an_amount_are_counted_on_stderr
     assert [row["BilledCost"] for row in rows] == ["1", "2"]
     assert "ChargeDescription 1" in err
     assert "SubAccountName 1" in err  # proj_a has no name: the directory is not wired yet
-    assert "1 cost result(s) not exported" in err
+    assert "1 cost result not exported" in err
     assert "2026-01-30T00:00:00Z" in err
 
 

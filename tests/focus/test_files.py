@@ -172,6 +172,25 @@ async def test_a_resumed_stream_is_the_part_of_the_month_it_has_left(tmp_path: P
     assert january.read_text() == kept
 
 
+@pytest.mark.parametrize(("existing", "written"), [("parquet", "csv"), ("csv", "parquet")])
+async def test_part_of_a_month_is_not_written_beside_the_months_file_of_the_other_format(
+    tmp_path: Path, costs_server: Start, existing: str, written: str
+) -> None:
+    month = tmp_path / "BillingPeriodStart=2026-01-01"
+    month.mkdir()
+    (month / f"focus.{existing}").write_text("the whole of January\n")
+    server = await costs_server([[cost("1", line_item="a")], [cost("2", line_item="a")]])
+    with pytest.raises(ua.InvalidParameterError, match="2026-01-30 to the month's end") as refused:
+        await _server_export(server, tmp_path, partitioned=True, format=written)
+    assert refused.value.param == "partial"
+    assert f"focus.{written} would hold 2026-01-30 to the month's end only, beside " in str(
+        refused.value
+    )
+    assert str(month / f"focus.{existing}") in str(refused.value)
+    assert sorted(p.name for p in month.iterdir()) == [f"focus.{existing}"]
+    assert server.requests == 0
+
+
 @pytest.mark.parametrize(
     ("start", "end", "parts"),
     [

@@ -25,8 +25,9 @@ Adding a command is one module and one line:
 
 - ``_commands/NAME.py`` with exactly one ``register(commands, common)``: it adds the
   subparser (``commands.add_parser``, with the parent parsers it needs from ``common``:
-  ``connection``, ``insecure``, ``period``) and ``set_defaults(run=run, parser=parser)``;
-  ``run(args, now) -> int`` returns the exit code;
+  ``connection`` for a command that talks to the API, ``period``) and
+  ``set_defaults(run=run, parser=parser)``; ``run(args, now) -> int`` returns the exit code
+  (``_running.make_client`` makes a client as the connection flags say);
 - its ``register`` in ``_main.REGISTRARS``, where ``--help`` should list it.
 
 Registering stays cheap: ``--help`` and argument errors load no client, aiohttp, SQLAlchemy,

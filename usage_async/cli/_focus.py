@@ -46,7 +46,7 @@ from ._running import (
     requested_period,
     usage_error,
 )
-from ._voice import say
+from ._voice import plural, say
 
 __all__ = ["export_focus"]
 
@@ -78,7 +78,8 @@ def export_focus(args: argparse.Namespace, now: int, *, group_by: Sequence[str])
     _check_output(args, fmt, partitioned, partial_months(start, end))
     client, key = make_client(args)
     outcome = _Export()
-    code = complete(_export(client, key, query, args, fmt, partitioned, outcome), key)
+    export = _export(client, key, query, args, fmt, partitioned, outcome)
+    code = complete(export, key, base_url=client.base_url)
     if isinstance(outcome.error, InvalidParameterError):
         if outcome.error.param == "billing_account_id":
             usage_error(
@@ -185,8 +186,9 @@ def _report(
     out or incomplete, on stderr."""
     err = sys.stderr
     if output is not None:
-        where = f"{len(files)} file(s) under {output}" if partitioned else output
-        print(f"usage-async: wrote {summary.rows:,} FOCUS rows to {where}", file=err)
+        where = f"{plural(len(files), 'file')} under {output}" if partitioned else output
+        rows = plural(summary.rows, "FOCUS row")
+        print(f"usage-async: wrote {rows} to {where}", file=err)
     written = {path.parent.name for path in files}
     for month in partly:
         folder = f"BillingPeriodStart={month.month[:10]}"
@@ -204,6 +206,7 @@ def _report(
             file=err,
         )
     if summary.unknown:
-        print(f"usage-async: {len(summary.unknown):,} cost result(s) not exported:", file=err)
+        unknown = plural(len(summary.unknown), "cost result")
+        print(f"usage-async: {unknown} not exported:", file=err)
         for day, untyped in summary.unknown:
             print(f"  {day}: {untyped.reason}", file=err)

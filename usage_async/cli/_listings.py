@@ -28,6 +28,7 @@ from .._time import iso_utc
 from ._names import NameLookup, label, shared_names
 from ._output import machine_writer, print_table
 from ._table import Column, TablePlan, plan_listing, text_column, time_cells
+from ._voice import plural
 
 __all__ = ["LISTINGS", "Listed", "Listing", "fetch_listing", "listing_table", "write_listing"]
 
@@ -281,12 +282,11 @@ def _title(listing: Listing, listed: Listed) -> str:
     count = len(listed.rows)
     where = ""
     if listing.in_projects:
-        where = f" in {listed.projects} project" + ("" if listed.projects == 1 else "s")
+        where = f" in {plural(listed.projects, 'project')}"
     if listing.command == "projects":
         archived = sum(row["status"] == "archived" for row in listed.rows)
         where = f" ({archived} archived)" if archived else ""
-    noun = listing.noun if count != 1 else listing.noun.removesuffix("s")
-    return f"{count} {noun}{where}, times UTC"
+    return f"{plural(count, listing.noun.removesuffix('s'), listing.noun)}{where}, times UTC"
 
 
 def _cells(field: str, rows: Sequence[Row]) -> list[str]:

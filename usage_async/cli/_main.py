@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from ._arguments import Common, Subcommands, common_parents, program_parser
 from ._commands import (
     budget,
+    completion,
     demo,
     emulator,
     endpoints,
@@ -37,6 +38,7 @@ REGISTRARS: Sequence[Callable[[Subcommands, Common], None]] = (
     sync.register,
     budget.register,
     grafana.register,
+    completion.register,
 )
 """Every command's ``register``, in the order ``--help`` lists the commands."""
 
@@ -47,6 +49,8 @@ def build_parser(now: int) -> argparse.ArgumentParser:
     common = common_parents(now)
     for register in REGISTRARS:
         register(commands, common)
+    # For a command that describes the whole command line (``completion``).
+    parser.set_defaults(program=parser)
     return parser
 
 

@@ -15,6 +15,7 @@ is noticed as ``BrokenPipeError`` (see ``_SmallWrites``). Progress goes to stder
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -38,6 +39,7 @@ from .._rows import row_dicts
 from .._streams import BucketStream
 from ._names import NameLookup
 from ._period import ServerClock
+from ._voice import plural
 
 if TYPE_CHECKING:
     from ._table import TablePlan
@@ -203,15 +205,18 @@ class _StdoutConsole(Console):
 
 
 def stdout_console(redirected_width: int) -> Console:
-    """A console on stdout: the terminal's width there, ``redirected_width`` when redirected.
+    """A console on stdout: the terminal's width there; redirected, the width ``COLUMNS``
+    says, else ``redirected_width``.
 
-    Redirected output has no width to fit; rich would assume 80 columns and wrap. A closed
-    stdout raises ``BrokenPipeError``.
+    Redirected output has no width of its own to fit; rich would assume 80 columns and
+    wrap. A closed stdout raises ``BrokenPipeError``.
     """
     stdout = small_writes(sys.stdout)
     if sys.stdout.isatty():
         return _StdoutConsole(file=stdout)
-    return _StdoutConsole(file=stdout, width=redirected_width)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else redirected_width
+    return _StdoutConsole(file=stdout, width=width)
 
 
 def print_table(plan: Callable[[int | None], TablePlan]) -> None:
@@ -332,11 +337,12 @@ class BucketBars:
     """
 
     def __init__(self, enabled: bool, counted: str = "pages") -> None:
+        self._counted = counted
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn(f"buckets, {{task.fields[count]:,}} {counted}"),
+            TextColumn("buckets, {task.fields[counted]}"),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,
@@ -361,7 +367,12 @@ class BucketBars:
 
     def track(self, label: str, buckets: int) -> None:
         """A bar for ``label``, expecting ``buckets`` buckets."""
-        self._tasks[label] = self._progress.add_task(label, total=max(buckets, 1), count=0)
+        self._tasks[label] = self._progress.add_task(
+            label, total=max(buckets, 1), count=0, counted=self._said(0)
+        )
+
+    def _said(self, count: int) -> str:
+        return plural(count, self._counted.removesuffix("s"), self._counted)
 
     def advance(self, label: str, buckets: int, count: int) -> None:
         """``buckets`` more buckets (and ``count`` more pages or rows) done for ``label``."""
@@ -376,6 +387,7 @@ class BucketBars:
             # An open range ends at the server's "now", a moment after ours: one more bucket.
             total=max(state.total or 0, completed),
             count=state.fields["count"] + count,
+            counted=self._said(state.fields["count"] + count),
         )
 
 

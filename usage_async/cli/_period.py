@@ -1,6 +1,7 @@
 """WHEN arguments and the range a command asks for, in the words the user typed.
 
-A WHEN is an ISO-8601 date or datetime, a span before now (``7d``) or ``now``. Relative ones
+A WHEN is an ISO-8601 date or datetime, a span before now (``7d``), a named UTC day or month
+(``today``, ``last-month``) or ``now``. Relative ones
 are rounded down to the bucket grid (whole minutes, hours or UTC days, as the bucket width),
 so ``--start 2d`` gives whole buckets and only the last one is still in progress, instead of
 buckets that start at whatever second the command ran. Errors quote the flags and values as
@@ -73,9 +74,15 @@ def resolve_period(start: When, end: When | None, grid: int, now: int) -> Period
     Relative WHENs are rounded down to the grid (for ``--end``, ``now`` means up to now and
     is not rounded). An end at or after now becomes ``None``: the API ends the range at its
     own now, and a future ``end_time`` has been seen to fail. Raises ``PeriodError`` when the
-    end is not after the start.
+    end is not after the start, or when the range is wholly in the future (it could hold
+    nothing: said before any request, rather than an empty result).
     """
     first = _on_grid(start, grid)
+    if first > now:
+        raise PeriodError(
+            f"--start {start.text} is in the future (now is {utc_text(now)}): there is no usage "
+            "after now to read"
+        )
     if end is None or end.is_now:
         return Period(first, None)
     last = _on_grid(end, grid)

@@ -1,58 +1,80 @@
-"""``usage-async report`` and ``demo``: every endpoint and the costs of a period on one screen.
+"""``usage-async report`` and ``demo``: every endpoint and the costs of a period, as text,
+JSON or an HTML file.
 
-All twelve endpoints are pulled at once (``fan_out``, within the client's in-flight cap) in
-daily buckets, grouped by the fields the report shows (model, project, line item), and summed
-with ``Totals`` as pages arrive. The screen then shows the total cost, a bar per day, cost by
-line item and by project, each endpoint's headline metrics and the busiest models.
+All three are drawn from one ``Chargeback``, which ``usage_async.report.collect`` reads: all
+twelve endpoints at once in daily buckets, grouped by model, project and line item where the
+endpoint has them, with the projects' names read beside them. So the screen, the JSON and the
+HTML report of one period show the same numbers.
 
-Projects are shown by name: the projects list is read beside the usage (one request for up
-to 100 projects), and a project's ID is shown only where its name is unknown or another
-project has the same name.
+The screen shows the total cost, a bar per day, cost by line item and by project, and each
+endpoint's totals with its busiest models. It fits the console's width (the terminal's, or
+``COLUMNS`` when piped, else ``REDIRECTED_WIDTH``): the bars narrow before a date is cut, a
+line of totals breaks between two figures, never inside one, and no line ends in spaces.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
+import orjson
 from rich import box
 from rich.bar import Bar
 from rich.columns import Columns
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.rule import Rule
+from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
 from .._client import UsageClient
-from .._concurrency import fan_out
-from .._directory import Directory
 from .._endpoints import ENDPOINTS
-from .._models import Bucket, Page
+from .._models import Page
 from .._protocol import Query, validate
-from .._rows import Number, Totals
-from .._streams import BucketStream
-from .._time import DAY, utc_day, utc_minute
-from ._names import NONE, NameLookup, label, shared_names
-from ._output import BucketBars, expected_buckets, human_number, stdout_console
+from .._rows import Number
+from .._time import DAY, floor_to, iso_utc, utc_day, utc_minute
+from ..report import (
+    BudgetStatus,
+    Chargeback,
+    EndpointUsage,
+    collect,
+    render_html,
+    report_params,
+)
+from ..report._money import exact_sum
+from ._names import NONE
+from ._output import BucketBars, human_number, small_writes, stdout_console
+from ._voice import plural
 
 if TYPE_CHECKING:
     from ..emulator import Spike
 
-__all__ = ["demo_report", "report_queries", "show_report"]
+__all__ = [
+    "REDIRECTED_WIDTH",
+    "demo_report",
+    "read_report",
+    "render_report",
+    "report_document",
+    "report_queries",
+    "show_report",
+    "write_html_report",
+]
 
-Sums = dict[tuple[Any, ...], dict[str, Number]]
-"""What ``Totals.result()`` gives: metric sums by key."""
-
-REPORT_WIDTH = "1d"
-# The fields the report totals by; each endpoint is grouped by those it has.
-REPORT_GROUPS = ("model", "project_id", "line_item")
 TOP = 8
 TOP_MODELS = 3
 MAX_BARS = 31
-# Wide enough for the cost tables side by side when the report goes to a file or a pipe.
+BAR_WIDTH = 40
+# Wide enough for the cost tables side by side when the report goes to a file or a pipe
+# that says no width of its own (COLUMNS).
 REDIRECTED_WIDTH = 120
+# What a table column costs besides its cells (pad, rule, pad), and the chart's (pad, pad).
+_SEPARATOR = 3
+_CHART_GAP = 2
 # Light tables: a header rule and no borders keep the report to about one screen.
 _TABLE_STYLE: dict[str, Any] = {
     "box": box.SIMPLE_HEAD,
@@ -62,92 +84,82 @@ _TABLE_STYLE: dict[str, Any] = {
     "pad_edge": False,
     "show_edge": False,
 }
+_PHRASES = " · "
 
 
 def report_queries(start: int, end: int) -> dict[str, Query]:
-    """The query of every endpoint for the report of ``[start, end)``.
-
-    The period starts at UTC midnight of ``start``'s day: costs buckets are whole UTC days,
-    and usage is aligned with them so every section covers the same days. Raises
-    ``InvalidParameterError`` (e.g. an end before the start) before any request.
-    """
-    start -= start % DAY
-    queries = {}
-    for name, endpoint in ENDPOINTS.items():
-        groups = [field for field in REPORT_GROUPS if field in endpoint.group_by]
-        queries[name] = validate(
-            endpoint,
-            {
-                "start_time": start,
-                "end_time": end,
-                "bucket_width": REPORT_WIDTH,
-                # Whole pages: the fewest requests for the period.
-                "limit": endpoint.page_limit(REPORT_WIDTH).maximum,
-                "group_by": groups or None,
-            },
-        )
-    return queries
+    """The query of every endpoint for the report of ``[start, end)``, as ``collect`` sends
+    them (``report_params``). Raises ``InvalidParameterError`` (e.g. an end before the
+    start), as ``collect`` would, so the command can refuse them before any request."""
+    return {
+        name: validate(ENDPOINTS[name], params)
+        for name, params in report_params(start, end).items()
+    }
 
 
-class Tally:
-    """The sums of one endpoint's buckets: overall, per grouping field, and per bucket."""
-
-    def __init__(self, query: Query) -> None:
-        self.query = query
-        self.overall = Totals()
-        self.by_field = {field: Totals([field]) for field in query.group_by}
-        self.per_bucket: list[tuple[int, Sums]] = []
-
-    def add(self, bucket: Bucket[Any]) -> None:
-        self.overall.add(bucket)
-        for totals in self.by_field.values():
-            totals.add(bucket)
-        one = Totals()
-        one.add(bucket)
-        self.per_bucket.append((bucket.start_time, one.result()))
-
-
-async def gather(
+async def read_report(
     client: UsageClient,
-    queries: Mapping[str, Query],
-    now: int,
-    names: NameLookup | None = None,
-) -> tuple[dict[str, Tally], Directory | None]:
-    """Pull every query at once and tally it, with ``names`` read beside; closes ``client``."""
-    tallies = {name: Tally(query) for name, query in queries.items()}
-    directory = None
+    start: int,
+    end: int,
+    *,
+    names: bool | Sequence[str],
+    attribution: bool = False,
+) -> Chargeback:
+    """``collect`` the report of ``[start, end)`` through ``client`` (closed when done), with
+    a progress bar on stderr when it is a terminal. ``names`` and ``attribution`` are
+    ``collect``'s: the text and JSON reports read project names only, the HTML report the
+    costs by user and key and their names too."""
+    days = max(1, -(-(end - floor_to(start, DAY)) // DAY))
+    queries = len(ENDPOINTS) + (2 if attribution else 0)
+    label = plural(len(ENDPOINTS), "endpoint")
     async with client:
-        if names is not None:
-            names.start(client)
-        try:
-            # Validated already by report_queries: each goes to its stream as it is.
-            streams: dict[str, AsyncIterator[Page[Any]]] = {
-                name: BucketStream[Any](client, query).pages() for name, query in queries.items()
-            }
-            with BucketBars(sys.stderr.isatty()) as progress:
-                label = f"{len(queries)} endpoints"
-                progress.track(
-                    label,
-                    sum(expected_buckets(query, now) for query in queries.values()),
-                )
-                async for name, page in fan_out(streams, concurrency=client.max_in_flight):
-                    for bucket in page.data:
-                        tallies[name].add(bucket)
-                    progress.advance(label, len(page.data), 1)
-            if names is not None:
-                directory = await names.directory()
-        finally:
-            if names is not None:
-                await names.aclose()
-    return tallies, directory
+        with BucketBars(sys.stderr.isatty()) as progress:
+            progress.track(label, days * queries)
+
+            def advance(key: str, page: Page[Any]) -> None:
+                progress.advance(label, len(page.data), 1)
+
+            return await collect(
+                client, start, end, names=names, attribution=attribution, on_page=advance
+            )
 
 
-async def show_report(
-    client: UsageClient, queries: Mapping[str, Query], now: int, names: NameLookup | None = None
-) -> None:
-    """Pull the report's data (and ``names``) and print it on stdout."""
-    tallies, directory = await gather(client, queries, now, names)
-    render_report(tallies, client.base_url, stdout_console(REDIRECTED_WIDTH), directory)
+async def show_report(client: UsageClient, start: int, end: int, *, names: bool, fmt: str) -> None:
+    """Read the report of ``[start, end)`` (project names unless ``names`` is false) and
+    print it on stdout: ``fmt`` ``text`` for people, ``json`` for programs."""
+    chargeback = await read_report(client, start, end, names=("projects",) if names else False)
+    if fmt == "json":
+        out = small_writes(sys.stdout)
+        out.write(orjson.dumps(report_document(chargeback), option=orjson.OPT_INDENT_2).decode())
+        out.write("\n")
+        out.flush()
+        return
+    render_report(chargeback, client.base_url, stdout_console(REDIRECTED_WIDTH))
+
+
+async def write_html_report(
+    client: UsageClient,
+    start: int,
+    end: int,
+    path: Path,
+    *,
+    names: bool,
+    now: int,
+    budgets: Sequence[BudgetStatus] | None = None,
+) -> Chargeback:
+    """Read the report of ``[start, end)`` with the costs by user and API key (and the names
+    of projects, users and keys unless ``names`` is false) and write it to ``path`` as one
+    HTML file (``render_html``), with a section per budget of ``budgets``. The file is
+    replaced only once it is whole. Returns what was read."""
+    chargeback = await read_report(client, start, end, names=names, attribution=True)
+    html = render_html(chargeback, generated_at=now, budgets=budgets)
+    # Beside its final place, so the rename is atomic: a reader never sees half a report.
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    ) as partial:
+        partial.write(html)
+    os.replace(partial.name, path)
+    return chargeback
 
 
 async def demo_report(now: int, days: int, spike: Spike | None = None) -> None:
@@ -155,31 +167,133 @@ async def demo_report(now: int, days: int, spike: Spike | None = None) -> None:
     with ``spike`` planted in them (said after the report)."""
     from ..emulator import serve
 
-    today = now - now % DAY
-    queries = report_queries(today - days * DAY, today)
+    today = floor_to(now, DAY)
     async with serve(port=0, spike=spike) as emulator:
         client = UsageClient(emulator.api_key, base_url=emulator.base_url)
-        tallies, directory = await gather(client, queries, now, NameLookup(["project_name"]))
+        chargeback = await read_report(client, today - days * DAY, today, names=("projects",))
     console = stdout_console(REDIRECTED_WIDTH)
-    render_report(tallies, "the embedded emulator (sample data)", console, directory)
+    render_report(chargeback, "the embedded emulator (sample data)", console)
     serve_it = "usage-async emulator"
     if spike is not None:
         serve_it += f" --spike {utc_day(spike.start)}"
-        console.print(
-            f"\nThe bar of {utc_day(spike.start)} is a planted cost anomaly: Support Copilot "
-            f"at {spike.factor:g} times its usual activity. [bold]usage-async budget "
-            "check[/bold] finds days like it in a synced database and alerts, once.",
-            highlight=False,
+        console.line()
+        _print(
+            console,
+            Text.from_markup(
+                f"The bar of {utc_day(spike.start)} is a planted cost anomaly: Support Copilot "
+                f"at {spike.factor:g} times its usual activity. [bold]usage-async budget "
+                "check[/bold] finds days like it in a synced database and alerts, once."
+            ),
         )
-    console.print(
-        "\nThat was sample data. For your organization: export OPENAI_ADMIN_KEY=sk-admin-... "
-        "and run [bold]usage-async report --start 7d[/bold]; or serve this data with "
-        f"[bold]{serve_it}[/bold].",
-        highlight=False,
+    console.line()
+    _print(
+        console,
+        Text.from_markup(
+            "That was sample data. For your organization: export OPENAI_ADMIN_KEY=sk-admin-... "
+            "and run [bold]usage-async report --start 7d[/bold]; or serve this data with "
+            f"[bold]{serve_it}[/bold]."
+        ),
     )
 
 
-# --- Rendering ---------------------------------------------------------------------------------
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+def _number(value: Number) -> int | str:
+    # Exact: an int stays a JSON number, a Decimal becomes its exact text.
+    return value if isinstance(value, int) else str(value)
+
+
+def _metrics(sums: Mapping[str, Number]) -> dict[str, int | str]:
+    return {metric: _number(value) for metric, value in sums.items()}
+
+
+def _usage_document(usage: EndpointUsage, chargeback: Chargeback) -> dict[str, Any]:
+    return {
+        "totals": _metrics(usage.totals),
+        "levels": list(usage.levels),
+        "by_model": [{"model": model, **_metrics(sums)} for model, sums in usage.by_model.items()],
+        "by_project": [
+            {"project_id": project, "project": chargeback.project_label(project), **_metrics(sums)}
+            for project, sums in usage.by_project.items()
+        ],
+    }
+
+
+def report_document(chargeback: Chargeback) -> dict[str, Any]:
+    """The report as a JSON document: the period, the total cost per currency, cost per day,
+    per line item and per project (its line items within), and each usage endpoint's totals,
+    by model and by project. Amounts and other decimals are exact strings, counts numbers,
+    times ISO-8601 UTC; lists are largest first, days in order."""
+    currencies = chargeback.currencies()
+    costs: dict[str, Any] = {
+        "totals": [
+            {"currency": currency, "amount": str(amount)}
+            for currency, amount in chargeback.totals().items()
+        ],
+        "per_day": [
+            {"day": utc_day(day), "currency": currency, "amount": str(_day_total(projects))}
+            for currency in currencies
+            for day, projects in chargeback.cost_per_day(currency)
+        ],
+        "line_items": [
+            {"line_item": item, "currency": currency, "amount": str(amount)}
+            for currency in currencies
+            for item, amount in chargeback.line_items(currency).items()
+        ],
+        "projects": [
+            {
+                "project_id": charge.project_id,
+                "project": charge.label,
+                "currency": currency,
+                "amount": str(charge.total),
+                "line_items": [
+                    {"line_item": line.line_item, "amount": str(line.amount)}
+                    for line in charge.lines
+                ],
+            }
+            for currency in currencies
+            for charge in chargeback.projects(currency)
+        ],
+    }
+    return {
+        "start": iso_utc(chargeback.start),
+        "end": iso_utc(chargeback.end),
+        "server_time": iso_utc(chargeback.server_time),
+        "provisional_from": iso_utc(chargeback.provisional_from),
+        "costs": costs,
+        "usage": {
+            name: _usage_document(usage, chargeback) for name, usage in chargeback.usage.items()
+        },
+        "warnings": list(chargeback.warnings),
+    }
+
+
+def _day_total(projects: Mapping[str | None, Decimal]) -> Decimal:
+    return exact_sum(projects.values())
+
+
+# --- Text ---------------------------------------------------------------------------------------
+
+
+def _rstripped(line: list[Segment]) -> list[Segment]:
+    """``line`` without the spaces that pad it on the right."""
+    segments = list(line)
+    while segments and not segments[-1].control and not segments[-1].text.strip():
+        segments.pop()
+    if segments and not segments[-1].control:
+        last = segments[-1]
+        segments[-1] = Segment(last.text.rstrip(), last.style, last.control)
+    return segments
+
+
+def _print(console: Console, renderable: RenderableType) -> None:
+    """Print ``renderable`` on ``console`` as rich lays it out, each line without the spaces
+    rich pads it with (they would follow every line into a file or a pipe)."""
+    lines = console.render_lines(renderable, console.options, pad=False, new_lines=False)
+    console.print(
+        Segments([segment for line in lines for segment in (*_rstripped(line), Segment.line())])
+    )
 
 
 def _name(value: Any) -> Text:
@@ -206,159 +320,148 @@ def _label(metric: str) -> str:
     return _LABELS.get(metric, metric.replace("_", " "))
 
 
-def headline_metrics(result_type: type) -> list[str]:
-    """The metrics every result of the type carries (its required fields), in wire order."""
-    return [f.name for f in attrs.fields(result_type) if f.default is attrs.NOTHING]
+def _phrases(sums: Mapping[str, Number], metrics: Iterable[str]) -> list[str]:
+    return [f"{human_number(sums[m])} {_label(m)}" for m in metrics if m in sums]
 
 
-def _describe(sums: Mapping[str, Number], metrics: Iterable[str]) -> str:
-    return " · ".join(f"{human_number(sums[m])} {_label(m)}" for m in metrics if m in sums)
-
-
-def render_report(
-    tallies: Mapping[str, Tally],
-    source: str,
-    console: Console,
-    directory: Directory | None = None,
-) -> None:
-    """Print the report of ``tallies`` (from ``gather``) onto ``console``; projects are
-    named from ``directory`` (``None``: by their IDs)."""
-    query = next(iter(tallies.values())).query
-    end = query.end_time if query.end_time is not None else query.start_time
-    console.rule(
-        f"[bold]Usage report[/bold] {utc_minute(query.start_time)} to {utc_minute(end)} UTC"
+def render_report(chargeback: Chargeback, source: str, console: Console) -> None:
+    """Print the report of ``chargeback`` onto ``console``, fitting its width; ``source``
+    says where the data came from."""
+    title = Text.assemble(
+        ("Usage report", "bold"),
+        f" {utc_minute(chargeback.start)} to {utc_minute(chargeback.end)} UTC",
     )
+    _print(console, Rule(title))
     # Its own line: in the rule, a long URL would be cut at 80 columns.
-    console.print(Text(f"from {source}", style="dim"), justify="center")
-    costs = tallies.get("costs")
-    if costs is not None:
-        _render_costs(costs, console, directory)
+    _print(console, Text(f"from {source}", style="dim", justify="center"))
+    _render_costs(chargeback, console)
     console.line()
-    _render_usage(tallies, console)
+    _render_usage(chargeback, console)
 
 
-def _ranked(totals: Totals, metric: str) -> list[tuple[tuple[Any, ...], dict[str, Number]]]:
-    return sorted(totals.result().items(), key=lambda item: item[1].get(metric, 0), reverse=True)
+def _render_costs(chargeback: Chargeback, console: Console) -> None:
+    totals = chargeback.totals()
+    if not totals:
+        _print(console, Text("No costs in this period."))
+        return
+    for currency, total in totals.items():
+        _render_cost_chart(chargeback, currency, total, console)
+    console.line()
+    line_items = [
+        (Text(item or NONE), amount, currency)
+        for currency in totals
+        for item, amount in chargeback.line_items(currency).items()
+    ]
+    projects = [
+        (Text(charge.label), charge.total, currency)
+        for currency in totals
+        for charge in chargeback.projects(currency)
+    ]
+    _print(
+        console,
+        Columns(
+            [
+                _top_table("Cost by line item", "line item", line_items),
+                _top_table("Cost by project", "project", projects),
+            ],
+            padding=(0, 4),
+        ),
+    )
 
 
-def _top_table(
-    title: str, column: str, totals: Totals, show: Callable[[Any], Text] = _name
-) -> Table:
-    """A table of the largest costs by one field (key = (value, currency)), each value as
-    ``show`` writes it."""
+def _top_table(title: str, column: str, costs: Sequence[tuple[Text, Decimal, str]]) -> Table:
+    """A table of the largest ``costs`` (name, amount, currency), largest first."""
     table = Table(title=title, **_TABLE_STYLE)
     table.add_column(column)
     table.add_column("cost", justify="right")
-    ranked = [item for item in _ranked(totals, "amount") if "amount" in item[1]]
-    for (value, currency), sums in ranked[:TOP]:
-        table.add_row(show(value), _money(sums["amount"], currency))
+    # Stable: equal amounts keep the order they were given in.
+    ranked = sorted(costs, key=lambda cost: cost[1], reverse=True)
+    for name, amount, currency in ranked[:TOP]:
+        table.add_row(name, _money(amount, currency))
     if len(ranked) > TOP:
         table.add_row(f"... {len(ranked) - TOP} more", "")
     return table
 
 
-def _project_names(directory: Directory | None) -> Callable[[Any], Text]:
-    """How the report shows a project ID: by its name, the ID only where the name is unknown
-    or shared (see ``label``)."""
-    if directory is None:
-        return _name
-    shared = shared_names(directory)["project_name"]
-
-    def show(project_id: Any) -> Text:
-        return Text(label(directory.project_name(project_id), project_id, shared))
-
-    return show
-
-
-def _render_costs(costs: Tally, console: Console, directory: Directory | None) -> None:
-    overall = costs.overall.result()
-    if not overall:
-        console.print("No costs in this period.")
-        return
-    for (currency,), sums in overall.items():
-        _render_cost_chart(costs.per_bucket, currency, sums.get("amount", 0), console)
-    console.line()
-    console.print(
-        Columns(
-            [
-                _top_table("Cost by line item", "line item", costs.by_field["line_item"]),
-                _top_table(
-                    "Cost by project",
-                    "project",
-                    costs.by_field["project_id"],
-                    _project_names(directory),
-                ),
-            ],
-            padding=(0, 4),
-        )
-    )
-
-
 def _render_cost_chart(
-    per_bucket: Sequence[tuple[int, Sums]],
-    currency: str,
-    total: Number,
-    console: Console,
+    chargeback: Chargeback, currency: str, total: Decimal, console: Console
 ) -> None:
-    days = [
-        (start, Decimal(sums.get((currency,), {}).get("amount", 0))) for start, sums in per_bucket
-    ]
+    days = [(day, _day_total(projects)) for day, projects in chargeback.cost_per_day(currency)]
     # Long periods are drawn a few days per bar so the chart stays on one screen.
     step = -(-len(days) // MAX_BARS)
     bars = [
-        (days[i][0], sum((amount for _, amount in days[i : i + step]), Decimal(0)))
+        (days[i][0], exact_sum(amount for _, amount in days[i : i + step]))
         for i in range(0, len(days), step)
     ]
     largest = float(max((amount for _, amount in bars), default=Decimal(0))) or 1.0
+    amounts = [_money(amount, currency) for _, amount in bars]
+    # The bars give way first: a date or an amount cut short would be no use at all.
+    fixed = len("2026-11-01") + max(len(amount) for amount in amounts) + 2 * _CHART_GAP
+    width = max(1, min(BAR_WIDTH, console.width - fixed))
     per = "day" if step == 1 else f"{step} days"
     chart = Table(
         title=f"Cost per {per}, total {_money(total, currency)}",
         show_header=False,
         **{**_TABLE_STYLE, "box": None},
     )
-    chart.add_column("from")
-    chart.add_column("bar", width=40)
-    chart.add_column("cost", justify="right")
-    for start, amount in bars:
-        chart.add_row(
-            utc_day(start), Bar(largest, 0, float(amount), color="cyan"), _money(amount, currency)
-        )
-    console.print(chart)
+    chart.add_column("from", no_wrap=True)
+    chart.add_column("bar", width=width)
+    chart.add_column("cost", justify="right", no_wrap=True)
+    for (start, amount), shown in zip(bars, amounts, strict=True):
+        chart.add_row(utc_day(start), Bar(largest, 0, float(amount), color="cyan"), shown)
+    _print(console, chart)
 
 
-def _usage_summary(tally: Tally) -> str:
-    overall = tally.overall.result().get((), {})
-    metrics = headline_metrics(tally.query.endpoint.result_type)
-    # Totals keep levels (bytes stored) at the latest bucket's value instead of summing them.
-    levels = tally.query.endpoint.level_metrics
-    flows = _describe(overall, [m for m in metrics if m not in levels])
-    stored = _describe(overall, [m for m in metrics if m in levels])
-    parts = [flows, f"{stored} (latest day)" if stored else ""]
-    return " · ".join(p for p in parts if p)
+def _usage_phrases(usage: EndpointUsage) -> list[str]:
+    """An endpoint's totals, a phrase per metric; levels (bytes stored) are the latest
+    day's, as ``Totals`` keeps them, and say so."""
+    flows = _phrases(usage.totals, [m for m in usage.metrics if m not in usage.levels])
+    stored = _phrases(usage.totals, [m for m in usage.metrics if m in usage.levels])
+    return [*flows, *(f"{phrase} (latest day)" for phrase in stored)]
 
 
-def _render_usage(tallies: Mapping[str, Tally], console: Console) -> None:
-    table = Table(title="Usage by endpoint, and its busiest models", **_TABLE_STYLE)
-    table.add_column("endpoint / model")
-    table.add_column("totals")
-    for name, tally in tallies.items():
-        if name == "costs":
-            continue
-        summary = _usage_summary(tally)
-        table.add_row(Text(name, style="bold"), summary or Text("no usage", style="dim"))
-        for model, described in _top_models(tally):
-            table.add_row(Text("  ") + model, described)
-    console.print(table)
-
-
-def _top_models(tally: Tally) -> list[tuple[Text, str]]:
+def _top_models(usage: EndpointUsage) -> list[tuple[Text, list[str]]]:
     """The endpoint's models with the most requests (at most ``TOP_MODELS``), described."""
-    by_model = tally.by_field.get("model")
-    if by_model is None:
-        return []
-    metrics = headline_metrics(tally.query.endpoint.result_type)
-    ranked = _ranked(by_model, "num_model_requests")
-    shown = [(_name(model), _describe(sums, metrics)) for (model,), sums in ranked[:TOP_MODELS]]
+    ranked = sorted(
+        usage.by_model.items(),
+        key=lambda item: item[1].get("num_model_requests", 0),
+        reverse=True,
+    )
+    shown = [(_name(model), _phrases(sums, usage.metrics)) for model, sums in ranked[:TOP_MODELS]]
     if len(ranked) > TOP_MODELS:
-        shown.append((Text(f"... {len(ranked) - TOP_MODELS} more"), ""))
+        shown.append((Text(f"... {len(ranked) - TOP_MODELS} more"), []))
     return shown
+
+
+def _lines(phrases: Sequence[str], width: int) -> str:
+    """``phrases`` joined by `` · ``, broken into lines of at most ``width`` between two
+    phrases (a separator ends the line it breaks); a phrase wider than that has a line of
+    its own."""
+    lines: list[str] = []
+    for n, phrase in enumerate(phrases, 1):
+        # Room for the separator that ends the line, should the next phrase not fit on it.
+        after = len(_PHRASES.rstrip()) if n < len(phrases) else 0
+        if lines and len(lines[-1]) + len(_PHRASES) + len(phrase) + after <= width:
+            lines[-1] += _PHRASES + phrase
+        elif lines:
+            lines[-1] += _PHRASES.rstrip()
+            lines.append(phrase)
+        else:
+            lines.append(phrase)
+    return "\n".join(lines)
+
+
+def _render_usage(chargeback: Chargeback, console: Console) -> None:
+    rows: list[tuple[Text, list[str] | None]] = []
+    for name, usage in chargeback.usage.items():
+        rows.append((Text(name, style="bold"), _usage_phrases(usage) or None))
+        rows.extend((Text("  ") + model, phrases) for model, phrases in _top_models(usage))
+    first = max(len("endpoint / model"), *(len(shown) for shown, _ in rows))
+    width = max(1, console.width - first - _SEPARATOR)
+    table = Table(title="Usage by endpoint, and its busiest models", **_TABLE_STYLE)
+    table.add_column("endpoint / model", no_wrap=True)
+    table.add_column("totals")
+    for shown, phrases in rows:
+        totals = Text("no usage", style="dim") if phrases is None else Text(_lines(phrases, width))
+        table.add_row(shown, totals)
+    _print(console, table)

@@ -32,6 +32,7 @@ __all__ = [
     "Run",
     "admin_key",
     "checked",
+    "client_options",
     "complete",
     "fail",
     "make_client",
@@ -115,7 +116,7 @@ def _base_url_refusal(args: argparse.Namespace, refusal: InvalidParameterError) 
     source, url = (
         ("--base-url", args.base_url) if args.base_url else (f"${URL_ENV}", os.environ[URL_ENV])
     )
-    problem = base_url_problem(url, getattr(args, "allow_insecure", False))
+    problem = base_url_problem(url, args.allow_insecure)
     if problem == "not-http":
         return f"{source} {url} is not an http(s) URL with a host ({DEFAULT_BASE_URL})"
     if problem == "credentials":
@@ -124,25 +125,35 @@ def _base_url_refusal(args: argparse.Namespace, refusal: InvalidParameterError) 
             "or --api-key-file"
         )
     if problem == "insecure":
-        flag = ", or pass --allow-insecure if you must" if hasattr(args, "allow_insecure") else ""
         return (
             f"{source} {url} is plain http to another machine: the admin key would cross the "
-            f"network unencrypted. Use https{flag}."
+            "network unencrypted. Use https, or pass --allow-insecure if you must."
         )
     return f"{source} {url}: {refusal.message}"
 
 
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``UsageClient`` settings of the connection flags (``Common.connection``) besides
+    the key and base URL: ``--allow-insecure``, ``--timeout`` and ``--max-retries`` (the
+    client's defaults where they are not given)."""
+    options: dict[str, Any] = {"allow_insecure": args.allow_insecure}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    return options
+
+
 def make_client(args: argparse.Namespace) -> tuple[UsageClient, str]:
-    """A client for the key and base URL the command was given, and the key (to blank out
-    of what is said). A missing key or a refused base URL is a usage error."""
+    """A client for the key and base URL the command was given (and ``client_options``),
+    and the key (to blank out of what is said). A missing key or a refused base URL is a
+    usage error."""
     from .._client import UsageClient
     from ._voice import redact
 
     key = admin_key(args)
     try:
-        client = UsageClient(
-            key, base_url=args.base_url, allow_insecure=getattr(args, "allow_insecure", False)
-        )
+        client = UsageClient(key, base_url=args.base_url, **client_options(args))
     except InvalidParameterError as exc:
         if exc.param != "base_url":
             raise
@@ -160,19 +171,46 @@ def fail(message: str, secret: str | None) -> int:
     return EXIT_API_ERROR
 
 
-def _api_message(exc: APIError, flags: Mapping[str, str]) -> str:
-    """The error as the library words it, and the flag of the parameter the API refused."""
+def _api_message(exc: APIError, flags: Mapping[str, str], base_url: str | None) -> str:
+    """The error as the library words it, the flag of the parameter the API refused, and
+    what to check when the base URL is the likely cause."""
     from .._exceptions import APIStatusError
 
     flag = flags.get(exc.param or "") if isinstance(exc, APIStatusError) else None
-    return f"{exc} - check {flag}" if flag else str(exc)
+    message = f"{exc} - check {flag}" if flag else str(exc)
+    hint = _base_url_hint(exc, base_url) if base_url is not None else None
+    return f"{message.rstrip('.')}. {hint}" if hint else message
+
+
+def _base_url_hint(exc: APIError, base_url: str) -> str | None:
+    """What to check when ``exc`` says the base URL is likely wrong: nothing answered at
+    it (is the emulator running?), or it answered 404 and names no ``/v1``."""
+    from urllib.parse import urlsplit
+
+    from .._base_url import is_loopback, with_version
+    from .._exceptions import APIConnectionError, NotFoundError
+
+    if isinstance(exc, APIConnectionError) and exc.unreachable:
+        hint = f"Is the base URL {base_url} right (--base-url, else ${URL_ENV})?"
+        if is_loopback(urlsplit(base_url).hostname or ""):
+            hint += " If it is the emulator's, start it first: usage-async emulator"
+        return hint
+    versioned = with_version(base_url)
+    if isinstance(exc, NotFoundError) and versioned is not None:
+        return f"The base URL {base_url} has no /v1: try --base-url {versioned}"
+    return None
 
 
 def complete(
-    work: Coroutine[Any, Any, None], secret: str | None, flags: Mapping[str, str] | None = None
+    work: Coroutine[Any, Any, object],
+    secret: str | None,
+    flags: Mapping[str, str] | None = None,
+    *,
+    base_url: str | None = None,
 ) -> int:
     """Run ``work``; returns 0, or 1 when an API or network failure ended it, said in one
-    line (with the flag of a parameter the API refused, ``flags``: parameter -> flag).
+    line (with the flag of a parameter the API refused, ``flags``: parameter -> flag, and
+    what to check when the client's ``base_url`` looks like the cause).
 
     Whatever the library logs meanwhile (retries, parts of the directory it could not read)
     is said on stderr as it happens, one line each, with ``secret`` blanked out.
@@ -189,7 +227,7 @@ def complete(
     except FanOutError as exc:
         if not isinstance(exc.error, APIError):
             raise
-        return fail(f"{exc.key}: {exc.error}", secret)
+        return fail(f"{exc.key}: {_api_message(exc.error, {}, base_url)}", secret)
     except APIError as exc:
-        return fail(_api_message(exc, flags or {}), secret)
+        return fail(_api_message(exc, flags or {}, base_url), secret)
     return EXIT_OK

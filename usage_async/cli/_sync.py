@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._time import iso_utc
 from ..sync._config import ConfigError, SourceConfig, SyncConfig, load_config
-from ._running import EXIT_API_ERROR, EXIT_OK, admin_key, usage_error
+from ._running import EXIT_API_ERROR, EXIT_OK, admin_key, client_options, usage_error
 from ._voice import library_log, redact, say
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ async def _serve(
                     base_url=source.base_url,
                     organization=source.organization,
                     limiter=limiter,
+                    **client_options(args),
                 )
             )
     except InvalidParameterError as exc:

@@ -17,6 +17,10 @@ commands); ``render_table`` draws a plan with rich. The rules:
   distinguishable; a note says when either happened.
 - Numbers with thousands separators; money rounded to cents, in its currency; quantities
   aligned on a common number of decimals. csv, jsonl and json stay exact.
+- A table of more than one row ends with a total row (a line per currency): the exact sum
+  of each column that adds up. Money adds up within its currency, a quantity only where its
+  rows share one unit, a level (``usage_bytes``) never. csv, jsonl and json carry the rows
+  only: a program sums them itself.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from rich.text import Text
 from .._protocol import Query
 from .._row_columns import row_fields
 from .._time import DAY, MINUTE
+from ..report._money import exact_sum
 from ._names import ID_OF, NAME_COLUMNS, NONE, label
 
 __all__ = [
@@ -70,10 +75,11 @@ class Column:
     header: tuple[str, ...]
     cells: tuple[str, ...]
     numeric: bool
+    total: tuple[str, ...] = ()  # the total row's cell, one line per currency; () for none
 
     @property
     def width(self) -> int:
-        return max((len(text) for text in (*self.header, *self.cells)), default=0)
+        return max((len(text) for text in (*self.header, *self.cells, *self.total)), default=0)
 
 
 @attrs.frozen
@@ -122,7 +128,8 @@ class TablePlan:
                 else f" (--help lists them). Add any with --columns, e.g. --columns {self.example}"
             )
             notes.append(f"Not shown, to fit {self.fit} columns: {', '.join(named)}{how}")
-        elif self.fit is not None and self.width > self.fit:
+        # Said even with columns left out: those that stay may still be too wide.
+        if self.fit is not None and self.width > self.fit:
             notes.append(
                 f"Wider than {self.fit} columns, since identifiers are never cut: pick "
                 "columns with --columns, or group by fewer fields."
@@ -290,7 +297,8 @@ def _metric_units(metrics: Sequence[str], rows: Sequence[Row]) -> list[_Unit]:
 
 @attrs.define
 class _ColumnMaker:
-    """Makes the columns of one table, noting whether a name was unknown or shared."""
+    """Makes the columns of one table, noting whether a name was unknown or shared; with
+    ``totals``, each metric column gets its cells of the total row (``_Totals``)."""
 
     rows: Sequence[Row]
     groups: list[str]
@@ -298,6 +306,7 @@ class _ColumnMaker:
     shown: list[str]
     shared: Mapping[str, Collection[str]]
     money_with: str
+    totals: _Totals | None = None
     unknown_names: bool = False
     repeated_names: bool = False
 
@@ -307,7 +316,58 @@ class _ColumnMaker:
             self.unknown_names |= unknown
             self.repeated_names |= repeated
             return column
-        return _column(field, self.rows, groups=self.groups, money_with=self.money_with)
+        column = _column(field, self.rows, groups=self.groups, money_with=self.money_with)
+        if self.totals is None or field in self.groups:
+            return column
+        return attrs.evolve(column, total=self.totals.cells(field, self.money_with))
+
+
+@attrs.frozen
+class _Totals:
+    """The total row of a table: per currency (a line each), the exact sum of every column
+    that adds up. Money adds up within its currency, a quantity only where every row of the
+    currency has the same unit, and a level (``Endpoint.level_metrics``: bytes stored) never.
+    """
+
+    rows: Sequence[Row]
+    levels: Collection[str]
+
+    def currencies(self) -> list[Any]:
+        return list(dict.fromkeys(row.get("currency") for row in self.rows))
+
+    def cells(self, field: str, money_with: str) -> tuple[str, ...]:
+        """The total row's cell of ``field``, a line per currency; ``()`` if it has none."""
+        if field in (*_TIMES, *self.levels):
+            return ()
+        lines = [self._cell(field, currency, money_with) for currency in self.currencies()]
+        return tuple(lines) if any(lines) else ()
+
+    def _cell(self, field: str, currency: Any, money_with: str) -> str:
+        rows = [row for row in self.rows if row.get("currency") == currency]
+        units = {row.get("quantity_unit") for row in rows}
+        if field == "currency":
+            return _text(currency)
+        if field == "quantity_unit":
+            return _text(units.pop()) if len(units) == 1 and None not in units else ""
+        if field == "quantity" and (len(units) != 1 or None in units):
+            return ""  # tokens and characters do not add up
+        values = [row.get(field) for row in rows]
+        numbers = [_exact(v) for v in values if v is not None]
+        if not numbers or None in numbers:
+            return ""
+        total = exact_sum(n for n in numbers if n is not None)
+        if field == "amount":
+            return f"{_money(total)} {_text(currency).upper()}" if money_with else _money(total)
+        whole = all(isinstance(v, int) for v in values if v is not None)
+        return _number_cells([*values, int(total) if whole else total])[-1]
+
+
+def _exact(value: Any) -> Decimal | None:
+    """A metric's value as an exact ``Decimal`` (a float as it prints), ``None`` if it is
+    not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
 
 
 def plan_table(
@@ -335,7 +395,9 @@ def plan_table(
     keys = [_named_or_id(g, rows) for g in groups]
     shown = list(columns) if columns is not None else ["start_time", *keys]
     money_with = "" if "currency" in shown else "currency"
-    maker = _ColumnMaker(rows, groups, named, shown, shared or {}, money_with)
+    # A total of one row would repeat it.
+    totals = _Totals(rows, endpoint.level_metrics) if len(rows) > 1 else None
+    maker = _ColumnMaker(rows, groups, named, shown, shared or {}, money_with, totals)
     built = {field: maker.column(field) for field in shown}
     in_progress = [_seconds(row["start_time"]) + query.width_seconds > now for row in rows]
     if "start_time" in built:
@@ -349,7 +411,7 @@ def plan_table(
         shared_names=maker.repeated_names,
     )
     if columns is not None:
-        return attrs.evolve(plan, fit=width)
+        return attrs.evolve(plan, columns=_labelled(plan.columns), fit=width)
 
     # The amount carries its currency, so a costs table needs no currency column.
     metrics = [f for f in fields if f not in (*_TIMES, *groups, *named, "currency")]
@@ -359,12 +421,22 @@ def plan_table(
     first = next((f for unit in left_out for f in unit.fields), None)
     return attrs.evolve(
         plan,
-        columns=tuple(built[f] for f in fields if f in built),
+        columns=_labelled(tuple(built[f] for f in fields if f in built)),
         hidden=tuple(f for f in metrics if f in named_out),
         hidden_zero=zero,
         fit=width,
         example=",".join(["start_time", *keys, *([first] if first else [])]),
     )
+
+
+def _labelled(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """``columns`` with "total" in the first column's cell of the total row, when there is
+    a total row and the first column is text (a start time, a name): beside a number it
+    would read as a name for that number."""
+    lines = max((len(column.total) for column in columns), default=0)
+    if not lines or columns[0].numeric:
+        return columns
+    return (attrs.evolve(columns[0], total=("total",) * lines), *columns[1:])
 
 
 def _fit_metrics(
@@ -422,17 +494,22 @@ def plan_listing(
 
 def render_table(plan: TablePlan, console: Console) -> None:
     """Print ``plan`` and its notes on ``console``; lines are never cut at its width."""
+    has_total = any(column.total for column in plan.columns)
     table = Table(
-        box=box.SIMPLE_HEAD,
+        # SIMPLE draws a rule above the footer (the total row) too; SIMPLE_HEAD only below
+        # the header.
+        box=box.SIMPLE if has_total else box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
         header_style="bold",
+        show_footer=has_total,
     )
     lines = max((len(c.header) for c in plan.columns), default=1)
     for column in plan.columns:
         header = "\n" * (lines - len(column.header)) + "\n".join(column.header)
         table.add_column(
             Text(header),
+            footer=Text("\n".join(column.total)),
             justify="right" if column.numeric else "left",
             no_wrap=True,
             min_width=column.width,

@@ -1,5 +1,8 @@
 """How the command line speaks on stderr: one line each, ``usage-async: ...``, never the key.
 
+And how it counts: ``plural`` puts a count and its noun together (``1 file``, ``2 files``)
+wherever the command line says how many of something there are.
+
 Everything the command line says about a run goes through here: its errors (``say``) and
 the records the library logs while the run is under way (``library_log``), a retried
 request or a part of the directory the key may not read, in the same one-line form
@@ -19,13 +22,19 @@ from collections.abc import Iterator
 
 from .._closing import redact
 
-__all__ = ["library_log", "redact", "say"]
+__all__ = ["library_log", "plural", "redact", "say"]
 
 _LOGGER = "usage_async"
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``count`` and the noun that goes with it: ``1 page``, ``2 pages``, ``1,234 rows``;
+    ``nouns`` is the plural where it is not the noun and an s (``1 entry``, ``2 entries``)."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def say(message: str, secret: str | None = None) -> None:

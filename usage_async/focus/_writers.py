@@ -42,8 +42,8 @@ __all__ = [
     "write_focus",
 ]
 
-FORMATS = ("csv", "parquet")
 Format = Literal["csv", "parquet"]
+FORMATS: tuple[Format, ...] = ("csv", "parquet")
 
 # Parquet decimals: 38 digits is what DuckDB, Spark and BigQuery (BIGNUMERIC) all read. 24 of
 # them after the point keep every digit the API sends in practice (its amounts carry at most
@@ -283,13 +283,14 @@ async def write_focus(
     ``BillingPeriodStart=YYYY-MM-01/focus.csv`` (or ``.parquet``) per month, replacing a
     month's earlier file. A month the export covers only in part (``partial_months`` of
     ``rows.period``: it starts mid-month, or ends mid-month) would replace a whole month's
-    file with part of it: that is refused, before anything is fetched, unless ``partial``
-    is true; a month with no file yet is written. Rows are written as they arrive; a path
+    file with part of it, or sit beside the month's file of the other format: that is
+    refused, before anything is fetched, unless ``partial`` is true; a month with no file
+    yet, in either format, is written. Rows are written as they arrive; a path
     gets its file only once it is complete. Returns the paths written (none for an open
     file).
 
     Raises ``InvalidParameterError`` for a bad format, a partitioned open file or a month
-    file a partial month would replace (``param="partial"``), ``ModuleNotFoundError``
+    file a partial month would replace or sit beside (``param="partial"``), ``ModuleNotFoundError``
     naming the ``parquet`` extra when pyarrow is missing, ``FocusExportError`` for a value a
     Parquet decimal cannot hold exactly, and whatever fetching the costs raises.
     """
@@ -370,15 +371,24 @@ def refuse_partial_replacements(
     directory: Path, fmt: Format, months: Sequence[PartialMonth], advice: str = _WHOLE_MONTHS
 ) -> None:
     """Raise ``InvalidParameterError`` (``param="partial"``) if a month of ``months`` has a
-    file in ``directory`` already; the message ends with ``advice`` (the command line gives
-    its own, in flags)."""
-    replaced = [(m, partition_file(directory, m.month, fmt)) for m in months]
-    replaced = [(m, path) for m, path in replaced if path.exists()]
-    if not replaced:
+    file in ``directory`` already, in any format: part of a month must neither replace the
+    month's file nor be written beside it (a half-month CSV beside a full-month Parquet
+    would be read as the month by whoever reads the CSVs). The message ends with ``advice``
+    (the command line gives its own, in flags)."""
+    said = []
+    for month in months:
+        written = partition_file(directory, month.month, fmt)
+        for other in sorted(FORMATS, key=lambda name: name != fmt):  # its own format first
+            found = partition_file(directory, month.month, other)
+            if not found.exists():
+                continue
+            beside = "" if other == fmt else f", beside {found}"
+            said.append(f"{written} would hold {describe_part(month)} only{beside}")
+            break
+    if not said:
         return
-    what = "; ".join(f"{path} would hold {describe_part(m)} only" for m, path in replaced)
     raise InvalidParameterError(
-        f"not replacing a month's file with part of the month: {what}. {advice}",
+        f"not writing part of a month where that month has a file: {'; '.join(said)}. {advice}",
         param="partial",
     )
 

@@ -44,9 +44,7 @@ NAMES_HELP = (
 def register(commands: Subcommands, common: Common) -> None:
     """Add one command per endpoint, with the connection and the period."""
     for endpoint in ENDPOINTS.values():
-        _add_endpoint_command(
-            commands, endpoint, [common.connection, common.insecure, common.period]
-        )
+        _add_endpoint_command(commands, endpoint, [common.connection, common.period])
 
 
 def _filter_flag(spec: Filter) -> str:
@@ -158,7 +156,11 @@ def _add_paging_flags(
 
 
 def _add_output_flags(parser: argparse.ArgumentParser, endpoint: Endpoint) -> None:
-    add_format_flag(parser)
+    add_format_flag(
+        parser,
+        "; the table ends with a total row, a line per currency, of the columns that add up; "
+        "csv, jsonl and json carry the rows only",
+    )
     fields = row_fields(endpoint.result_type, endpoint.group_by, names=True)
     parser.add_argument(
         "--columns",
@@ -216,7 +218,7 @@ def run(args: argparse.Namespace, now: int) -> int:
             client, query, fields, writer, clock=clock, streaming=fmt != "table", names=names
         )
 
-    code = complete(work(), key, flags)
+    code = complete(work(), key, flags, base_url=client.base_url)
     if code == EXIT_OK and not written:
         print(_nothing_found(args, endpoint, period, clock.now), file=sys.stderr)
     return code

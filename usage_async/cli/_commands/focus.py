@@ -77,7 +77,8 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
         "--partial",
         action="store_true",
         help="with an --output directory, replace the file of a month the period covers only "
-        "in part (it starts or ends mid-month); without it that is refused",
+        "in part (it starts or ends mid-month), or write it beside that month's file of the "
+        "other format; without it that is refused",
     )
 
 

@@ -26,7 +26,7 @@ LISTING_FLAGS: Mapping[str, str] = {
 
 def register(commands: Subcommands, common: Common) -> None:
     """Add the four listing commands, with the connection."""
-    parents = [common.connection, common.insecure]
+    parents = [common.connection]
     projects = _add_listing(
         commands,
         parents,
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace, now: int) -> int:
             owner_project_access=getattr(args, "owner_project_access", "any"),
         )
 
-    code = complete(work(), key, LISTING_FLAGS)
+    code = complete(work(), key, LISTING_FLAGS, base_url=client.base_url)
     if code != EXIT_OK:
         return code
     if listed.unread:

@@ -1,20 +1,26 @@
-"""``usage-async report``: every endpoint and the costs of a period on one screen."""
+"""``usage-async report``: every endpoint and the costs of a period, on one screen, as JSON, or
+as an HTML chargeback report."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from .._arguments import WHEN_HELP, Common, Subcommands, add_names_flag
-from .._running import checked, complete, make_client, requested_period
+from .._running import checked, complete, make_client, requested_period, usage_error
+from .._voice import say
 
-__all__ = ["register"]
+__all__ = ["REPORT_FORMATS", "register"]
+
+REPORT_FORMATS = ("text", "json")
 
 
 def register(commands: Subcommands, common: Common) -> None:
     """Add ``report``, with the connection and the period."""
     parser = commands.add_parser(
         "report",
-        parents=[common.connection, common.insecure, common.period],
+        parents=[common.connection, common.period],
         allow_abbrev=False,
         help="one screen summarising every endpoint and the costs of a period",
         description="Totals per endpoint, model, project and line item, and cost per day, "
@@ -22,20 +28,48 @@ def register(commands: Subcommands, common: Common) -> None:
     )
     add_names_flag(
         parser,
-        "name the projects in 'Cost by project' from the organization's directory "
-        "(default; --no-names shows their IDs and reads no directory)",
+        "name the projects (and in --html the users and API keys) from the organization's "
+        "directory (default; --no-names shows their IDs and reads no directory)",
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--format",
+        choices=REPORT_FORMATS,
+        default="text",
+        help="text for people (default), or json for programs: the period, the total cost per "
+        "currency, cost per day, per line item and per project, each endpoint's totals by "
+        "model and by project; amounts as exact decimal strings",
+    )
+    output.add_argument(
+        "--html",
+        metavar="FILE",
+        type=Path,
+        help="write the chargeback report of the period to FILE instead: one self-contained "
+        "HTML page (charts, who spent what by project, user and API key) to open in a browser "
+        "or print to PDF",
     )
     parser.set_defaults(run=run, parser=parser)
 
 
 def run(args: argparse.Namespace, now: int) -> int:
-    """Pull the period's daily usage and costs and draw the report; returns the exit code."""
-    from .._names import NameLookup
-    from .._report import report_queries, show_report
+    """Pull the period's daily usage and costs and show the report; returns the exit code."""
+    from .._report import report_queries, show_report, write_html_report
 
     period = requested_period(args, now)
     end = period.end if period.end is not None else now
-    queries = checked(args, lambda: report_queries(period.start, end))
+    checked(args, lambda: report_queries(period.start, end))
+    names = args.names is not False
+    if args.html is not None:
+        if not args.html.parent.is_dir():
+            usage_error(args, f"--html {args.html}: no such directory {args.html.parent}")
+        client, key = make_client(args)
+        # The seam for budgets: `report --budgets FILE` will pass their statuses here.
+        html = write_html_report(client, period.start, end, args.html, names=names, now=now)
+        code = complete(html, key, base_url=client.base_url)
+        if code == 0:
+            say(f"wrote the chargeback report to {args.html}")
+            sys.stderr.flush()
+        return code
     client, key = make_client(args)
-    names = NameLookup(["project_name"]) if args.names is not False else None
-    return complete(show_report(client, queries, now, names=names), key)
+    shown = show_report(client, period.start, end, names=names, fmt=args.format)
+    return complete(shown, key, base_url=client.base_url)
