@@ -43,6 +43,7 @@ from ..report import (
     Chargeback,
     EndpointUsage,
     collect,
+    metric_label,
     render_html,
     report_params,
 )
@@ -214,7 +215,11 @@ def _usage_document(usage: EndpointUsage, chargeback: Chargeback) -> dict[str, A
         "levels": list(usage.levels),
         "by_model": [{"model": model, **_metrics(sums)} for model, sums in usage.by_model.items()],
         "by_project": [
-            {"project_id": project, "project": chargeback.project_label(project), **_metrics(sums)}
+            {
+                "project_id": project,
+                "project": chargeback.project_label(project),
+                **_metrics(sums),
+            }
             for project, sums in usage.by_project.items()
         ],
     }
@@ -305,23 +310,8 @@ def _money(value: Number, currency: str) -> str:
     return f"{Decimal(value):,.2f} {currency.upper()}"
 
 
-# Short names keep an endpoint's totals on one line; other metrics are named after the field.
-_LABELS = {
-    "num_model_requests": "requests",
-    "num_requests": "calls",
-    "num_sessions": "sessions",
-    "input_tokens": "tokens in",
-    "output_tokens": "tokens out",
-    "usage_bytes": "bytes stored",
-}
-
-
-def _label(metric: str) -> str:
-    return _LABELS.get(metric, metric.replace("_", " "))
-
-
 def _phrases(sums: Mapping[str, Number], metrics: Iterable[str]) -> list[str]:
-    return [f"{human_number(sums[m])} {_label(m)}" for m in metrics if m in sums]
+    return [f"{human_number(sums[m])} {metric_label(m)}" for m in metrics if m in sums]
 
 
 def render_report(chargeback: Chargeback, source: str, console: Console) -> None:

@@ -24,6 +24,7 @@ from ._model import (
     LineItemCost,
     ProjectCharge,
     RankedCost,
+    metric_label,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "ProjectCharge",
     "RankedCost",
     "collect",
+    "metric_label",
     "render_html",
     "report_params",
 ]

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from .._rows import Number
 from .._time import utc_day, utc_text
-from ._model import BudgetStatus, Chargeback, RankedCost
+from ._model import BudgetStatus, Chargeback, RankedCost, metric_label
 from ._money import apportion, cents, exact_sum, money_text
 from ._svg import OKABE_ITO, OTHER_COLOUR, Bar, Series, budget_bar, esc, stacked_bars
 
@@ -95,16 +95,6 @@ tr.provisional td, tr.provisional th { background: #f1f1f1; }
   tfoot { display: table-row-group; }
 }
 """
-
-# Short names for metrics, as the text report writes them; others are named after the field.
-METRIC_LABELS = {
-    "num_model_requests": "requests",
-    "num_requests": "calls",
-    "num_sessions": "sessions",
-    "input_tokens": "tokens in",
-    "output_tokens": "tokens out",
-    "usage_bytes": "bytes stored",
-}
 
 
 def render_html(
@@ -447,7 +437,7 @@ def _describe(sums: Mapping[str, Number], metrics: Iterable[str], levels: Iterab
     parts = []
     for metric in metrics:
         if metric in sums:
-            label = METRIC_LABELS.get(metric, metric.replace("_", " "))
+            label = metric_label(metric)
             latest = " (latest day)" if metric in levels else ""
             parts.append(f"{_count(sums[metric])} {label}{latest}")
     return " · ".join(parts)

@@ -28,7 +28,24 @@ __all__ = [
     "LineItemCost",
     "ProjectCharge",
     "RankedCost",
+    "metric_label",
 ]
+
+# Short names keep an endpoint's totals on one line; other metrics are named after the field.
+_METRIC_LABELS = {
+    "num_model_requests": "requests",
+    "num_requests": "calls",
+    "num_sessions": "sessions",
+    "input_tokens": "tokens in",
+    "output_tokens": "tokens out",
+    "usage_bytes": "bytes stored",
+}
+
+
+def metric_label(metric: str) -> str:
+    """How a report names a metric: ``tokens in`` for ``input_tokens``, else the field's
+    words (``num_images`` -> ``num images``)."""
+    return _METRIC_LABELS.get(metric, metric.replace("_", " "))
 
 
 @attrs.frozen
