@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import os
 import re
 from collections.abc import Callable
@@ -33,7 +34,8 @@ from tests.sync.conftest import cli_command
 from usage_async.budgets import check
 from usage_async.budgets._messages import money, percent
 from usage_async.cli._commands.budget import ANOMALY_RULE, BUDGET_EXIT_CODES, FORECAST_RULE
-from usage_async.emulator import ORGANIZATION
+from usage_async.emulator import ORGANIZATION, serve
+from usage_async.report._money import cents, money_text
 from usage_async.sync import open_engine
 
 from .conftest import ANSI
@@ -533,3 +535,48 @@ async def test_help_states_the_forecast_method_the_anomaly_rule_and_the_exit_cod
     assert "of the last week" in ANOMALY_RULE
     assert re.search(r"budget\s+check spending against budgets\.toml", (await usage_async(
         environment, "--help")).out)  # fmt: skip
+
+
+async def test_the_html_report_draws_each_budget_as_a_dry_run_evaluates_it(
+    synced_sqlite: str,
+    environment: dict[str, str],
+    write_config: WriteConfig,
+    receiver: AlertServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write_config(budgets_toml(WITHIN, CROSSING))
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    expected = await check(synced_sqlite, path, dry_run=True)
+    html_file = tmp_path / "chargeback.html"
+    async with serve(port=0) as emulator:
+        env = {**environment, "OPENAI_ADMIN_KEY": emulator.api_key}
+        argv = ["report", "--base-url", emulator.base_url, "--start", "2026-03-01"]
+        argv += ["--end", "2026-03-08", "--html", str(html_file), "--budgets", str(path)]
+        run = await usage_async(env, *argv, "--database", synced_sqlite)
+    assert run.code == 0, run.err
+    page = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_file.read_text())).split())
+    assert [b.name for b in expected.budgets] == ["organization", "copilot"]
+    for b in expected.budgets:
+        assert b.forecast is not None
+        spent, amount = money_text(cents(b.spent)), money_text(cents(b.amount))
+        assert f"Spent {spent} of {amount} USD" in page, b.name
+        assert f"Forecast {money_text(cents(b.forecast))} USD" in page, b.name
+    assert receiver.seen == []  # a dry run: nothing sent
+    engine = open_engine(synced_sqlite)
+    try:
+        async with engine.connect() as conn:
+            table = "SELECT count(*) FROM sqlite_master WHERE name = 'budget_alerts'"
+            assert (await conn.execute(sa.text(table))).scalar() == 0  # nothing recorded
+    finally:
+        await engine.dispose()
+
+
+async def test_budgets_in_the_report_need_html(
+    synced_sqlite: str, environment: dict[str, str], write_config: WriteConfig
+) -> None:
+    path = write_config(budgets_toml(WITHIN))
+    run = await usage_async(environment, "report", "--start", "7d", "--budgets", str(path))
+    assert run.code == 2
+    assert "--budgets, --database and --prefix draw budgets in the HTML report" in run.err

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from ..budgets import AlertOutcome, BudgetConfig, BudgetReport, BudgetResult
+    from ..report import BudgetStatus
 
 __all__ = ["SyncBudgets", "budget_exit_code", "run_check", "show_budget_report"]
 
@@ -126,6 +127,41 @@ def budget_exit_code(report: BudgetReport) -> int:
     if report.crossed:
         return EXIT_BUDGET_CROSSED
     return EXIT_OK
+
+
+# --- In the HTML report -------------------------------------------------------------------------
+
+
+def report_budgets(
+    args: argparse.Namespace, path: str, database: str, prefix: str
+) -> Callable[[], Awaitable[list[BudgetStatus]]]:
+    """``report --html --budgets FILE``: the config, read now (a config error is exit 2
+    before any request), and how to evaluate it when the report is written: a dry run
+    (nothing sent, nothing recorded) whose budgets the report draws as bars."""
+    from ..budgets import BudgetConfigError, check
+    from ..report import BudgetStatus
+
+    config = _load_config(args, path)
+
+    async def statuses() -> list[BudgetStatus]:
+        try:
+            with library_log(*_secrets_of(config)):
+                report = await check(database, config, dry_run=True, prefix=prefix)
+        except BudgetConfigError as exc:  # a project the database does not know
+            usage_error(args, str(exc))
+        return [
+            BudgetStatus(
+                name=b.name,
+                spent=b.spent,
+                amount=b.amount,
+                currency=b.currency,
+                forecast=b.forecast,
+                settled_until=int(b.settled_until.timestamp()),
+            )
+            for b in report.budgets
+        ]
+
+    return statuses
 
 
 # --- After a sync ------------------------------------------------------------------------------

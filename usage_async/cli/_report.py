@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,14 +146,15 @@ async def write_html_report(
     *,
     names: bool,
     now: int,
-    budgets: Sequence[BudgetStatus] | None = None,
+    budgets: Callable[[], Awaitable[Sequence[BudgetStatus]]] | None = None,
 ) -> Chargeback:
     """Read the report of ``[start, end)`` with the costs by user and API key (and the names
     of projects, users and keys unless ``names`` is false) and write it to ``path`` as one
-    HTML file (``render_html``), with a section per budget of ``budgets``. The file is
-    replaced only once it is whole. Returns what was read."""
+    HTML file (``render_html``), with a bar per budget that ``budgets()`` evaluates. The
+    file is replaced only once it is whole. Returns what was read."""
+    statuses = await budgets() if budgets is not None else None
     chargeback = await read_report(client, start, end, names=names, attribution=True)
-    html = render_html(chargeback, generated_at=now, budgets=budgets)
+    html = render_html(chargeback, generated_at=now, budgets=statuses)
     # Beside its final place, so the rename is atomic: a reader never sees half a report.
     with tempfile.NamedTemporaryFile(
         "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False

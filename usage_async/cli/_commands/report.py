@@ -10,6 +10,7 @@ from pathlib import Path
 from .._arguments import WHEN_HELP, Common, Subcommands, add_names_flag
 from .._running import checked, complete, make_client, requested_period, usage_error
 from .._voice import say
+from .sync import DEFAULT_DATABASE
 
 __all__ = ["REPORT_FORMATS", "register"]
 
@@ -48,6 +49,23 @@ def register(commands: Subcommands, common: Common) -> None:
         "HTML page (charts, who spent what by project, user and API key) to open in a browser "
         "or print to PDF",
     )
+    budgets = parser.add_argument_group(
+        "budgets in the HTML report",
+        "With --html, each budget of a budgets.toml as a bar with its forecast, evaluated "
+        "on the database usage-async sync keeps, as 'usage-async budget check --dry-run' "
+        "would (nothing is sent or recorded).",
+    )
+    budgets.add_argument(
+        "--budgets", metavar="FILE", help="budgets.toml: the budgets to draw (needs --html)"
+    )
+    budgets.add_argument(
+        "--database",
+        metavar="DATABASE_URL",
+        help=f"the database the budgets are evaluated on (default {DEFAULT_DATABASE})",
+    )
+    budgets.add_argument(
+        "--prefix", metavar="NAME_", help="prefix of its table names, as sync's (default none)"
+    )
     parser.set_defaults(run=run, parser=parser)
 
 
@@ -59,12 +77,25 @@ def run(args: argparse.Namespace, now: int) -> int:
     end = period.end if period.end is not None else now
     checked(args, lambda: report_queries(period.start, end))
     names = args.names is not False
+    if args.html is None and (args.budgets, args.database, args.prefix) != (None, None, None):
+        usage_error(
+            args,
+            "--budgets, --database and --prefix draw budgets in the HTML report: add --html "
+            "FILE (in a terminal, usage-async budget check shows them)",
+        )
     if args.html is not None:
         if not args.html.parent.is_dir():
             usage_error(args, f"--html {args.html}: no such directory {args.html.parent}")
+        statuses = None
+        if args.budgets is not None:
+            from .._budget import report_budgets
+
+            database = args.database or DEFAULT_DATABASE
+            statuses = report_budgets(args, args.budgets, database, args.prefix or "")
         client, key = make_client(args)
-        # The seam for budgets: `report --budgets FILE` will pass their statuses here.
-        html = write_html_report(client, period.start, end, args.html, names=names, now=now)
+        html = write_html_report(
+            client, period.start, end, args.html, names=names, now=now, budgets=statuses
+        )
         code = complete(html, key, base_url=client.base_url)
         if code == 0:
             say(f"wrote the chargeback report to {args.html}")
