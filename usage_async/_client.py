@@ -36,7 +36,7 @@ from collections.abc import (
 from typing import Any, Literal, TypeVar, Unpack
 
 from ._base_url import DEFAULT_BASE_URL, check_base_url
-from ._closing import Interrupts, redact
+from ._closing import Interrupts
 from ._convert import (
     BucketDecoder,
     ListDecoder,
@@ -91,6 +91,7 @@ from ._protocol import (
     validate,
     validate_list,
 )
+from ._redact import redact
 from ._retry import RetryPolicy
 from ._streams import BucketStream, ListStream, resume
 from ._transport import AiohttpTransport, Session

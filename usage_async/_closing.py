@@ -6,8 +6,6 @@ cancels them, and the request, seeing that its owner cancelled it, ends in
 ``ClientClosedError`` instead of a bare cancellation — so the consumer can tell "closed"
 from "cancelled", and a task cancelled for its own reasons is still cancelled.
 
-Also here: ``redact``, which keeps a secret out of text that quotes a cut-off snippet of it.
-
 Core layer: imports the standard library and ``_exceptions`` only.
 """
 
@@ -20,7 +18,7 @@ from typing import Any
 
 from ._exceptions import ClientClosedError
 
-__all__ = ["Interrupts", "redact"]
+__all__ = ["Interrupts"]
 
 Task = asyncio.Task[Any]
 
@@ -70,34 +68,3 @@ class Interrupts:
         for task in also:
             if task is not current and not task.done() and task not in self._cancelled:
                 task.cancel()
-
-
-def redact(text: str, secret: str | None, least: int = 8) -> str:
-    """``text`` with every run of ``least`` or more characters of ``secret`` blanked out.
-
-    Error messages quote cut-off snippets of bodies, so a secret that a server echoed shows
-    up cut, where a plain ``replace`` of the whole secret would miss it. A secret shorter
-    than ``least`` is blanked where it appears whole.
-    """
-    if not secret or not text:
-        return text
-    if len(secret) < least:
-        return text.replace(secret, "<redacted>")
-    pieces = {secret[i : i + least] for i in range(len(secret) - least + 1)}
-    # Every character inside some window found in the secret belongs to a run the secret
-    # holds; overlapping or touching windows become one marker.
-    spans: list[list[int]] = []
-    for start in range(len(text) - least + 1):
-        if text[start : start + least] in pieces:
-            if spans and start <= spans[-1][1]:
-                spans[-1][1] = start + least
-            else:
-                spans.append([start, start + least])
-    if not spans:
-        return text
-    out, done = [], 0
-    for start, end in spans:
-        out.append(text[done:start] + "<redacted>")
-        done = end
-    out.append(text[done:])
-    return "".join(out)

@@ -20,7 +20,7 @@ import logging
 import sys
 from collections.abc import Iterator
 
-from .._closing import redact
+from .._redact import redact
 
 __all__ = ["library_log", "plural", "redact", "say"]
 
