@@ -27,6 +27,7 @@ __all__ = [
     "EXIT_BROKEN_PIPE",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TEMPFAIL",
     "EXIT_USAGE",
     "Run",
     "admin_key",
@@ -43,6 +44,7 @@ T = TypeVar("T")
 EXIT_OK = 0
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
+EXIT_TEMPFAIL = 75  # sysexits' EX_TEMPFAIL: busy now, try again later (sync --no-wait)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ._describe import Relation as Relation
     from ._describe import describe as describe
     from ._describe import describe_database as describe_database
+    from ._lock import SyncBusyError as SyncBusyError
     from ._plan import DEFAULT_SETTLE as DEFAULT_SETTLE
     from ._progress import SyncProgress as SyncProgress
     from ._run import DEFAULT_SINCE as DEFAULT_SINCE

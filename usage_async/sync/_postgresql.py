@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import re
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, Literal
@@ -18,11 +19,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .._time import utc_datetime
 from ..focus._columns import exact_decimal
-from ._backend import PageWrite, literal_sql, on_conflict_update
+from ._backend import Holder, PageWrite, SourceLock, literal_sql, lock_key, on_conflict_update
 
 __all__ = ["POSTGRESQL", "PostgreSQLBackend"]
 
@@ -45,6 +46,15 @@ class PostgreSQLBackend:
 
     def configure(self, engine: AsyncEngine) -> None:
         pass  # asyncpg's defaults are the sync's
+
+    def source_lock(self, engine: AsyncEngine, prefix: str, source: str) -> SourceLock:
+        return _AdvisoryLock(engine, lock_key("usage-async sync", prefix, source), source)
+
+    def lock_schema(self, conn: Connection, prefix: str) -> None:
+        # Released at the transaction's end. CREATE TABLE IF NOT EXISTS is not enough: two
+        # at once both find no table and one fails on pg_type's unique index.
+        key = lock_key("usage-async schema", prefix)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def exists(self, url: sa.URL) -> bool:
         return True  # connecting never creates a database; a missing one is refused then
@@ -121,6 +131,69 @@ class PostgreSQLBackend:
     def money_sum(self, parts: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
         (total,) = parts
         return total
+
+
+# Who holds an advisory lock of one bigint key (PostgreSQL splits it into two oids).
+_HOLDER = (
+    "SELECT a.application_name, a.pid, host(a.client_addr) AS host, a.state_change "
+    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 "
+    "AND l.objsubid = 1 LIMIT 1"
+)
+_OURS = re.compile(r"usage-async sync pid (\d+) on (\S+)")
+
+
+class _AdvisoryLock:
+    """A source's lock on PostgreSQL: a session-level advisory lock on a connection of its
+    own, held for the run and closed after it (the server lets the lock go with the session,
+    also when the process dies). The session's ``application_name`` says who holds it, for
+    the runs that wait (``pg_locks`` joined with ``pg_stat_activity``) and for a DBA."""
+
+    def __init__(self, engine: AsyncEngine, key: int, source: str) -> None:
+        self.engine = engine
+        self.key = key
+        me = Holder.this_process()
+        self.name = f"usage-async sync pid {me.pid} on {me.host} of {source}"[:63]
+        self._conn: AsyncConnection | None = None
+        self._driver: Any = None
+
+    async def _session(self) -> Any:
+        if self._conn is None:
+            self._conn = await self.engine.connect()
+            raw = await self._conn.get_raw_connection()
+            self._driver = raw.driver_connection
+            # Outside any transaction (asyncpg autocommits): nothing stays open but the lock.
+            await self._driver.execute(
+                "SELECT set_config('application_name', $1, false)", self.name
+            )
+        return self._driver
+
+    async def try_acquire(self) -> bool:
+        driver = await self._session()
+        return bool(await driver.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
+
+    async def acquire(self) -> None:
+        driver = await self._session()
+        await driver.execute("SELECT pg_advisory_lock($1)", self.key)
+
+    async def holder(self) -> Holder | None:
+        driver = await self._session()
+        row = await driver.fetchrow(_HOLDER, (self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF)
+        if row is None:
+            return None
+        since = int(row["state_change"].timestamp()) if row["state_change"] else None
+        ours = _OURS.match(row["application_name"] or "")
+        if ours:
+            return Holder(int(ours[1]), ours[2], since)
+        return Holder(None, f"PostgreSQL session {row['pid']}", since)
+
+    async def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # Closed, not returned to the pool: the lock goes with the session, whatever
+            # state a cancelled wait left it in.
+            await conn.invalidate()
+            await conn.close()
 
 
 def _view_definition(conn: Connection, relation: str) -> str | None:

@@ -27,6 +27,7 @@ from .._exceptions import APIError, BadRequestError, InvalidParameterError, Usag
 from .._models import Bucket, Page
 from .._protocol import positive_int, strings, to_unix
 from .._time import DAY, floor_to, iso_utc, utc_datetime
+from ._lock import writer_lock
 from ._plan import (
     DEFAULT_SETTLE,
     Job,
@@ -322,6 +323,8 @@ async def sync(
     concurrency: int = 4,
     directory: Directory | bool = True,
     progress: SyncProgress | bool | None = None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> SyncReport:
     """Bring the tables of ``database`` up to the server's now; return what was done.
 
@@ -349,10 +352,17 @@ async def sync(
         progress: Told each table's expected buckets and each commit (``track`` and
             ``advance``, see ``SyncProgress``); the command line draws bars with it. ``True``
             logs each commit on the ``usage_async`` logger (INFO).
+        wait: One run writes a source at a time (a lock per database, prefix and source,
+            held for the whole run): wait for another run that holds it (default), or raise
+            ``SyncBusyError`` at once (``False``).
+        on_wait: Told once, in one line, whom the run waits for (default: logged as a
+            warning on the ``usage_async`` logger).
 
     Raises:
         InvalidParameterError: A bad argument, before anything is read or written.
         GroupingChangedError: A table holds another grouping; nothing was changed.
+        SyncBusyError: Another run holds the source and ``wait`` is false; nothing was
+            written.
         SyncError: Some tables failed (the exception carries the report); the others, and
             every page committed before the failure, stay written.
     """
@@ -367,19 +377,15 @@ async def sync(
     positive_int(concurrency, "concurrency")
 
     engine, owned = _engine(database)
-    writes = _Writes()
     try:
         store = Store(engine, prefix)
-        states = await store.prepare(source, jobs, client.organization)
-        now, first, requests = await _reading_range(client, states.values(), since_delta, since_at)
-        await _refresh_directory(client, store, source, directory)
-        run = _Run(client, store, source, now, first, concurrency, writes)
-        run.bars = progress_of(progress)
-        outcomes = await asyncio.gather(
-            *(run.table(job, states.get((job.endpoint.name, job.width))) for job in jobs)
-        )
+        async with writer_lock(engine, prefix, source, wait=wait, on_wait=on_wait or _log_wait):
+            now, requests, outcomes = await _locked_run(
+                _Asked(client, source, jobs, since_delta, since_at, directory, concurrency),
+                store,
+                progress_of(progress),
+            )
     finally:
-        await writes.drain()
         if owned:
             await engine.dispose()
     report = SyncReport(
@@ -394,6 +400,45 @@ async def sync(
     if errors:
         raise SyncError(report, errors)
     return report
+
+
+@attrs.frozen
+class _Asked:
+    """What one ``sync`` call asks for, checked."""
+
+    client: UsageClient
+    source: str
+    jobs: Sequence[Job]
+    since_delta: int | None
+    since_at: int | None
+    directory: Directory | bool
+    concurrency: int
+
+
+def _log_wait(line: str) -> None:
+    logger.warning("sync: %s", line)
+
+
+async def _locked_run(
+    asked: _Asked, store: Store, bars: SyncProgress
+) -> tuple[int, int, list[tuple[TableReport, BaseException | None]]]:
+    """The run, once it holds its source's lock: the server's now, the requests it took
+    to read it, and each table's outcome. Every write has finished when it returns."""
+    writes = _Writes()
+    client, source = asked.client, asked.source
+    try:
+        states = await store.prepare(source, asked.jobs, client.organization)
+        now, first, requests = await _reading_range(
+            client, states.values(), asked.since_delta, asked.since_at
+        )
+        await _refresh_directory(client, store, source, asked.directory)
+        run = _Run(client, store, source, now, first, asked.concurrency, writes, bars)
+        outcomes = await asyncio.gather(
+            *(run.table(job, states.get((job.endpoint.name, job.width))) for job in asked.jobs)
+        )
+    finally:
+        await writes.drain()
+    return now, requests, list(outcomes)
 
 
 def _jobs(

@@ -166,6 +166,7 @@ class Store:
         for job in jobs:
             self.schema.usage_table(job.endpoint, job.group_by)
         async with self._lock, self.engine.begin() as conn:
+            await conn.run_sync(self.backend.lock_schema, self.schema.prefix)
             await conn.run_sync(self._create_and_check, jobs)
             rows = await conn.execute(
                 sa.select(self.schema.state).where(self.schema.state.c.source == source)
@@ -196,14 +197,14 @@ class Store:
         state = self.schema.state
         for table in (state, self.schema.sources, *self.schema.directory.values()):
             if table.name not in existing:
-                table.create(conn)
+                table.create(conn, checkfirst=True)
         conflicts = []
         changed = set()  # tables made or altered here
         unstored: list[tuple[sa.Table, list[str]]] = []
         for job in jobs:
             table = self.schema.usage[job.endpoint.name]
             if table.name not in existing:
-                table.create(conn)
+                table.create(conn, checkfirst=True)
                 conn.execute(state.delete().where(state.c.endpoint == job.endpoint.name))
                 changed.add(job.endpoint.name)
                 continue
@@ -455,6 +456,7 @@ class Store:
         written = {}
         if create:
             async with self._lock, self.engine.begin() as conn:
+                await conn.run_sync(self.backend.lock_schema, self.schema.prefix)
                 await conn.run_sync(
                     self.schema.metadata.create_all, list(self.schema.directory.values())
                 )

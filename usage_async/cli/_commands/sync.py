@@ -88,6 +88,12 @@ def register(commands: Subcommands, common: Common) -> None:
         help="a sync.toml listing several organizations (see the README)",
     )
     parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="if another run is syncing the same source into the database, exit 75 at once "
+        "instead of waiting for it",
+    )
+    parser.add_argument(
         "--describe",
         action="store_true",
         help="print every table and view with its columns and exit: those DATABASE_URL "
