@@ -2,15 +2,18 @@
 
 Instants are ``timestamptz`` and money ``NUMERIC``, bound as aware datetimes and
 ``Decimal``. A page's rows go in with asyncpg's ``COPY``; writers run side by side (MVCC).
-A view's definition is compared with PostgreSQL's own wording of it (``pg_get_viewdef``),
-since PostgreSQL keeps no statement text, and replaced with ``CREATE OR REPLACE VIEW``,
-which keeps the views a user built on it.
+A view carries a digest of the statement that made it in its comment (PostgreSQL keeps no
+statement text), so a run tells whether it is this version's view with SELECT alone: a run
+after the first needs no TEMP and no CREATE. A view that differs is replaced with ``CREATE
+OR REPLACE VIEW``, which keeps the views a user built on it. A source's lock is a
+session-level advisory lock, and schema changes take a transaction-level one.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import functools
+import hashlib
 import re
 from collections.abc import Collection, Sequence
 from decimal import Decimal
@@ -90,11 +93,16 @@ class PostgreSQLBackend:
         self, conn: Connection, name: str, select: sa.Select[Any], *, force: bool = False
     ) -> None:
         body = literal_sql(select, conn.dialect)
-        if not force and self.view_sql(conn, name) == _definition_of(conn, body):
+        quoted = conn.dialect.identifier_preparer.quote(name)
+        # PostgreSQL keeps no statement text to compare with, and rewording ours into its
+        # own takes a temporary view (the TEMP privilege): the view's comment carries a
+        # digest of the statement instead, read back with the catalog's SELECT alone.
+        marker = f"usage-async view v{hashlib.sha256(body.encode()).hexdigest()[:16]}"
+        if not force and _view_comment(conn, quoted) == marker:
             return
         # OR REPLACE keeps views a user built on this one; the columns never change type.
-        quoted = conn.dialect.identifier_preparer.quote(name)
         conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {quoted} AS {body}")
+        conn.exec_driver_sql(f"COMMENT ON VIEW {quoted} IS '{marker}'")
 
     def view_sql(self, conn: Connection, name: str) -> str | None:
         return _view_definition(conn, conn.dialect.identifier_preparer.quote(name))
@@ -209,15 +217,17 @@ def _view_definition(conn: Connection, relation: str) -> str | None:
     return None if found is None else str(found)
 
 
-def _definition_of(conn: Connection, body: str) -> str | None:
-    """PostgreSQL's text of a view of ``body``: a temporary view's, which PostgreSQL words
-    as it words the stored one (it keeps no statement text to compare with)."""
-    probe = "pg_temp.usage_async_view_probe"
-    conn.exec_driver_sql(f"CREATE TEMPORARY VIEW usage_async_view_probe AS {body}")
-    try:
-        return _view_definition(conn, probe)
-    finally:
-        conn.exec_driver_sql(f"DROP VIEW {probe}")
+def _view_comment(conn: Connection, relation: str) -> str | None:
+    """The comment of the view ``relation`` (quoted as SQL names it); ``None`` if there is
+    no such view or it has none."""
+    found = conn.execute(
+        sa.text(
+            "SELECT obj_description(c.oid, 'pg_class') FROM pg_class c "
+            "WHERE c.oid = to_regclass(:relation) AND c.relkind = 'v'"
+        ),
+        {"relation": relation},
+    ).scalar()
+    return None if found is None else str(found)
 
 
 POSTGRESQL = PostgreSQLBackend()
