@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._time import parse_duration as parse_duration
+    from ._clock import server_now as server_now
     from ._config import ConfigError as ConfigError
     from ._config import SourceConfig as SourceConfig
     from ._config import SyncConfig as SyncConfig
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from ._run import SyncError as SyncError
     from ._run import SyncReport as SyncReport
     from ._run import TableReport as TableReport
-    from ._run import server_now as server_now
     from ._run import sync as sync
     from ._run import write_directory as write_directory
     from ._schema import Schema as Schema

@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .._client import UsageClient
 from .._directory import Directory
 from .._endpoints import ENDPOINTS
-from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
+from .._exceptions import APIError, InvalidParameterError, UsageError
 from .._models import Bucket, Page
 from .._protocol import positive_int, strings, to_unix
-from .._time import DAY, floor_to, iso_utc, utc_datetime
+from .._time import floor_to, iso_utc, utc_datetime
+from ._clock import server_now
 from ._lock import writer_lock
 from ._plan import (
     DEFAULT_SETTLE,
@@ -46,7 +47,6 @@ __all__ = [
     "SyncReport",
     "TableReport",
     "directory_records",
-    "server_now",
     "sync",
     "write_directory",
 ]
@@ -134,59 +134,6 @@ class SyncError(UsageError):
         super().__init__(f"sync of {names} failed: {type(first).__name__}: {first}")
         self.report = report
         self.errors = dict(errors)
-
-
-async def server_now(client: UsageClient, anchor: int) -> tuple[int, int]:
-    """The server's clock (Unix seconds), and how many requests it took to read it.
-
-    One small request: the server's ``Date`` header (``stream.server_time``). A server that
-    sends no ``Date`` is read off the data instead (``_now_from_data``). ``anchor`` is a
-    time the server has passed (a state's ``settled_until``); if it has not, the probe
-    steps back.
-    """
-    start = floor_to(anchor, DAY)
-    probe = client.completions(start_time=start, end_time=start + 60, bucket_width="1m", limit=1)
-    try:
-        async with probe:
-            async for _ in probe.pages():
-                break
-    except BadRequestError as exc:
-        if exc.param != "start_time":
-            raise
-    if probe.server_time is not None:
-        return probe.server_time, 1
-    now, requests = await _now_from_data(client, anchor)
-    return now, 1 + requests
-
-
-async def _now_from_data(client: UsageClient, anchor: int) -> tuple[int, int]:
-    """The server's now off its data: an open range's last bucket ends there. One page of
-    daily buckets (31 days) per request, each stream closed after its first page: from 30
-    days before this machine's now, which one page takes to the server's now unless the
-    clocks are far apart; from the anchor back if the server has not reached that day, and
-    on if a page is not the last."""
-    origin = floor_to(anchor, DAY)
-    start = max(origin, floor_to(int(time.time()), DAY) - 30 * DAY)
-    step = 31 * DAY
-    for requests in range(1, 33):
-        stream = client.completions(start_time=start, bucket_width="1d", limit=31, concurrency=1)
-        page: Page[Any] | None = None
-        try:
-            async with stream:
-                page = await anext(stream.pages(), None)
-        except BadRequestError as exc:  # a start in the server's future, refused
-            if exc.param != "start_time":
-                raise
-        if page is not None and page.data:
-            if not page.has_more:
-                return page.data[-1].end_time, requests
-            start = page.data[-1].end_time  # the server is further on than one page
-        elif start > origin:
-            start = origin  # not there yet: from the anchor, which the server has passed
-        else:
-            start -= step
-            step *= 2
-    raise UsageError("could not read the server's clock: no bucket ended in any range probed")
 
 
 def directory_records(directory: Directory) -> dict[str, list[dict[str, Any]]]:
@@ -429,7 +376,7 @@ async def _locked_run(
     try:
         states = await store.prepare(source, asked.jobs, client.organization)
         now, first, requests = await _reading_range(
-            client, states.values(), asked.since_delta, asked.since_at
+            client, asked.jobs, states.values(), asked.since_delta, asked.since_at
         )
         await _refresh_directory(client, store, source, asked.directory)
         run = _Run(client, store, source, now, first, asked.concurrency, writes, bars)
@@ -470,18 +417,24 @@ def _since(since: int | _dt.datetime | _dt.timedelta | None) -> tuple[int | None
 
 
 async def _reading_range(
-    client: UsageClient, states: Iterable[State], since_delta: int | None, since_at: int | None
+    client: UsageClient,
+    jobs: Sequence[Job],
+    states: Iterable[State],
+    since_delta: int | None,
+    since_at: int | None,
 ) -> tuple[int, int, int]:
     """The server's now, where a table with no state starts, and the requests it took.
 
-    The server's clock is read at the earliest point a table continues from (or ``since``),
-    which the server has passed whatever its clock says.
+    The server's clock is read off the first endpoint of ``jobs`` the key may read, at the
+    earliest point a table continues from (or ``since``), which the server has passed
+    whatever its clock says.
     """
     anchors = [state.settled_until for state in states]
     if since_at is not None:
         anchors.append(since_at)
     anchor = min(anchors) if anchors else int(time.time()) - (since_delta or 0)
-    now, requests = await server_now(client, anchor)
+    names = list(dict.fromkeys(job.endpoint.name for job in jobs))
+    now, requests = await server_now(client, anchor, names)
     first = since_at if since_at is not None else now - (since_delta or 0)
     return now, first, requests
 
