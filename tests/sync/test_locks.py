@@ -78,23 +78,41 @@ async def test_overlapping_first_runs_wait_their_turn_and_leave_one_clean_runs_t
     slow_emulator: Emulator, database: str
 ) -> None:
     env = cli_env(slow_emulator)
-    runs = await asyncio.gather(*(usage_async(env, *sync_argv(database)) for _ in range(4)))
-    pids = {pid for _, _, pid in runs}
-    for code, err, _ in runs:
-        assert code == 0, err
-        assert "Traceback" not in err
-    waits = [err for _, err, _ in runs if "waiting for the sync of source 'default'" in err]
-    assert waits, "no run waited: they did not overlap"
+    engine = open_engine(database)
+    try:
+        # Held here until every run waits, so that they all overlap, however slowly they start.
+        async with writer_lock(engine, "", "default", wait=False, on_wait=print):
+            runs = [
+                await asyncio.create_subprocess_exec(
+                    SCRIPT,
+                    *sync_argv(database),
+                    env=env,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                for _ in range(4)
+            ]
+            said = [await asyncio.wait_for(first_line(run), timeout=60) for run in runs]
+        ended = [await asyncio.wait_for(run.communicate(), timeout=120) for run in runs]
+    finally:
+        await engine.dispose()
     host = socket.gethostname()
-    for err in waits:
-        [line] = [line for line in err.splitlines() if "waiting for" in line]
-        holder = int(line.split("held by pid ")[1].split()[0])
-        assert holder in pids
-        assert f" on {host} (since " in line
+    for line in said:
+        assert "waiting for the sync of source 'default' held by pid " in line
+        assert f"held by pid {os.getpid()} on {host} (since " in line
         assert line.endswith("...")
+    for run, (_, err) in zip(runs, ended, strict=True):
+        assert run.returncode == 0, err.decode()
+        assert "Traceback" not in err.decode()
+        assert err.decode().count("waiting for") == 0  # said once, already read
     tables = unprefixed(await snapshot(database))
     no_duplicates(tables)
     assert tables == await clean_run(slow_emulator, database)
+
+
+async def first_line(process: asyncio.subprocess.Process) -> str:
+    assert process.stderr is not None
+    return (await process.stderr.readline()).decode().rstrip("\n")
 
 
 async def test_with_no_wait_an_overlapping_run_exits_75_and_writes_nothing(
