@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .._time import utc_text
 
 __all__ = [
+    "READ_ONLY",
     "Backend",
     "Holder",
     "PageWrite",
@@ -37,6 +38,11 @@ __all__ = [
     "lock_key",
     "on_conflict_update",
 ]
+
+
+READ_ONLY = "usage_async_read_only"
+"""An execution option: a connection that has it set only reads (a backend may begin its
+transactions without taking a write lock)."""
 
 
 @attrs.frozen

@@ -324,23 +324,27 @@ async def sync(
     positive_int(concurrency, "concurrency")
 
     engine, owned = _engine(database)
+    asked = _Asked(client, source, jobs, since_delta, since_at, directory, concurrency)
     try:
         store = Store(engine, prefix)
-        async with writer_lock(engine, prefix, source, wait=wait, on_wait=on_wait or _log_wait):
-            now, requests, outcomes = await _locked_run(
-                _Asked(client, source, jobs, since_delta, since_at, directory, concurrency),
-                store,
-                progress_of(progress),
-            )
+        # The API answers before anything is written: a wrong key, a dead base URL or a 403
+        # leaves no database file, no lock file and no table behind.
+        clock = await _clock(asked, await store.states(source))
+        lock = writer_lock(engine, prefix, source, wait=wait, on_wait=on_wait or _log_wait)
+        async with lock as waited:
+            if waited:  # the other run wrote meanwhile: read to the server's now after it
+                again = await _clock(asked, {})
+                clock = attrs.evolve(again, requests=clock.requests + again.requests)
+            outcomes = await _locked_run(asked, store, clock, progress_of(progress))
     finally:
         if owned:
             await engine.dispose()
     report = SyncReport(
         source=source,
         database=engine.url.render_as_string(hide_password=True),
-        server_now=utc_datetime(now),
+        server_now=utc_datetime(clock.now),
         tables=tuple(report for report, _ in outcomes),
-        requests=requests + sum(report.pages for report, _ in outcomes),
+        requests=clock.requests + sum(report.pages for report, _ in outcomes),
         duration=time.perf_counter() - began,
     )
     errors = {report.table: error for report, error in outcomes if error is not None}
@@ -366,26 +370,41 @@ def _log_wait(line: str) -> None:
     logger.warning("sync: %s", line)
 
 
+@attrs.frozen
+class _Clock:
+    """Where a run reads to: the server's now; where a table with no state starts; the
+    requests it took to read the clock."""
+
+    now: int
+    first: int
+    requests: int
+
+
+async def _clock(asked: _Asked, states: Mapping[tuple[str, str], State]) -> _Clock:
+    """The server's clock for ``asked``, anchored on ``states`` (see ``_reading_range``)."""
+    now, first, requests = await _reading_range(
+        asked.client, asked.jobs, states.values(), asked.since_delta, asked.since_at
+    )
+    return _Clock(now, first, requests)
+
+
 async def _locked_run(
-    asked: _Asked, store: Store, bars: SyncProgress
-) -> tuple[int, int, list[tuple[TableReport, BaseException | None]]]:
-    """The run, once it holds its source's lock: the server's now, the requests it took
-    to read it, and each table's outcome. Every write has finished when it returns."""
+    asked: _Asked, store: Store, clock: _Clock, bars: SyncProgress
+) -> list[tuple[TableReport, BaseException | None]]:
+    """The run, once it holds its source's lock: each table's outcome. Every write has
+    finished when it returns."""
     writes = _Writes()
     client, source = asked.client, asked.source
     try:
         states = await store.prepare(source, asked.jobs, client.organization)
-        now, first, requests = await _reading_range(
-            client, asked.jobs, states.values(), asked.since_delta, asked.since_at
-        )
         await _refresh_directory(client, store, source, asked.directory)
-        run = _Run(client, store, source, now, first, asked.concurrency, writes, bars)
+        run = _Run(client, store, source, clock.now, clock.first, asked.concurrency, writes, bars)
         outcomes = await asyncio.gather(
             *(run.table(job, states.get((job.endpoint.name, job.width))) for job in asked.jobs)
         )
     finally:
         await writes.drain()
-    return now, requests, list(outcomes)
+    return list(outcomes)
 
 
 def _jobs(

@@ -29,7 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._time import iso_utc
 from ..focus._columns import focus_number
-from ._backend import Holder, PageWrite, SourceLock, literal_sql, lock_key, on_conflict_update
+from ._backend import (
+    READ_ONLY,
+    Holder,
+    PageWrite,
+    SourceLock,
+    literal_sql,
+    lock_key,
+    on_conflict_update,
+)
 
 __all__ = ["SQLITE", "SQLiteBackend"]
 
@@ -69,7 +77,10 @@ class SQLiteBackend:
 
         @sa.event.listens_for(engine.sync_engine, "begin")
         def begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN")  # a reader: WAL lets it run beside writers
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     def source_lock(self, engine: AsyncEngine, prefix: str, source: str) -> SourceLock:
         path = engine.url.database or ""

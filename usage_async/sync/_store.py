@@ -26,12 +26,12 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
 from .._models import Bucket
-from ._backend import PageWrite
+from ._backend import READ_ONLY, PageWrite
 from ._focus_view import create_focus_view
 from ._plan import Job
 from ._registry import backend_named, backend_of, extra_providing, url_examples
@@ -149,6 +149,32 @@ class Store:
         self._lock = _lock_of(engine)
         self._statements: dict[str, _PageStatements] = {}
 
+    async def states(self, source: str) -> dict[tuple[str, str], State]:
+        """The source's state by (endpoint, width) as it is, creating nothing: none for a
+        database or a state table that is not there (a SQLite file is not even opened)."""
+        if not self.backend.exists(self.engine.url):
+            return {}
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            if not await conn.run_sync(lambda c: sa.inspect(c).has_table(self.schema.state.name)):
+                return {}
+            return await self._read_states(conn, source)
+
+    async def _read_states(
+        self, conn: AsyncConnection, source: str
+    ) -> dict[tuple[str, str], State]:
+        rows = await conn.execute(
+            sa.select(self.schema.state).where(self.schema.state.c.source == source)
+        )
+        return {
+            (row.endpoint, row.bucket_width): State(
+                tuple(f for f in row.group_by.split(",") if f),
+                _seconds(row.settled_until),
+                _seconds(row.synced_until),
+            )
+            for row in rows
+        }
+
     async def prepare(
         self, source: str, jobs: Sequence[Job], organization: str | None = None
     ) -> dict[tuple[str, str], State]:
@@ -168,17 +194,7 @@ class Store:
         async with self._lock, self.engine.begin() as conn:
             await conn.run_sync(self.backend.lock_schema, self.schema.prefix)
             await conn.run_sync(self._create_and_check, jobs)
-            rows = await conn.execute(
-                sa.select(self.schema.state).where(self.schema.state.c.source == source)
-            )
-            states = {
-                (row.endpoint, row.bucket_width): State(
-                    tuple(f for f in row.group_by.split(",") if f),
-                    _seconds(row.settled_until),
-                    _seconds(row.synced_until),
-                )
-                for row in rows
-            }
+            states = await self._read_states(conn, source)
             for job in jobs:  # raised in the transaction: it rolls back whole
                 state = states.get((job.endpoint.name, job.width))
                 if state is not None and state.group_by != job.group_by:
