@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ._run import sync as sync
     from ._run import write_directory as write_directory
     from ._schema import Schema as Schema
+    from ._store import BucketWidthChangedError as BucketWidthChangedError
     from ._store import GroupingChangedError as GroupingChangedError
     from ._store import database_url as database_url
     from ._store import open_engine as open_engine

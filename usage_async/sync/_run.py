@@ -307,7 +307,8 @@ async def sync(
 
     Raises:
         InvalidParameterError: A bad argument, before anything is read or written.
-        GroupingChangedError: A table holds another grouping; nothing was changed.
+        GroupingChangedError: A table holds another grouping, or buckets of another width
+            (``BucketWidthChangedError``); nothing was changed.
         SyncBusyError: Another run holds the source and ``wait`` is false; nothing was
             written.
         SyncError: Some tables failed (the exception carries the report); the others, and

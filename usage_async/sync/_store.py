@@ -49,6 +49,7 @@ from ._views import REPORT_VIEWS, ReportView, report_select
 logger = logging.getLogger("usage_async")
 
 __all__ = [
+    "BucketWidthChangedError",
     "GroupingChangedError",
     "State",
     "Store",
@@ -63,6 +64,12 @@ class GroupingChangedError(UsageError):
     Nothing was changed. The message says how to rebuild (drop the table, or sync into
     other tables with another ``prefix``).
     """
+
+
+class BucketWidthChangedError(GroupingChangedError):
+    """A table holds buckets of another width than the one asked for (a table holds one:
+    rows of two widths would be counted twice). Nothing was changed; the message says how
+    to sync the other width (into other tables, with another ``prefix``)."""
 
 
 _PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
@@ -215,6 +222,7 @@ class Store:
             if table.name not in existing:
                 table.create(conn, checkfirst=True)
         conflicts = []
+        other_widths: list[tuple[str, list[str], str]] = []
         changed = set()  # tables made or altered here
         unstored: list[tuple[sa.Table, list[str]]] = []
         for job in jobs:
@@ -229,6 +237,10 @@ class Store:
             want = grouping_columns(job.endpoint, job.group_by)
             if have != want:
                 conflicts.append((table.name, have, want))
+                continue
+            widths = self._widths_of(conn, table, job.endpoint.name)
+            if widths - {job.width}:
+                other_widths.append((table.name, sorted(widths), job.width))
                 continue
             added = [column for column in table.columns if column.name not in columns]
             for column in added:
@@ -246,11 +258,26 @@ class Store:
                 unstored.append((table, stale))
         if conflicts:
             raise GroupingChangedError(_refusal(conflicts, self.schema))
+        if other_widths:
+            raise BucketWidthChangedError(_width_refusal(other_widths, self.schema))
         self._refresh_views(conn, jobs, changed)
         # After the views: the ones made before read these columns, and a column a view
         # reads cannot be dropped.
         for table, stale in unstored:
             self._drop_unstored(conn, table, stale)
+
+    def _widths_of(self, conn: Connection, table: sa.Table, endpoint: str) -> set[str]:
+        """The bucket widths an existing table holds: its states' (every source's), or for
+        a table with no state, its rows' (a full read, of a table no run keeps)."""
+        state = self.schema.state
+        widths = set(
+            conn.execute(
+                sa.select(state.c.bucket_width).where(state.c.endpoint == endpoint).distinct()
+            ).scalars()
+        )
+        if not widths:
+            widths = set(conn.execute(sa.select(table.c.bucket_width).distinct()).scalars())
+        return widths
 
     def _drop_unstored(self, conn: Connection, table: sa.Table, stale: Sequence[str]) -> None:
         """Drop the columns an earlier version kept that the API never fills (``NOT_STORED``):
@@ -556,3 +583,26 @@ def _refusal(conflicts: Sequence[tuple[str, Sequence[str], Sequence[str]]], sche
         "sync again from --since; to keep both, sync the new grouping into other tables with "
         "--prefix NAME_."
     )
+
+
+def _width_refusal(conflicts: Sequence[tuple[str, Sequence[str], str]], schema: Schema) -> str:
+    """One line per table holding buckets of other widths than ``want``: its widths and the
+    way out (another prefix; for a table an older version left with two widths, the
+    statements that keep one)."""
+    lines = []
+    for table, widths, want in conflicts:
+        held = " and ".join(widths)
+        line = (
+            f"{table} holds {held} buckets, but this sync asks for {want}: rows of two widths "
+            f"in one table would be counted twice, so nothing was changed; sync {want} buckets "
+            f"into other tables with --prefix NAME_"
+        )
+        if len(widths) > 1:
+            endpoint = table.removeprefix(schema.prefix)
+            line += (
+                f" (to keep only {want} here: DELETE FROM {table} WHERE bucket_width <> "
+                f"'{want}'; DELETE FROM {schema.state.name} WHERE endpoint = '{endpoint}' AND "
+                f"bucket_width <> '{want}';)"
+            )
+        lines.append(line)
+    return "; ".join(lines) + "."
