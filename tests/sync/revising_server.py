@@ -40,6 +40,9 @@ class RevisingServer:
         # Endpoints the key may not read (HTTP 403, as the live API answers a key without
         # the scope): a costs-only key has "completions" here.
         self.forbidden: set[str] = set()
+        # Ranges starting before this instant fail (HTTP 400), as a run dying partway into
+        # older history would.
+        self.refuse_before: int | None = None
         # False: no Date header, as from a proxy that drops it (the client reads its clock
         # off the data then).
         self.dated = True
@@ -82,7 +85,10 @@ class RevisingServer:
                 }
             }
             return web.json_response(body, status=403)
-        if name in self.failing:
+        too_old = self.refuse_before is not None and int(request.query["start_time"]) < (
+            self.refuse_before
+        )
+        if name in self.failing or too_old:
             body = {"error": {"message": f"{name} is failing on purpose", "type": "test"}}
             return web.json_response(body, status=400)
         query = request.query

@@ -200,7 +200,7 @@ async def test_sources_do_not_wait_for_each_other_and_first_runs_create_the_tabl
                     since=SINCE,
                     endpoints=["costs", "completions"],
                     source=f"org{n % 3}",
-                    on_wait=told.append,
+                    on_notice=told.append,
                 )
                 for n, engine in enumerate(engines)
             ]

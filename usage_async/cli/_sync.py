@@ -184,14 +184,14 @@ async def _run_once(
     from ..sync._store import GroupingChangedError
     from ._output import BucketBars
 
-    def waiting(line: str) -> None:
+    def notice(line: str) -> None:  # whom a run waits for, history it adds
         _log(line, config)
 
     with BucketBars(sys.stderr.isatty() and len(config.sources) == 1, counted="rows") as bars:
         options: dict[str, Any] = {
             "concurrency": concurrency,
             "wait": not args.no_wait,
-            "on_wait": waiting,
+            "on_notice": notice,
         }
         runs = [
             sync(client, engine, progress=bars, **options, **source.sync_options())

@@ -28,6 +28,7 @@ from .._models import Bucket, Page
 from .._protocol import positive_int, strings, to_unix
 from .._time import floor_to, iso_utc, utc_datetime
 from ._clock import server_now
+from ._history import history_parts, span_text
 from ._lock import writer_lock
 from ._plan import (
     DEFAULT_SETTLE,
@@ -271,7 +272,7 @@ async def sync(
     directory: Directory | bool = True,
     progress: SyncProgress | bool | None = None,
     wait: bool = True,
-    on_wait: Callable[[str], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> SyncReport:
     """Bring the tables of ``database`` up to the server's now; return what was done.
 
@@ -302,8 +303,9 @@ async def sync(
         wait: One run writes a source at a time (a lock per database, prefix and source,
             held for the whole run): wait for another run that holds it (default), or raise
             ``SyncBusyError`` at once (``False``).
-        on_wait: Told once, in one line, whom the run waits for (default: logged as a
-            warning on the ``usage_async`` logger).
+        on_notice: Told, one line each, what an operator should know of the run: whom it
+            waits for, history it adds before a table's first bucket (default: logged as
+            warnings on the ``usage_async`` logger).
 
     Raises:
         InvalidParameterError: A bad argument, before anything is read or written.
@@ -325,13 +327,17 @@ async def sync(
     positive_int(concurrency, "concurrency")
 
     engine, owned = _engine(database)
-    asked = _Asked(client, source, jobs, since_delta, since_at, directory, concurrency)
+    tell = on_notice or _log_notice
+    asked = _Asked(
+        client, source, jobs, since_delta, since_at, since is not None, directory, concurrency,
+        tell,
+    )  # fmt: skip
     try:
         store = Store(engine, prefix)
         # The API answers before anything is written: a wrong key, a dead base URL or a 403
         # leaves no database file, no lock file and no table behind.
         clock = await _clock(asked, await store.states(source))
-        lock = writer_lock(engine, prefix, source, wait=wait, on_wait=on_wait or _log_wait)
+        lock = writer_lock(engine, prefix, source, wait=wait, on_wait=tell)
         async with lock as waited:
             if waited:  # the other run wrote meanwhile: read to the server's now after it
                 again = await _clock(asked, {})
@@ -363,11 +369,13 @@ class _Asked:
     jobs: Sequence[Job]
     since_delta: int | None
     since_at: int | None
+    history: bool  # since was given: a table's history may grow backwards to it
     directory: Directory | bool
     concurrency: int
+    tell: Callable[[str], None]
 
 
-def _log_wait(line: str) -> None:
+def _log_notice(line: str) -> None:
     logger.warning("sync: %s", line)
 
 
@@ -398,8 +406,12 @@ async def _locked_run(
     client, source = asked.client, asked.source
     try:
         states = await store.prepare(source, asked.jobs, client.organization)
+        kept = [job for job in asked.jobs if (job.endpoint.name, job.width) in states]
+        firsts = await store.first_buckets(source, kept) if asked.history and kept else {}
         await _refresh_directory(client, store, source, asked.directory)
         run = _Run(client, store, source, clock.now, clock.first, asked.concurrency, writes, bars)
+        run.history = firsts if asked.history else None
+        run.tell = asked.tell
         outcomes = await asyncio.gather(
             *(run.table(job, states.get((job.endpoint.name, job.width))) for job in asked.jobs)
         )
@@ -486,6 +498,10 @@ class _Run:
     concurrency: int
     writes: _Writes
     bars: SyncProgress = NO_PROGRESS
+    # Each table's first bucket (None: it has no rows) when since was given, else None: a
+    # since before it adds the older range first.
+    history: Mapping[str, int | None] | None = None
+    tell: Callable[[str], None] = _log_notice
 
     async def table(
         self, job: Job, state: State | None
@@ -523,7 +539,13 @@ class _Run:
             synced=state.synced_until if state is not None else start,
             cursor=start,
         )
-        self.bars.track(reading.label, -(-(self.now - start) // width))
+        older = self._older_range(job, state)
+        history = -(-(older[1] - older[0]) // width) if older else 0
+        self.bars.track(reading.label, history + -(-(self.now - start) // width))
+        if older is not None and state is not None:
+            async for so_far in self._history(reading, state, older, report):
+                report = so_far
+                yield report
         parts = segments(job, start, self.now)
         for number, part in enumerate(parts):
             stream = self.client.stream(
@@ -540,6 +562,35 @@ class _Run:
                 final = number == len(parts) - 1 and stream.done
                 report = await self._page(reading, page, shape, final, report)
                 yield report
+
+    def _older_range(self, job: Job, state: State | None) -> tuple[int, int] | None:
+        """The range before the table's first bucket that ``since`` asks for, if any."""
+        if self.history is None or state is None:
+            return None
+        first = self.history.get(job.endpoint.name)
+        if first is None:  # no rows yet: whatever was read before it is empty
+            first = state.settled_until
+        start = job.endpoint.bucket_origin(floor_to(self.first, job.width_seconds))
+        return (start, first) if start < first else None
+
+    async def _history(
+        self, reading: _Reading, state: State, older: tuple[int, int], report: TableReport
+    ) -> AsyncIterator[TableReport]:
+        """Add ``older`` before the table's first bucket (see ``_history``), saying so."""
+        self.tell(f"{reading.label}: adding {span_text(*older)} before the first bucket")
+        parts = history_parts(
+            self.client, self.store, self.source, reading.job, state, *older, self.writes.run
+        )
+        async for part in parts:
+            report = attrs.evolve(
+                report,
+                rows=report.rows + part.rows,
+                skipped=report.skipped + self._skipped(reading.table, part.buckets),
+                pages=report.pages + 1,
+                start=utc_datetime(part.start),
+            )
+            self.bars.advance(reading.label, len(part.buckets), part.rows)
+            yield report
 
     async def _page(
         self,

@@ -182,6 +182,22 @@ class Store:
             for row in rows
         }
 
+    async def first_buckets(self, source: str, jobs: Sequence[Job]) -> dict[str, int | None]:
+        """The start of the first bucket of ``source`` in the table of each of ``jobs`` (at
+        its width), by endpoint; ``None`` for a table with no row of it."""
+        firsts: dict[str, int | None] = {}
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            for job in jobs:
+                table = self.schema.usage[job.endpoint.name]
+                first = await conn.scalar(
+                    sa.select(sa.func.min(table.c.start_time)).where(
+                        table.c.source == source, table.c.bucket_width == job.width
+                    )
+                )
+                firsts[job.endpoint.name] = None if first is None else _seconds(first)
+        return firsts
+
     async def prepare(
         self, source: str, jobs: Sequence[Job], organization: str | None = None
     ) -> dict[tuple[str, str], State]:

@@ -109,7 +109,8 @@ def _add_scope_flags(parser: argparse.ArgumentParser) -> None:
         type=_since,
         help="where a table's first run starts: a span before the server's now (90d, 2w, "
         "36h) or an ISO date or datetime, as --start elsewhere (default 30d); later runs "
-        "continue from their state",
+        "continue from their state, and one earlier than a table's first bucket adds the "
+        "older range",
     )
     parser.add_argument(
         "--endpoint",
