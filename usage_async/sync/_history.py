@@ -27,12 +27,14 @@ __all__ = ["HistoryPart", "history_parts", "span_text"]
 
 @attrs.frozen
 class HistoryPart:
-    """One older range written: ``[start, end)``, its rows and the buckets read."""
+    """One older range written: ``[start, end)``, its rows, the buckets read and the pages
+    they took."""
 
     start: int
     end: int
-    rows: int
+    rows: Sequence[tuple[Any, ...]]
     buckets: Sequence[Bucket[Any]]
+    pages: int
 
 
 def span_text(start: int, end: int) -> str:
@@ -72,10 +74,12 @@ async def history_parts(
             )
             buckets: list[Bucket[Any]] = []
             rows: list[tuple[Any, ...]] = []
+            pages = 0
             async for page in stream.row_pages(columns):
+                pages += 1
                 buckets.extend(page.data)
                 rows.extend(row for bucket in page.data for row in shape(bucket))
             settled, synced = state.settled_until, state.synced_until  # unchanged
             await write(store.replace(job, source, part.start, part.end, rows, settled, synced))
-            yield HistoryPart(part.start, part.end, len(rows), buckets)
+            yield HistoryPart(part.start, part.end, rows, buckets, pages)
         end = chunk

@@ -39,10 +39,12 @@ from ._plan import (
     settled_target,
 )
 from ._progress import NO_PROGRESS, SyncProgress, progress_of
+from ._refresh import Counting, refresh_keys, refresh_projects_and_users
 from ._schema import checked_prefix
 from ._store import State, Store, open_engine
 
 __all__ = [
+    "DEFAULT_DIRECTORY_MAX_AGE",
     "DEFAULT_SINCE",
     "SyncError",
     "SyncReport",
@@ -54,6 +56,9 @@ __all__ = [
 
 DEFAULT_SINCE = _dt.timedelta(days=30)
 """Where a table's first run starts when no ``since`` is given."""
+
+DEFAULT_DIRECTORY_MAX_AGE = _dt.timedelta(hours=24)
+"""How old a project's API key list may get before a run lists it again."""
 
 logger = logging.getLogger("usage_async")
 
@@ -273,6 +278,7 @@ async def sync(
     progress: SyncProgress | bool | None = None,
     wait: bool = True,
     on_notice: Callable[[str], None] | None = None,
+    directory_max_age: int | _dt.timedelta = DEFAULT_DIRECTORY_MAX_AGE,
 ) -> SyncReport:
     """Bring the tables of ``database`` up to the server's now; return what was done.
 
@@ -294,9 +300,13 @@ async def sync(
         prefix: Put the tables under this name prefix (``acme_completions``...).
         concurrency: One-page time windows fetched at once per table.
         directory: What refreshes the ``projects``, ``users`` and ``api_keys`` tables: by
-            default the run reads ``client.directory()`` itself (a directory it cannot read at
-            all is logged and skipped: usage still syncs); pass a ``ua.Directory`` to use one
-            you have, or ``False`` to leave the tables alone.
+            default the run reads the projects and users lists itself, and the API keys of
+            the projects that need it (see ``directory_max_age``); a directory it cannot read
+            at all is logged and skipped: usage still syncs. Pass a ``ua.Directory`` to use
+            one you have, or ``False`` to leave the tables alone.
+        directory_max_age: A project's API keys are listed again (a request per project)
+            when keys unknown to the ``api_keys`` table appear in its rows, or when its list
+            is older than this: seconds or a ``timedelta`` (default 24 hours).
         progress: Told each table's expected buckets and each commit (``track`` and
             ``advance``, see ``SyncProgress``); the command line draws bars with it. ``True``
             logs each commit on the ``usage_async`` logger (INFO).
@@ -328,9 +338,10 @@ async def sync(
 
     engine, owned = _engine(database)
     tell = on_notice or _log_notice
+    max_age = seconds_of(directory_max_age, "directory_max_age")
     asked = _Asked(
-        client, source, jobs, since_delta, since_at, since is not None, directory, concurrency,
-        tell,
+        client, source, jobs, since_delta, since_at, since is not None, directory, max_age,
+        concurrency, tell,
     )  # fmt: skip
     try:
         store = Store(engine, prefix)
@@ -342,7 +353,9 @@ async def sync(
             if waited:  # the other run wrote meanwhile: read to the server's now after it
                 again = await _clock(asked, {})
                 clock = attrs.evolve(again, requests=clock.requests + again.requests)
-            outcomes = await _locked_run(asked, store, clock, progress_of(progress))
+            outcomes, directory_requests = await _locked_run(
+                asked, store, clock, progress_of(progress)
+            )
     finally:
         if owned:
             await engine.dispose()
@@ -351,7 +364,7 @@ async def sync(
         database=engine.url.render_as_string(hide_password=True),
         server_now=utc_datetime(clock.now),
         tables=tuple(report for report, _ in outcomes),
-        requests=clock.requests + sum(report.pages for report, _ in outcomes),
+        requests=clock.requests + directory_requests + sum(report.pages for report, _ in outcomes),
         duration=time.perf_counter() - began,
     )
     errors = {report.table: error for report, error in outcomes if error is not None}
@@ -371,6 +384,7 @@ class _Asked:
     since_at: int | None
     history: bool  # since was given: a table's history may grow backwards to it
     directory: Directory | bool
+    directory_max_age: int
     concurrency: int
     tell: Callable[[str], None]
 
@@ -399,25 +413,28 @@ async def _clock(asked: _Asked, states: Mapping[tuple[str, str], State]) -> _Clo
 
 async def _locked_run(
     asked: _Asked, store: Store, clock: _Clock, bars: SyncProgress
-) -> list[tuple[TableReport, BaseException | None]]:
-    """The run, once it holds its source's lock: each table's outcome. Every write has
-    finished when it returns."""
+) -> tuple[list[tuple[TableReport, BaseException | None]], int]:
+    """The run, once it holds its source's lock: each table's outcome, and the directory's
+    requests. Every write has finished when it returns."""
     writes = _Writes()
     client, source = asked.client, asked.source
+    counting = Counting(client)
     try:
         states = await store.prepare(source, asked.jobs, client.organization)
         kept = [job for job in asked.jobs if (job.endpoint.name, job.width) in states]
         firsts = await store.first_buckets(source, kept) if asked.history and kept else {}
-        await _refresh_directory(client, store, source, asked.directory)
+        listed = await _refresh_directory(counting, store, source, asked.directory)
         run = _Run(client, store, source, clock.now, clock.first, asked.concurrency, writes, bars)
         run.history = firsts if asked.history else None
         run.tell = asked.tell
         outcomes = await asyncio.gather(
             *(run.table(job, states.get((job.endpoint.name, job.width))) for job in asked.jobs)
         )
+        if listed:
+            await _refresh_keys(counting, store, source, run.seen, clock, asked.directory_max_age)
     finally:
         await writes.drain()
-    return list(outcomes)
+    return list(outcomes), counting.requests
 
 
 def _jobs(
@@ -472,18 +489,31 @@ async def _reading_range(
 
 
 async def _refresh_directory(
-    client: UsageClient, store: Store, source: str, directory: Directory | bool
-) -> None:
-    """Write the directory ``sync`` was given, or read it (``True``): one it cannot read is
-    logged and skipped, since usage syncs without it."""
+    counting: Counting, store: Store, source: str, directory: Directory | bool
+) -> bool:
+    """Write the directory ``sync`` was given, or read its projects and users (``True``);
+    whether the API keys are to be listed by need after the tables (see ``_refresh``)."""
     if directory is True:
-        try:
-            directory = await client.directory()
-        except APIError as exc:
-            logger.warning("sync %s: the directory could not be read (%s)", source, exc)
-            return
+        return await refresh_projects_and_users(counting, store, source)
     if isinstance(directory, Directory):
         await store.write_directory(source, **directory_records(directory), create=False)
+    return False
+
+
+async def _refresh_keys(
+    counting: Counting,
+    store: Store,
+    source: str,
+    seen: Iterable[tuple[str | None, str]],
+    clock: _Clock,
+    max_age: int,
+) -> None:
+    """List the API keys the run needs names for (see ``_refresh``); a failure is logged,
+    since the usage is written."""
+    try:
+        await refresh_keys(counting, store, source, seen, clock.now - max_age, clock.now)
+    except APIError as exc:
+        logger.warning("sync %s: the API keys could not be read (%s)", source, exc)
 
 
 @attrs.define
@@ -502,6 +532,8 @@ class _Run:
     # since before it adds the older range first.
     history: Mapping[str, int | None] | None = None
     tell: Callable[[str], None] = _log_notice
+    # The (project, API key) pairs of the rows written: the keys the directory must name.
+    seen: set[tuple[str | None, str]] = attrs.field(factory=set)
 
     async def table(
         self, job: Job, state: State | None
@@ -582,14 +614,15 @@ class _Run:
             self.client, self.store, self.source, reading.job, state, *older, self.writes.run
         )
         async for part in parts:
+            self._see(reading.job, part.rows)
             report = attrs.evolve(
                 report,
-                rows=report.rows + part.rows,
+                rows=report.rows + len(part.rows),
                 skipped=report.skipped + self._skipped(reading.table, part.buckets),
-                pages=report.pages + 1,
+                pages=report.pages + part.pages,
                 start=utc_datetime(part.start),
             )
-            self.bars.advance(reading.label, len(part.buckets), part.rows)
+            self.bars.advance(reading.label, len(part.buckets), len(part.rows))
             yield report
 
     async def _page(
@@ -606,6 +639,7 @@ class _Run:
         if not page.data and not final:
             return attrs.evolve(report, pages=report.pages + 1)
         rows = [row for bucket in page.data for row in shape(bucket)]
+        self._see(reading.job, rows)
         skipped = self._skipped(reading.table, page.data)
         # Never past the data written: the state is in the same transaction.
         settled = reading.target if final else max(reading.start, min(reading.target, covered))
@@ -633,6 +667,17 @@ class _Run:
         )
         self.bars.advance(reading.label, len(page.data), len(rows))
         return report
+
+    def _see(self, job: Job, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Note the API keys of ``rows`` (of ``job``'s table), with their projects."""
+        names = self.store.schema.usage[job.endpoint.name].columns.keys()
+        if "api_key_id" not in names:
+            return
+        key = names.index("api_key_id")
+        project = names.index("project_id") if "project_id" in names else None
+        for row in rows:
+            if row[key] is not None:
+                self.seen.add((row[project] if project is not None else None, row[key]))
 
     def _skipped(self, table: str, buckets: Sequence[Bucket[Any]]) -> int:
         """Log the results of ``buckets`` that could not be typed (not written); count them."""

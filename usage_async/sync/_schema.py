@@ -313,6 +313,12 @@ class Schema:
             _column("status", sa.Text, "active or archived"),
             _column("archived_at", UtcDateTime(), "when it was archived (UTC)"),
             _column("created_at", UtcDateTime(), "when it was created (UTC)"),
+            _column(
+                "api_keys_read_at",
+                UtcDateTime(),
+                "when a sync last listed its API keys (the server's clock): the list is "
+                "read again once older than --directory-max-age",
+            ),
             comment="The organization's projects, archived ones too: names for project_id.",
         )
         self.users = sa.Table(

@@ -237,6 +237,8 @@ class Store:
         for table in (state, self.schema.sources, *self.schema.directory.values()):
             if table.name not in existing:
                 table.create(conn, checkfirst=True)
+            else:
+                self._add_columns(conn, table, inspector)
         conflicts = []
         other_widths: list[tuple[str, list[str], str]] = []
         changed = set()  # tables made or altered here
@@ -258,14 +260,7 @@ class Store:
             if widths - {job.width}:
                 other_widths.append((table.name, sorted(widths), job.width))
                 continue
-            added = [column for column in table.columns if column.name not in columns]
-            for column in added:
-                kind = column.type.compile(conn.dialect)
-                preparer = conn.dialect.identifier_preparer
-                conn.exec_driver_sql(
-                    f"ALTER TABLE {preparer.format_table(table)} "
-                    f"ADD COLUMN {preparer.format_column(column)} {kind}"
-                )
+            added = self._add_columns(conn, table, inspector)
             if added:
                 changed.add(job.endpoint.name)
                 self._read_again(conn, table, job.endpoint.name, [c.name for c in added])
@@ -281,6 +276,21 @@ class Store:
         # reads cannot be dropped.
         for table, stale in unstored:
             self._drop_unstored(conn, table, stale)
+
+    def _add_columns(
+        self, conn: Connection, table: sa.Table, inspector: sa.Inspector
+    ) -> list[sa.Column[Any]]:
+        """Add the columns of ``table`` that its existing table lacks (a newer version's);
+        return them."""
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        added = [column for column in table.columns if column.name not in have]
+        preparer = conn.dialect.identifier_preparer
+        for column in added:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {preparer.format_table(table)} "
+                f"ADD COLUMN {preparer.format_column(column)} {column.type.compile(conn.dialect)}"
+            )
+        return added
 
     def _widths_of(self, conn: Connection, table: sa.Table, endpoint: str) -> set[str]:
         """The bucket widths an existing table holds: its states' (every source's), or for
@@ -524,9 +534,70 @@ class Store:
                 table = self.schema.directory[name]
                 rows = [_record(table, source, record) for record in records]
                 if rows:
-                    await conn.execute(self.backend.upsert(table), rows)
+                    # A project's key list stays read when the project is written again.
+                    upsert = self.backend.upsert(
+                        table, null_keeps={"api_keys_read_at"} & set(table.c.keys())
+                    )
+                    await conn.execute(upsert, rows)
                 written[name] = len(rows)
         return written
+
+    async def known_keys(self, source: str, ids: Iterable[str]) -> set[str]:
+        """Those of the API key ``ids`` the ``api_keys`` table has for ``source``."""
+        ids = sorted(set(ids))
+        keys = self.schema.api_keys
+        known: set[str] = set()
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            for at in range(0, len(ids), 500):  # bound the statement's size
+                chunk = ids[at : at + 500]
+                found = await conn.scalars(
+                    sa.select(keys.c.id).where(keys.c.source == source, keys.c.id.in_(chunk))
+                )
+                known.update(found)
+        return known
+
+    async def key_lists_to_read(self, source: str, stale_before: int) -> set[str]:
+        """The projects of ``source`` whose API keys were never listed, or before
+        ``stale_before``."""
+        projects = self.schema.projects
+        read_at = projects.c.api_keys_read_at
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            found = await conn.scalars(
+                sa.select(projects.c.id).where(
+                    projects.c.source == source,
+                    read_at.is_(None) | (read_at < stale_before),
+                )
+            )
+            return set(found)
+
+    async def project_ids(self, source: str) -> set[str]:
+        """Every project of ``source`` in the ``projects`` table."""
+        projects = self.schema.projects
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            return set(
+                await conn.scalars(sa.select(projects.c.id).where(projects.c.source == source))
+            )
+
+    async def write_keys(
+        self, source: str, keys: Sequence[Mapping[str, Any]], projects: Sequence[str], at: int
+    ) -> None:
+        """Upsert ``keys`` and mark the key lists of ``projects`` read ``at``, in one
+        transaction."""
+        table, listed = self.schema.api_keys, self.schema.projects
+        async with self._one_writer(), self.engine.begin() as conn:
+            if keys:
+                rows = [_record(table, source, key) for key in keys]
+                await conn.execute(self.backend.upsert(table), rows)
+            for at_project in range(0, len(projects), 500):
+                chunk = projects[at_project : at_project + 500]
+                await conn.execute(
+                    listed.update()
+                    .where(listed.c.source == source, listed.c.id.in_(chunk))
+                    .values(api_keys_read_at=at)
+                )
 
     def _one_writer(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """The engine's lock where the database has one writer at a time, else nothing."""
