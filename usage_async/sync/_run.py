@@ -90,7 +90,8 @@ class TableReport:
 class SyncReport:
     """What one ``sync`` run did: per table, and in all.
 
-    ``requests`` counts the pages the API answered (retried attempts are not counted),
+    ``requests`` counts the run's requests: the clock's, every usage page and every page
+    of the directory's lists (a retried request counts once; one that failed a table not),
     ``duration`` is wall-clock seconds, ``server_now`` the server's clock the run read to.
     """
 
@@ -335,10 +336,10 @@ async def sync(
     jobs = _jobs(endpoints, bucket_width, group_by, settle)
     since_delta, since_at = _since(since)
     positive_int(concurrency, "concurrency")
+    max_age = seconds_of(directory_max_age, "directory_max_age")
 
     engine, owned = _engine(database)
     tell = on_notice or _log_notice
-    max_age = seconds_of(directory_max_age, "directory_max_age")
     asked = _Asked(
         client, source, jobs, since_delta, since_at, since is not None, directory, max_age,
         concurrency, tell,
