@@ -37,6 +37,12 @@ class RevisingServer:
         # Raw results added to every costs bucket as they are (e.g. ones that cannot be typed).
         self.stray_costs: list[dict[str, Any]] = []
         self.failing: set[str] = set()
+        # Endpoints the key may not read (HTTP 403, as the live API answers a key without
+        # the scope): a costs-only key has "completions" here.
+        self.forbidden: set[str] = set()
+        # Ranges starting before this instant fail (HTTP 400), as a run dying partway into
+        # older history would.
+        self.refuse_before: int | None = None
         # False: no Date header, as from a proxy that drops it (the client reads its clock
         # off the data then).
         self.dated = True
@@ -70,7 +76,19 @@ class RevisingServer:
         if request.headers.get("Authorization") != f"Bearer {KEY}":
             return web.json_response({"error": {"message": "bad key"}}, status=401)
         self.requests.append((name, dict(request.query)))
-        if name in self.failing:
+        if name in self.forbidden:
+            body = {
+                "error": {
+                    "message": "You have insufficient permissions for this operation. "
+                    "Missing scopes: api.usage.read.",
+                    "type": "invalid_request_error",
+                }
+            }
+            return web.json_response(body, status=403)
+        too_old = self.refuse_before is not None and int(request.query["start_time"]) < (
+            self.refuse_before
+        )
+        if name in self.failing or too_old:
             body = {"error": {"message": f"{name} is failing on purpose", "type": "test"}}
             return web.json_response(body, status=400)
         query = request.query

@@ -248,14 +248,15 @@ async def test_a_prefix_sql_would_need_quotes_for_is_refused_before_anything_is_
     assert await snapshot(database) == {}
 
 
-async def test_daily_buckets_start_at_utc_midnight_and_are_their_own_state(
+async def test_daily_buckets_start_at_utc_midnight_in_tables_of_their_own(
     emulator: ua.emulator.Emulator, sqlite_database: str
 ) -> None:
     async with client_for(emulator) as client:
         await ua.sync(client, sqlite_database, since=SINCE, endpoints=["completions"])
         await ua.sync(
-            client, sqlite_database, since=SINCE, endpoints=["completions"], bucket_width="1d"
-        )
+            client, sqlite_database, since=SINCE, endpoints=["completions"], bucket_width="1d",
+            prefix="d_",
+        )  # fmt: skip
         daily = await api_rows(
             client,
             "completions",
@@ -264,11 +265,12 @@ async def test_daily_buckets_start_at_utc_midnight_and_are_their_own_state(
             bucket_width="1d",
             group_by=list(ua.ENDPOINTS["completions"].group_by),
         )
-    assert await table_as_api_rows(sqlite_database, "completions", "WHERE bucket_width='1d'") == (
-        daily
-    )
-    widths = {r["bucket_width"] for r in await table_rows(sqlite_database, "sync_state")}
-    assert widths == {"1h", "1d"}
+    assert await table_as_api_rows(sqlite_database, "d_completions") == daily
+    for prefix, width in (("", "1h"), ("d_", "1d")):
+        state = await table_rows(sqlite_database, f"{prefix}sync_state")
+        assert {r["bucket_width"] for r in state} == {width}
+        rows = await table_rows(sqlite_database, f"{prefix}completions")
+        assert {r["bucket_width"] for r in rows} == {width}
 
 
 async def test_cancelling_a_sync_lets_the_transaction_in_progress_commit(

@@ -28,6 +28,7 @@ __all__ = [
     "EXIT_BUDGET_CROSSED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TEMPFAIL",
     "EXIT_USAGE",
     "Run",
     "admin_key",
@@ -46,6 +47,7 @@ EXIT_OK = 0
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BUDGET_CROSSED = 3  # budget check: a budget crossed a threshold (alerted or not)
+EXIT_TEMPFAIL = 75  # sysexits' EX_TEMPFAIL: busy now, try again later (sync --no-wait)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
 

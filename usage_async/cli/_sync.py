@@ -4,7 +4,9 @@ One run per invocation, or with ``--every`` one run per period until SIGTERM or 
 let the transaction in progress commit and then exit 0. Each run prints one summary line on
 stderr. Exit codes: 0 done; 1 a table failed (the line names it; what the others and the
 earlier pages committed stays); 2 bad arguments, a bad config or a table grouped otherwise
-(nothing changed). A one-shot run stopped by a signal exits 128 + its number.
+(nothing changed); 75 (EX_TEMPFAIL) with ``--no-wait``, another run was syncing the same
+source into the database (nothing written). Without ``--no-wait`` a run waits for the other,
+saying once for whom. A one-shot run stopped by a signal exits 128 + its number.
 
 With ``--budgets FILE`` each run is followed by a budget check (``cli._budget``) on the same
 database, read before the first run (a bad file is exit 2, nothing synced). A run's code is
@@ -31,7 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 from .._time import iso_utc
 from ..sync._config import ConfigError, SourceConfig, SyncConfig, load_config
-from ._running import EXIT_API_ERROR, EXIT_OK, admin_key, client_options, usage_error
+from ._running import (
+    EXIT_API_ERROR,
+    EXIT_OK,
+    EXIT_TEMPFAIL,
+    admin_key,
+    client_options,
+    usage_error,
+)
 from ._voice import library_log, redact, say
 
 if TYPE_CHECKING:
@@ -200,26 +209,38 @@ async def _run_once(
     from sqlalchemy.exc import SQLAlchemyError
 
     from .._exceptions import InvalidParameterError, UsageError
+    from ..sync._lock import SyncBusyError
     from ..sync._run import SyncError, sync
     from ..sync._store import GroupingChangedError
     from ._output import BucketBars
 
+    def notice(line: str) -> None:  # whom a run waits for, history it adds
+        _log(line, config)
+
     with BucketBars(sys.stderr.isatty() and len(config.sources) == 1, counted="rows") as bars:
+        options: dict[str, Any] = {
+            "concurrency": concurrency,
+            "wait": not args.no_wait,
+            "on_notice": notice,
+        }
         runs = [
-            sync(client, engine, concurrency=concurrency, progress=bars, **source.sync_options())
+            sync(client, engine, progress=bars, **options, **source.sync_options())
             for source, client in zip(config.sources, clients, strict=True)
         ]
         outcomes = await asyncio.gather(*runs, return_exceptions=True)
     code = EXIT_OK
     refused: list[str] = []
     for source, outcome in zip(config.sources, outcomes, strict=True):
-        if isinstance(outcome, GroupingChangedError | InvalidParameterError):
+        if isinstance(outcome, SyncBusyError):
+            _log(f"sync {source.name}: {outcome} (--no-wait)", config)
+            code = code or EXIT_TEMPFAIL
+        elif isinstance(outcome, GroupingChangedError | InvalidParameterError):
             # Nothing of this source was changed, and running again will not help; the
             # other sources' runs are said first (they committed what they read).
             refused.append(f"source {source.name}: {outcome}")
         elif isinstance(outcome, SyncError):
             _log(outcome.report.summary(), config)
-            code = EXIT_API_ERROR
+            code = EXIT_API_ERROR  # a failure outranks a source that was busy
         elif isinstance(outcome, UsageError | SQLAlchemyError | OSError):
             _log(f"sync {source.name}: FAILED: {type(outcome).__name__}: {outcome}", config)
             code = EXIT_API_ERROR

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._time import parse_duration as parse_duration
+    from ._clock import server_now as server_now
     from ._config import ConfigError as ConfigError
     from ._config import SourceConfig as SourceConfig
     from ._config import SyncConfig as SyncConfig
@@ -38,16 +39,17 @@ if TYPE_CHECKING:
     from ._describe import Relation as Relation
     from ._describe import describe as describe
     from ._describe import describe_database as describe_database
+    from ._lock import SyncBusyError as SyncBusyError
     from ._plan import DEFAULT_SETTLE as DEFAULT_SETTLE
     from ._progress import SyncProgress as SyncProgress
     from ._run import DEFAULT_SINCE as DEFAULT_SINCE
     from ._run import SyncError as SyncError
     from ._run import SyncReport as SyncReport
     from ._run import TableReport as TableReport
-    from ._run import server_now as server_now
     from ._run import sync as sync
     from ._run import write_directory as write_directory
     from ._schema import Schema as Schema
+    from ._store import BucketWidthChangedError as BucketWidthChangedError
     from ._store import GroupingChangedError as GroupingChangedError
     from ._store import database_url as database_url
     from ._store import open_engine as open_engine

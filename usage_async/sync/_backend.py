@@ -13,6 +13,10 @@ Adding a database is one module implementing ``Backend`` and one entry in the re
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import os
+import socket
+import time
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, Literal, Protocol
@@ -22,7 +26,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["Backend", "PageWrite", "literal_sql", "on_conflict_update"]
+from .._time import utc_text
+
+__all__ = [
+    "READ_ONLY",
+    "Backend",
+    "Holder",
+    "PageWrite",
+    "SourceLock",
+    "literal_sql",
+    "lock_key",
+    "on_conflict_update",
+]
+
+
+READ_ONLY = "usage_async_read_only"
+"""An execution option: a connection that has it set only reads (a backend may begin its
+transactions without taking a write lock)."""
 
 
 @attrs.frozen
@@ -44,12 +64,47 @@ class PageWrite:
     state_values: tuple[Any, ...]
 
 
-class Backend(Protocol):
-    """One database as the sync uses it (see the module's docstring).
+@attrs.frozen
+class Holder:
+    """Who holds a source's lock: the process, the machine, since when (Unix seconds)."""
 
-    A later change adds a writer lock per (database, source) as ``lock(conn, key)`` and
-    more views through ``create_view``; they belong here, beside the members below.
-    """
+    pid: int | None = None
+    host: str | None = None
+    since: int | None = None
+
+    @classmethod
+    def this_process(cls) -> Holder:
+        return cls(os.getpid(), socket.gethostname(), int(time.time()))
+
+    def __str__(self) -> str:
+        who = f"pid {self.pid}" if self.pid is not None else "another process"
+        if self.host:
+            who += f" on {self.host}"
+        if self.since is not None:
+            who += f" (since {utc_text(self.since)})"
+        return who
+
+
+class SourceLock(Protocol):
+    """A backend's lock of one source (``Backend.source_lock``), held by one run at a time
+    across processes and machines: not reentrant; released by ``release`` or by the end of
+    the process that holds it."""
+
+    async def try_acquire(self) -> bool:
+        """Take the lock if it is free; whether it was taken."""
+
+    async def acquire(self) -> None:
+        """Take the lock, waiting as long as another holds it (cancellable)."""
+
+    async def holder(self) -> Holder | None:
+        """Who holds the lock now, as far as the database can tell; ``None`` if unknown."""
+
+    async def release(self) -> None:
+        """Let the lock go (also when it was never taken)."""
+
+
+class Backend(Protocol):
+    """One database as the sync uses it (see the module's docstring)."""
 
     name: str
     """The dialect's name and the URL's scheme: ``sqlite``."""
@@ -68,6 +123,14 @@ class Backend(Protocol):
 
     def configure(self, engine: AsyncEngine) -> None:
         """Set up a new engine for the sync (pragmas, how transactions begin)."""
+
+    def source_lock(self, engine: AsyncEngine, prefix: str, source: str) -> SourceLock:
+        """The lock that lets one run at a time write the tables of ``source`` under
+        ``prefix`` in ``engine``'s database (see ``_lock``)."""
+
+    def lock_schema(self, conn: Connection, prefix: str) -> None:
+        """Make the transaction of ``conn`` the only one creating or altering the tables
+        under ``prefix`` until it ends (two first runs must not both create a table)."""
 
     def exists(self, url: sa.URL) -> bool:
         """Whether the database of ``url`` exists without connecting to it creating it: a
@@ -134,6 +197,13 @@ class Backend(Protocol):
     def money_sum(self, parts: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
         """The exact sum, in ``money_type``, of the ``money_sum_parts`` given as the columns
         ``parts`` of a grouped subquery."""
+
+
+def lock_key(*parts: str) -> int:
+    """A stable signed 64-bit key of ``parts`` (the first 8 bytes of their SHA-256), the
+    same in every process and Python version, unlike ``hash()``."""
+    digest = hashlib.sha256("\x00".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def on_conflict_update(insert: Any, table: sa.Table, null_keeps: Collection[str]) -> Any:

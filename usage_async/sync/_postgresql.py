@@ -2,15 +2,19 @@
 
 Instants are ``timestamptz`` and money ``NUMERIC``, bound as aware datetimes and
 ``Decimal``. A page's rows go in with asyncpg's ``COPY``; writers run side by side (MVCC).
-A view's definition is compared with PostgreSQL's own wording of it (``pg_get_viewdef``),
-since PostgreSQL keeps no statement text, and replaced with ``CREATE OR REPLACE VIEW``,
-which keeps the views a user built on it.
+A view carries a digest of the statement that made it in its comment (PostgreSQL keeps no
+statement text), so a run tells whether it is this version's view with SELECT alone: a run
+after the first needs no TEMP and no CREATE. A view that differs is replaced with ``CREATE
+OR REPLACE VIEW``, which keeps the views a user built on it. A source's lock is a
+session-level advisory lock, and schema changes take a transaction-level one.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import functools
+import hashlib
+import re
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, Literal
@@ -18,11 +22,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .._time import utc_datetime
 from ..focus._columns import exact_decimal
-from ._backend import PageWrite, literal_sql, on_conflict_update
+from ._backend import Holder, PageWrite, SourceLock, literal_sql, lock_key, on_conflict_update
 
 __all__ = ["POSTGRESQL", "PostgreSQLBackend"]
 
@@ -45,6 +49,15 @@ class PostgreSQLBackend:
 
     def configure(self, engine: AsyncEngine) -> None:
         pass  # asyncpg's defaults are the sync's
+
+    def source_lock(self, engine: AsyncEngine, prefix: str, source: str) -> SourceLock:
+        return _AdvisoryLock(engine, lock_key("usage-async sync", prefix, source), source)
+
+    def lock_schema(self, conn: Connection, prefix: str) -> None:
+        # Released at the transaction's end. CREATE TABLE IF NOT EXISTS is not enough: two
+        # at once both find no table and one fails on pg_type's unique index.
+        key = lock_key("usage-async schema", prefix)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def exists(self, url: sa.URL) -> bool:
         return True  # connecting never creates a database; a missing one is refused then
@@ -80,11 +93,16 @@ class PostgreSQLBackend:
         self, conn: Connection, name: str, select: sa.Select[Any], *, force: bool = False
     ) -> None:
         body = literal_sql(select, conn.dialect)
-        if not force and self.view_sql(conn, name) == _definition_of(conn, body):
+        quoted = conn.dialect.identifier_preparer.quote(name)
+        # PostgreSQL keeps no statement text to compare with, and rewording ours into its
+        # own takes a temporary view (the TEMP privilege): the view's comment carries a
+        # digest of the statement instead, read back with the catalog's SELECT alone.
+        marker = f"usage-async view v{hashlib.sha256(body.encode()).hexdigest()[:16]}"
+        if not force and _view_comment(conn, quoted) == marker:
             return
         # OR REPLACE keeps views a user built on this one; the columns never change type.
-        quoted = conn.dialect.identifier_preparer.quote(name)
         conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {quoted} AS {body}")
+        conn.exec_driver_sql(f"COMMENT ON VIEW {quoted} IS '{marker}'")
 
     def view_sql(self, conn: Connection, name: str) -> str | None:
         return _view_definition(conn, conn.dialect.identifier_preparer.quote(name))
@@ -123,6 +141,69 @@ class PostgreSQLBackend:
         return total
 
 
+# Who holds an advisory lock of one bigint key (PostgreSQL splits it into two oids).
+_HOLDER = (
+    "SELECT a.application_name, a.pid, host(a.client_addr) AS host, a.state_change "
+    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 "
+    "AND l.objsubid = 1 LIMIT 1"
+)
+_OURS = re.compile(r"usage-async sync pid (\d+) on (\S+)")
+
+
+class _AdvisoryLock:
+    """A source's lock on PostgreSQL: a session-level advisory lock on a connection of its
+    own, held for the run and closed after it (the server lets the lock go with the session,
+    also when the process dies). The session's ``application_name`` says who holds it, for
+    the runs that wait (``pg_locks`` joined with ``pg_stat_activity``) and for a DBA."""
+
+    def __init__(self, engine: AsyncEngine, key: int, source: str) -> None:
+        self.engine = engine
+        self.key = key
+        me = Holder.this_process()
+        self.name = f"usage-async sync pid {me.pid} on {me.host} of {source}"[:63]
+        self._conn: AsyncConnection | None = None
+        self._driver: Any = None
+
+    async def _session(self) -> Any:
+        if self._conn is None:
+            self._conn = await self.engine.connect()
+            raw = await self._conn.get_raw_connection()
+            self._driver = raw.driver_connection
+            # Outside any transaction (asyncpg autocommits): nothing stays open but the lock.
+            await self._driver.execute(
+                "SELECT set_config('application_name', $1, false)", self.name
+            )
+        return self._driver
+
+    async def try_acquire(self) -> bool:
+        driver = await self._session()
+        return bool(await driver.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
+
+    async def acquire(self) -> None:
+        driver = await self._session()
+        await driver.execute("SELECT pg_advisory_lock($1)", self.key)
+
+    async def holder(self) -> Holder | None:
+        driver = await self._session()
+        row = await driver.fetchrow(_HOLDER, (self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF)
+        if row is None:
+            return None
+        since = int(row["state_change"].timestamp()) if row["state_change"] else None
+        ours = _OURS.match(row["application_name"] or "")
+        if ours:
+            return Holder(int(ours[1]), ours[2], since)
+        return Holder(None, f"PostgreSQL session {row['pid']}", since)
+
+    async def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # Closed, not returned to the pool: the lock goes with the session, whatever
+            # state a cancelled wait left it in.
+            await conn.invalidate()
+            await conn.close()
+
+
 def _view_definition(conn: Connection, relation: str) -> str | None:
     """PostgreSQL's text of the view ``relation`` (quoted as SQL names it), ``None`` if
     there is no view of that name."""
@@ -136,15 +217,17 @@ def _view_definition(conn: Connection, relation: str) -> str | None:
     return None if found is None else str(found)
 
 
-def _definition_of(conn: Connection, body: str) -> str | None:
-    """PostgreSQL's text of a view of ``body``: a temporary view's, which PostgreSQL words
-    as it words the stored one (it keeps no statement text to compare with)."""
-    probe = "pg_temp.usage_async_view_probe"
-    conn.exec_driver_sql(f"CREATE TEMPORARY VIEW usage_async_view_probe AS {body}")
-    try:
-        return _view_definition(conn, probe)
-    finally:
-        conn.exec_driver_sql(f"DROP VIEW {probe}")
+def _view_comment(conn: Connection, relation: str) -> str | None:
+    """The comment of the view ``relation`` (quoted as SQL names it); ``None`` if there is
+    no such view or it has none."""
+    found = conn.execute(
+        sa.text(
+            "SELECT obj_description(c.oid, 'pg_class') FROM pg_class c "
+            "WHERE c.oid = to_regclass(:relation) AND c.relkind = 'v'"
+        ),
+        {"relation": relation},
+    ).scalar()
+    return None if found is None else str(found)
 
 
 POSTGRESQL = PostgreSQLBackend()

@@ -23,10 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .._client import UsageClient
 from .._directory import Directory
 from .._endpoints import ENDPOINTS
-from .._exceptions import APIError, BadRequestError, InvalidParameterError, UsageError
+from .._exceptions import APIError, InvalidParameterError, UsageError
 from .._models import Bucket, Page
 from .._protocol import positive_int, strings, to_unix
-from .._time import DAY, floor_to, iso_utc, utc_datetime
+from .._time import floor_to, iso_utc, utc_datetime
+from ._clock import server_now
+from ._history import history_parts, span_text
+from ._lock import writer_lock
 from ._plan import (
     DEFAULT_SETTLE,
     Job,
@@ -36,22 +39,26 @@ from ._plan import (
     settled_target,
 )
 from ._progress import NO_PROGRESS, SyncProgress, progress_of
+from ._refresh import Counting, refresh_keys, refresh_projects_and_users
 from ._schema import checked_prefix
 from ._store import State, Store, open_engine
 
 __all__ = [
+    "DEFAULT_DIRECTORY_MAX_AGE",
     "DEFAULT_SINCE",
     "SyncError",
     "SyncReport",
     "TableReport",
     "directory_records",
-    "server_now",
     "sync",
     "write_directory",
 ]
 
 DEFAULT_SINCE = _dt.timedelta(days=30)
 """Where a table's first run starts when no ``since`` is given."""
+
+DEFAULT_DIRECTORY_MAX_AGE = _dt.timedelta(hours=24)
+"""How old a project's API key list may get before a run lists it again."""
 
 logger = logging.getLogger("usage_async")
 
@@ -83,7 +90,8 @@ class TableReport:
 class SyncReport:
     """What one ``sync`` run did: per table, and in all.
 
-    ``requests`` counts the pages the API answered (retried attempts are not counted),
+    ``requests`` counts the run's requests: the clock's, every usage page and every page
+    of the directory's lists (a retried request counts once; one that failed a table not),
     ``duration`` is wall-clock seconds, ``server_now`` the server's clock the run read to.
     """
 
@@ -133,59 +141,6 @@ class SyncError(UsageError):
         super().__init__(f"sync of {names} failed: {type(first).__name__}: {first}")
         self.report = report
         self.errors = dict(errors)
-
-
-async def server_now(client: UsageClient, anchor: int) -> tuple[int, int]:
-    """The server's clock (Unix seconds), and how many requests it took to read it.
-
-    One small request: the server's ``Date`` header (``stream.server_time``). A server that
-    sends no ``Date`` is read off the data instead (``_now_from_data``). ``anchor`` is a
-    time the server has passed (a state's ``settled_until``); if it has not, the probe
-    steps back.
-    """
-    start = floor_to(anchor, DAY)
-    probe = client.completions(start_time=start, end_time=start + 60, bucket_width="1m", limit=1)
-    try:
-        async with probe:
-            async for _ in probe.pages():
-                break
-    except BadRequestError as exc:
-        if exc.param != "start_time":
-            raise
-    if probe.server_time is not None:
-        return probe.server_time, 1
-    now, requests = await _now_from_data(client, anchor)
-    return now, 1 + requests
-
-
-async def _now_from_data(client: UsageClient, anchor: int) -> tuple[int, int]:
-    """The server's now off its data: an open range's last bucket ends there. One page of
-    daily buckets (31 days) per request, each stream closed after its first page: from 30
-    days before this machine's now, which one page takes to the server's now unless the
-    clocks are far apart; from the anchor back if the server has not reached that day, and
-    on if a page is not the last."""
-    origin = floor_to(anchor, DAY)
-    start = max(origin, floor_to(int(time.time()), DAY) - 30 * DAY)
-    step = 31 * DAY
-    for requests in range(1, 33):
-        stream = client.completions(start_time=start, bucket_width="1d", limit=31, concurrency=1)
-        page: Page[Any] | None = None
-        try:
-            async with stream:
-                page = await anext(stream.pages(), None)
-        except BadRequestError as exc:  # a start in the server's future, refused
-            if exc.param != "start_time":
-                raise
-        if page is not None and page.data:
-            if not page.has_more:
-                return page.data[-1].end_time, requests
-            start = page.data[-1].end_time  # the server is further on than one page
-        elif start > origin:
-            start = origin  # not there yet: from the anchor, which the server has passed
-        else:
-            start -= step
-            step *= 2
-    raise UsageError("could not read the server's clock: no bucket ended in any range probed")
 
 
 def directory_records(directory: Directory) -> dict[str, list[dict[str, Any]]]:
@@ -322,6 +277,9 @@ async def sync(
     concurrency: int = 4,
     directory: Directory | bool = True,
     progress: SyncProgress | bool | None = None,
+    wait: bool = True,
+    on_notice: Callable[[str], None] | None = None,
+    directory_max_age: int | _dt.timedelta = DEFAULT_DIRECTORY_MAX_AGE,
 ) -> SyncReport:
     """Bring the tables of ``database`` up to the server's now; return what was done.
 
@@ -343,16 +301,29 @@ async def sync(
         prefix: Put the tables under this name prefix (``acme_completions``...).
         concurrency: One-page time windows fetched at once per table.
         directory: What refreshes the ``projects``, ``users`` and ``api_keys`` tables: by
-            default the run reads ``client.directory()`` itself (a directory it cannot read at
-            all is logged and skipped: usage still syncs); pass a ``ua.Directory`` to use one
-            you have, or ``False`` to leave the tables alone.
+            default the run reads the projects and users lists itself, and the API keys of
+            the projects that need it (see ``directory_max_age``); a directory it cannot read
+            at all is logged and skipped: usage still syncs. Pass a ``ua.Directory`` to use
+            one you have, or ``False`` to leave the tables alone.
+        directory_max_age: A project's API keys are listed again (a request per project)
+            when keys unknown to the ``api_keys`` table appear in its rows, or when its list
+            is older than this: seconds or a ``timedelta`` (default 24 hours).
         progress: Told each table's expected buckets and each commit (``track`` and
             ``advance``, see ``SyncProgress``); the command line draws bars with it. ``True``
             logs each commit on the ``usage_async`` logger (INFO).
+        wait: One run writes a source at a time (a lock per database, prefix and source,
+            held for the whole run): wait for another run that holds it (default), or raise
+            ``SyncBusyError`` at once (``False``).
+        on_notice: Told, one line each, what an operator should know of the run: whom it
+            waits for, history it adds before a table's first bucket (default: logged as
+            warnings on the ``usage_async`` logger).
 
     Raises:
         InvalidParameterError: A bad argument, before anything is read or written.
-        GroupingChangedError: A table holds another grouping; nothing was changed.
+        GroupingChangedError: A table holds another grouping, or buckets of another width
+            (``BucketWidthChangedError``); nothing was changed.
+        SyncBusyError: Another run holds the source and ``wait`` is false; nothing was
+            written.
         SyncError: Some tables failed (the exception carries the report); the others, and
             every page committed before the failure, stay written.
     """
@@ -365,35 +336,106 @@ async def sync(
     jobs = _jobs(endpoints, bucket_width, group_by, settle)
     since_delta, since_at = _since(since)
     positive_int(concurrency, "concurrency")
+    max_age = seconds_of(directory_max_age, "directory_max_age")
 
     engine, owned = _engine(database)
-    writes = _Writes()
+    tell = on_notice or _log_notice
+    asked = _Asked(
+        client, source, jobs, since_delta, since_at, since is not None, directory, max_age,
+        concurrency, tell,
+    )  # fmt: skip
     try:
         store = Store(engine, prefix)
-        states = await store.prepare(source, jobs, client.organization)
-        now, first, requests = await _reading_range(client, states.values(), since_delta, since_at)
-        await _refresh_directory(client, store, source, directory)
-        run = _Run(client, store, source, now, first, concurrency, writes)
-        run.bars = progress_of(progress)
-        outcomes = await asyncio.gather(
-            *(run.table(job, states.get((job.endpoint.name, job.width))) for job in jobs)
-        )
+        # The API answers before anything is written: a wrong key, a dead base URL or a 403
+        # leaves no database file, no lock file and no table behind.
+        clock = await _clock(asked, await store.states(source))
+        lock = writer_lock(engine, prefix, source, wait=wait, on_wait=tell)
+        async with lock as waited:
+            if waited:  # the other run wrote meanwhile: read to the server's now after it
+                again = await _clock(asked, {})
+                clock = attrs.evolve(again, requests=clock.requests + again.requests)
+            outcomes, directory_requests = await _locked_run(
+                asked, store, clock, progress_of(progress)
+            )
     finally:
-        await writes.drain()
         if owned:
             await engine.dispose()
     report = SyncReport(
         source=source,
         database=engine.url.render_as_string(hide_password=True),
-        server_now=utc_datetime(now),
+        server_now=utc_datetime(clock.now),
         tables=tuple(report for report, _ in outcomes),
-        requests=requests + sum(report.pages for report, _ in outcomes),
+        requests=clock.requests + directory_requests + sum(report.pages for report, _ in outcomes),
         duration=time.perf_counter() - began,
     )
     errors = {report.table: error for report, error in outcomes if error is not None}
     if errors:
         raise SyncError(report, errors)
     return report
+
+
+@attrs.frozen
+class _Asked:
+    """What one ``sync`` call asks for, checked."""
+
+    client: UsageClient
+    source: str
+    jobs: Sequence[Job]
+    since_delta: int | None
+    since_at: int | None
+    history: bool  # since was given: a table's history may grow backwards to it
+    directory: Directory | bool
+    directory_max_age: int
+    concurrency: int
+    tell: Callable[[str], None]
+
+
+def _log_notice(line: str) -> None:
+    logger.warning("sync: %s", line)
+
+
+@attrs.frozen
+class _Clock:
+    """Where a run reads to: the server's now; where a table with no state starts; the
+    requests it took to read the clock."""
+
+    now: int
+    first: int
+    requests: int
+
+
+async def _clock(asked: _Asked, states: Mapping[tuple[str, str], State]) -> _Clock:
+    """The server's clock for ``asked``, anchored on ``states`` (see ``_reading_range``)."""
+    now, first, requests = await _reading_range(
+        asked.client, asked.jobs, states.values(), asked.since_delta, asked.since_at
+    )
+    return _Clock(now, first, requests)
+
+
+async def _locked_run(
+    asked: _Asked, store: Store, clock: _Clock, bars: SyncProgress
+) -> tuple[list[tuple[TableReport, BaseException | None]], int]:
+    """The run, once it holds its source's lock: each table's outcome, and the directory's
+    requests. Every write has finished when it returns."""
+    writes = _Writes()
+    client, source = asked.client, asked.source
+    counting = Counting(client)
+    try:
+        states = await store.prepare(source, asked.jobs, client.organization)
+        kept = [job for job in asked.jobs if (job.endpoint.name, job.width) in states]
+        firsts = await store.first_buckets(source, kept) if asked.history and kept else {}
+        listed = await _refresh_directory(counting, store, source, asked.directory)
+        run = _Run(client, store, source, clock.now, clock.first, asked.concurrency, writes, bars)
+        run.history = firsts if asked.history else None
+        run.tell = asked.tell
+        outcomes = await asyncio.gather(
+            *(run.table(job, states.get((job.endpoint.name, job.width))) for job in asked.jobs)
+        )
+        if listed:
+            await _refresh_keys(counting, store, source, run.seen, clock, asked.directory_max_age)
+    finally:
+        await writes.drain()
+    return list(outcomes), counting.requests
 
 
 def _jobs(
@@ -425,35 +467,54 @@ def _since(since: int | _dt.datetime | _dt.timedelta | None) -> tuple[int | None
 
 
 async def _reading_range(
-    client: UsageClient, states: Iterable[State], since_delta: int | None, since_at: int | None
+    client: UsageClient,
+    jobs: Sequence[Job],
+    states: Iterable[State],
+    since_delta: int | None,
+    since_at: int | None,
 ) -> tuple[int, int, int]:
     """The server's now, where a table with no state starts, and the requests it took.
 
-    The server's clock is read at the earliest point a table continues from (or ``since``),
-    which the server has passed whatever its clock says.
+    The server's clock is read off the first endpoint of ``jobs`` the key may read, at the
+    earliest point a table continues from (or ``since``), which the server has passed
+    whatever its clock says.
     """
     anchors = [state.settled_until for state in states]
     if since_at is not None:
         anchors.append(since_at)
     anchor = min(anchors) if anchors else int(time.time()) - (since_delta or 0)
-    now, requests = await server_now(client, anchor)
+    names = list(dict.fromkeys(job.endpoint.name for job in jobs))
+    now, requests = await server_now(client, anchor, names)
     first = since_at if since_at is not None else now - (since_delta or 0)
     return now, first, requests
 
 
 async def _refresh_directory(
-    client: UsageClient, store: Store, source: str, directory: Directory | bool
-) -> None:
-    """Write the directory ``sync`` was given, or read it (``True``): one it cannot read is
-    logged and skipped, since usage syncs without it."""
+    counting: Counting, store: Store, source: str, directory: Directory | bool
+) -> bool:
+    """Write the directory ``sync`` was given, or read its projects and users (``True``);
+    whether the API keys are to be listed by need after the tables (see ``_refresh``)."""
     if directory is True:
-        try:
-            directory = await client.directory()
-        except APIError as exc:
-            logger.warning("sync %s: the directory could not be read (%s)", source, exc)
-            return
+        return await refresh_projects_and_users(counting, store, source)
     if isinstance(directory, Directory):
         await store.write_directory(source, **directory_records(directory), create=False)
+    return False
+
+
+async def _refresh_keys(
+    counting: Counting,
+    store: Store,
+    source: str,
+    seen: Iterable[tuple[str | None, str]],
+    clock: _Clock,
+    max_age: int,
+) -> None:
+    """List the API keys the run needs names for (see ``_refresh``); a failure is logged,
+    since the usage is written."""
+    try:
+        await refresh_keys(counting, store, source, seen, clock.now - max_age, clock.now)
+    except APIError as exc:
+        logger.warning("sync %s: the API keys could not be read (%s)", source, exc)
 
 
 @attrs.define
@@ -468,6 +529,12 @@ class _Run:
     concurrency: int
     writes: _Writes
     bars: SyncProgress = NO_PROGRESS
+    # Each table's first bucket (None: it has no rows) when since was given, else None: a
+    # since before it adds the older range first.
+    history: Mapping[str, int | None] | None = None
+    tell: Callable[[str], None] = _log_notice
+    # The (project, API key) pairs of the rows written: the keys the directory must name.
+    seen: set[tuple[str | None, str]] = attrs.field(factory=set)
 
     async def table(
         self, job: Job, state: State | None
@@ -505,7 +572,13 @@ class _Run:
             synced=state.synced_until if state is not None else start,
             cursor=start,
         )
-        self.bars.track(reading.label, -(-(self.now - start) // width))
+        older = self._older_range(job, state)
+        history = -(-(older[1] - older[0]) // width) if older else 0
+        self.bars.track(reading.label, history + -(-(self.now - start) // width))
+        if older is not None and state is not None:
+            async for so_far in self._history(reading, state, older, report):
+                report = so_far
+                yield report
         parts = segments(job, start, self.now)
         for number, part in enumerate(parts):
             stream = self.client.stream(
@@ -523,6 +596,36 @@ class _Run:
                 report = await self._page(reading, page, shape, final, report)
                 yield report
 
+    def _older_range(self, job: Job, state: State | None) -> tuple[int, int] | None:
+        """The range before the table's first bucket that ``since`` asks for, if any."""
+        if self.history is None or state is None:
+            return None
+        first = self.history.get(job.endpoint.name)
+        if first is None:  # no rows yet: whatever was read before it is empty
+            first = state.settled_until
+        start = job.endpoint.bucket_origin(floor_to(self.first, job.width_seconds))
+        return (start, first) if start < first else None
+
+    async def _history(
+        self, reading: _Reading, state: State, older: tuple[int, int], report: TableReport
+    ) -> AsyncIterator[TableReport]:
+        """Add ``older`` before the table's first bucket (see ``_history``), saying so."""
+        self.tell(f"{reading.label}: adding {span_text(*older)} before the first bucket")
+        parts = history_parts(
+            self.client, self.store, self.source, reading.job, state, *older, self.writes.run
+        )
+        async for part in parts:
+            self._see(reading.job, part.rows)
+            report = attrs.evolve(
+                report,
+                rows=report.rows + len(part.rows),
+                skipped=report.skipped + self._skipped(reading.table, part.buckets),
+                pages=report.pages + part.pages,
+                start=utc_datetime(part.start),
+            )
+            self.bars.advance(reading.label, len(part.buckets), len(part.rows))
+            yield report
+
     async def _page(
         self,
         reading: _Reading,
@@ -537,6 +640,7 @@ class _Run:
         if not page.data and not final:
             return attrs.evolve(report, pages=report.pages + 1)
         rows = [row for bucket in page.data for row in shape(bucket)]
+        self._see(reading.job, rows)
         skipped = self._skipped(reading.table, page.data)
         # Never past the data written: the state is in the same transaction.
         settled = reading.target if final else max(reading.start, min(reading.target, covered))
@@ -564,6 +668,17 @@ class _Run:
         )
         self.bars.advance(reading.label, len(page.data), len(rows))
         return report
+
+    def _see(self, job: Job, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Note the API keys of ``rows`` (of ``job``'s table), with their projects."""
+        names = self.store.schema.usage[job.endpoint.name].columns.keys()
+        if "api_key_id" not in names:
+            return
+        key = names.index("api_key_id")
+        project = names.index("project_id") if "project_id" in names else None
+        for row in rows:
+            if row[key] is not None:
+                self.seen.add((row[project] if project is not None else None, row[key]))
 
     def _skipped(self, table: str, buckets: Sequence[Bucket[Any]]) -> int:
         """Log the results of ``buckets`` that could not be typed (not written); count them."""

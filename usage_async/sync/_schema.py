@@ -249,6 +249,104 @@ def _endpoint_field_meaning(endpoint: Endpoint, field: str) -> str:
     return FIELD_MEANINGS[field]
 
 
+def _state_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
+    """Where each source's sync of each table stands."""
+    return sa.Table(
+        f"{prefix}sync_state",
+        metadata,
+        _column("source", sa.Text, "the source the state is of", primary_key=True),
+        _column("endpoint", sa.Text, "the endpoint (its table's name)", primary_key=True),
+        _column("bucket_width", sa.Text, "the table's bucket width", primary_key=True),
+        _column(
+            "group_by",
+            sa.Text,
+            "the table's grouping fields, comma-separated, in the endpoint's order ('' for none)",
+            nullable=False,
+        ),
+        _column(
+            "settled_until",
+            UtcDateTime(),
+            "buckets before this are final: the next run re-reads from here",
+            nullable=False,
+        ),
+        _column(
+            "synced_until",
+            UtcDateTime(),
+            "how far the data reaches: the server's now when it was last read",
+            nullable=False,
+        ),
+        comment="Where each source's sync of each table stands.",
+    )
+
+
+def _sources_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
+    # The billing account of each source's costs, where a row names none (the API sends
+    # organization_id only sometimes): the organization the source is read as.
+    return sa.Table(
+        f"{prefix}sources",
+        metadata,
+        _column("source", sa.Text, "the source's label (--source)", primary_key=True),
+        _column(
+            "organization_id",
+            sa.Text,
+            "the organization the source is read as (OPENAI_ORG_ID): the billing "
+            "account of its costs that name none",
+        ),
+        comment="Each source's organization.",
+    )
+
+
+def _projects_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
+    """The directory's projects."""
+    return sa.Table(
+        f"{prefix}projects",
+        metadata,
+        _column("source", sa.Text, "the organization (source) of the project", primary_key=True),
+        _column("id", sa.Text, "the project's ID (project_id elsewhere)", primary_key=True),
+        _column("name", sa.Text, "the project's name"),
+        _column("status", sa.Text, "active or archived"),
+        _column("archived_at", UtcDateTime(), "when it was archived (UTC)"),
+        _column("created_at", UtcDateTime(), "when it was created (UTC)"),
+        _column(
+            "api_keys_read_at",
+            UtcDateTime(),
+            "when a sync last listed its API keys (the server's clock): the list is "
+            "read again once older than --directory-max-age",
+        ),
+        comment="The organization's projects, archived ones too: names for project_id.",
+    )
+
+
+def _users_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
+    """The directory's users."""
+    return sa.Table(
+        f"{prefix}users",
+        metadata,
+        _column("source", sa.Text, "the organization (source) of the user", primary_key=True),
+        _column("id", sa.Text, "the user's ID (user_id elsewhere)", primary_key=True),
+        _column("email", sa.Text, "the user's email"),
+        _column("name", sa.Text, "the user's name"),
+        _column("role", sa.Text, "owner or reader"),
+        comment="The organization's users: emails for user_id.",
+    )
+
+
+def _api_keys_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
+    """The directory's API keys."""
+    return sa.Table(
+        f"{prefix}api_keys",
+        metadata,
+        _column("source", sa.Text, "the organization (source) of the key", primary_key=True),
+        _column("id", sa.Text, "the key's ID (api_key_id elsewhere)", primary_key=True),
+        _column("name", sa.Text, "the key's name"),
+        _column("project_id", sa.Text, "the project the key belongs to"),
+        _column("owner_type", sa.Text, "user or service_account"),
+        _column("owner_id", sa.Text, "the owner's ID"),
+        _column("owner_name", sa.Text, "the owner's email or name"),
+        comment="The projects' API keys: names for api_key_id.",
+    )
+
+
 class Schema:
     """The tables of one database under one ``prefix``, for the groupings being synced.
 
@@ -261,82 +359,11 @@ class Schema:
         self.prefix = prefix
         self.metadata = sa.MetaData()
         self.usage: dict[str, sa.Table] = {}
-        self.state = sa.Table(
-            f"{prefix}sync_state",
-            self.metadata,
-            _column("source", sa.Text, "the source the state is of", primary_key=True),
-            _column("endpoint", sa.Text, "the endpoint (its table's name)", primary_key=True),
-            _column("bucket_width", sa.Text, "the table's bucket width", primary_key=True),
-            _column(
-                "group_by",
-                sa.Text,
-                "the table's grouping fields, comma-separated, in the endpoint's order "
-                "('' for none)",
-                nullable=False,
-            ),
-            _column(
-                "settled_until",
-                UtcDateTime(),
-                "buckets before this are final: the next run re-reads from here",
-                nullable=False,
-            ),
-            _column(
-                "synced_until",
-                UtcDateTime(),
-                "how far the data reaches: the server's now when it was last read",
-                nullable=False,
-            ),
-            comment="Where each source's sync of each table stands.",
-        )
-        # The billing account of each source's costs, where a row names none (the API sends
-        # organization_id only sometimes): the organization the source is read as.
-        self.sources = sa.Table(
-            f"{prefix}sources",
-            self.metadata,
-            _column("source", sa.Text, "the source's label (--source)", primary_key=True),
-            _column(
-                "organization_id",
-                sa.Text,
-                "the organization the source is read as (OPENAI_ORG_ID): the billing "
-                "account of its costs that name none",
-            ),
-            comment="Each source's organization.",
-        )
-        self.projects = sa.Table(
-            f"{prefix}projects",
-            self.metadata,
-            _column(
-                "source", sa.Text, "the organization (source) of the project", primary_key=True
-            ),
-            _column("id", sa.Text, "the project's ID (project_id elsewhere)", primary_key=True),
-            _column("name", sa.Text, "the project's name"),
-            _column("status", sa.Text, "active or archived"),
-            _column("archived_at", UtcDateTime(), "when it was archived (UTC)"),
-            _column("created_at", UtcDateTime(), "when it was created (UTC)"),
-            comment="The organization's projects, archived ones too: names for project_id.",
-        )
-        self.users = sa.Table(
-            f"{prefix}users",
-            self.metadata,
-            _column("source", sa.Text, "the organization (source) of the user", primary_key=True),
-            _column("id", sa.Text, "the user's ID (user_id elsewhere)", primary_key=True),
-            _column("email", sa.Text, "the user's email"),
-            _column("name", sa.Text, "the user's name"),
-            _column("role", sa.Text, "owner or reader"),
-            comment="The organization's users: emails for user_id.",
-        )
-        self.api_keys = sa.Table(
-            f"{prefix}api_keys",
-            self.metadata,
-            _column("source", sa.Text, "the organization (source) of the key", primary_key=True),
-            _column("id", sa.Text, "the key's ID (api_key_id elsewhere)", primary_key=True),
-            _column("name", sa.Text, "the key's name"),
-            _column("project_id", sa.Text, "the project the key belongs to"),
-            _column("owner_type", sa.Text, "user or service_account"),
-            _column("owner_id", sa.Text, "the owner's ID"),
-            _column("owner_name", sa.Text, "the owner's email or name"),
-            comment="The projects' API keys: names for api_key_id.",
-        )
+        self.state = _state_table(self.metadata, prefix)
+        self.sources = _sources_table(self.metadata, prefix)
+        self.projects = _projects_table(self.metadata, prefix)
+        self.users = _users_table(self.metadata, prefix)
+        self.api_keys = _api_keys_table(self.metadata, prefix)
 
     @property
     def directory(self) -> Mapping[str, sa.Table]:

@@ -10,14 +10,18 @@ waiting on an asyncio lock beats sleeping in SQLite's busy handler.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as _dt
 import functools
+import json
 import os
+import re
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
@@ -25,7 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .._time import iso_utc
 from ..focus._columns import focus_number
-from ._backend import PageWrite, literal_sql, on_conflict_update
+from ._backend import (
+    READ_ONLY,
+    Holder,
+    PageWrite,
+    SourceLock,
+    literal_sql,
+    lock_key,
+    on_conflict_update,
+)
 
 __all__ = ["SQLITE", "SQLiteBackend"]
 
@@ -65,7 +77,23 @@ class SQLiteBackend:
 
         @sa.event.listens_for(engine.sync_engine, "begin")
         def begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN")  # a reader: WAL lets it run beside writers
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def source_lock(self, engine: AsyncEngine, prefix: str, source: str) -> SourceLock:
+        path = engine.url.database or ""
+        if path in ("", ":memory:"):  # a database of one connection: nothing else writes it
+            return _FileLock(None)
+        name = f"{prefix}{source}"
+        slug = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:40]
+        if slug != name:  # two sources must not share a file
+            slug += "-" + f"{lock_key(prefix, source) & 0xFFFFFFFF:08x}"
+        return _FileLock(f"{path}.sync-{slug}.lock")
+
+    def lock_schema(self, conn: Connection, prefix: str) -> None:
+        pass  # BEGIN IMMEDIATE: the transaction already has the database's one write lock
 
     def exists(self, url: sa.URL) -> bool:
         path = url.database or ""
@@ -175,6 +203,60 @@ class SQLiteBackend:
 
     def money_sum(self, parts: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
         return sa.literal_column(_exact_total([_sql(part) for part in parts]))
+
+
+class _FileLock:
+    """A source's lock on SQLite: ``flock`` on a file beside the database, which the kernel
+    lets go when the process ends however it ends (a row in the database would outlive a
+    killed run). The holder writes who it is into the file for the runs that wait."""
+
+    POLL = 0.2  # seconds between tries while waiting: the wait stays cancellable
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    async def try_acquire(self) -> bool:
+        import fcntl  # POSIX: where the sync runs (Windows has no flock)
+
+        if self.path is None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(attrs.asdict(Holder.this_process())).encode(), 0)
+        return True
+
+    async def acquire(self) -> None:
+        # Polled: the holder is another process, which no asyncio primitive hears from.
+        while not await self.try_acquire():  # noqa: ASYNC110
+            await asyncio.sleep(self.POLL)
+
+    async def holder(self) -> Holder | None:
+        if self.path is None:
+            return None
+        try:  # a few bytes on a local disk: no thread for it
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                return Holder(**json.loads(os.read(fd, 4096)))
+            finally:
+                os.close(fd)
+        except (OSError, ValueError, TypeError):  # being written, or not ours
+            return None
+
+    async def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.ftruncate(fd, 0)  # nobody holds it: a waiter reads no stale holder
+            os.close(fd)
 
 
 def _sql(expression: sa.ColumnElement[Any]) -> str:

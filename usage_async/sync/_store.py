@@ -26,12 +26,12 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .._endpoints import ENDPOINTS
 from .._exceptions import InvalidParameterError, UsageError
 from .._models import Bucket
-from ._backend import PageWrite
+from ._backend import READ_ONLY, PageWrite
 from ._focus_view import create_focus_view
 from ._plan import Job
 from ._registry import backend_named, backend_of, extra_providing, url_examples
@@ -49,6 +49,7 @@ from ._views import REPORT_VIEWS, ReportView, report_select
 logger = logging.getLogger("usage_async")
 
 __all__ = [
+    "BucketWidthChangedError",
     "GroupingChangedError",
     "State",
     "Store",
@@ -63,6 +64,12 @@ class GroupingChangedError(UsageError):
     Nothing was changed. The message says how to rebuild (drop the table, or sync into
     other tables with another ``prefix``).
     """
+
+
+class BucketWidthChangedError(GroupingChangedError):
+    """A table holds buckets of another width than the one asked for (a table holds one:
+    rows of two widths would be counted twice). Nothing was changed; the message says how
+    to sync the other width (into other tables, with another ``prefix``)."""
 
 
 _PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
@@ -149,6 +156,48 @@ class Store:
         self._lock = _lock_of(engine)
         self._statements: dict[str, _PageStatements] = {}
 
+    async def states(self, source: str) -> dict[tuple[str, str], State]:
+        """The source's state by (endpoint, width) as it is, creating nothing: none for a
+        database or a state table that is not there (a SQLite file is not even opened)."""
+        if not self.backend.exists(self.engine.url):
+            return {}
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            if not await conn.run_sync(lambda c: sa.inspect(c).has_table(self.schema.state.name)):
+                return {}
+            return await self._read_states(conn, source)
+
+    async def _read_states(
+        self, conn: AsyncConnection, source: str
+    ) -> dict[tuple[str, str], State]:
+        rows = await conn.execute(
+            sa.select(self.schema.state).where(self.schema.state.c.source == source)
+        )
+        return {
+            (row.endpoint, row.bucket_width): State(
+                tuple(f for f in row.group_by.split(",") if f),
+                _seconds(row.settled_until),
+                _seconds(row.synced_until),
+            )
+            for row in rows
+        }
+
+    async def first_buckets(self, source: str, jobs: Sequence[Job]) -> dict[str, int | None]:
+        """The start of the first bucket of ``source`` in the table of each of ``jobs`` (at
+        its width), by endpoint; ``None`` for a table with no row of it."""
+        firsts: dict[str, int | None] = {}
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            for job in jobs:
+                table = self.schema.usage[job.endpoint.name]
+                first = await conn.scalar(
+                    sa.select(sa.func.min(table.c.start_time)).where(
+                        table.c.source == source, table.c.bucket_width == job.width
+                    )
+                )
+                firsts[job.endpoint.name] = None if first is None else _seconds(first)
+        return firsts
+
     async def prepare(
         self, source: str, jobs: Sequence[Job], organization: str | None = None
     ) -> dict[tuple[str, str], State]:
@@ -166,18 +215,9 @@ class Store:
         for job in jobs:
             self.schema.usage_table(job.endpoint, job.group_by)
         async with self._lock, self.engine.begin() as conn:
+            await conn.run_sync(self.backend.lock_schema, self.schema.prefix)
             await conn.run_sync(self._create_and_check, jobs)
-            rows = await conn.execute(
-                sa.select(self.schema.state).where(self.schema.state.c.source == source)
-            )
-            states = {
-                (row.endpoint, row.bucket_width): State(
-                    tuple(f for f in row.group_by.split(",") if f),
-                    _seconds(row.settled_until),
-                    _seconds(row.synced_until),
-                )
-                for row in rows
-            }
+            states = await self._read_states(conn, source)
             for job in jobs:  # raised in the transaction: it rolls back whole
                 state = states.get((job.endpoint.name, job.width))
                 if state is not None and state.group_by != job.group_by:
@@ -196,14 +236,17 @@ class Store:
         state = self.schema.state
         for table in (state, self.schema.sources, *self.schema.directory.values()):
             if table.name not in existing:
-                table.create(conn)
+                table.create(conn, checkfirst=True)
+            else:
+                self._add_columns(conn, table, inspector)
         conflicts = []
+        other_widths: list[tuple[str, list[str], str]] = []
         changed = set()  # tables made or altered here
         unstored: list[tuple[sa.Table, list[str]]] = []
         for job in jobs:
             table = self.schema.usage[job.endpoint.name]
             if table.name not in existing:
-                table.create(conn)
+                table.create(conn, checkfirst=True)
                 conn.execute(state.delete().where(state.c.endpoint == job.endpoint.name))
                 changed.add(job.endpoint.name)
                 continue
@@ -213,14 +256,11 @@ class Store:
             if have != want:
                 conflicts.append((table.name, have, want))
                 continue
-            added = [column for column in table.columns if column.name not in columns]
-            for column in added:
-                kind = column.type.compile(conn.dialect)
-                preparer = conn.dialect.identifier_preparer
-                conn.exec_driver_sql(
-                    f"ALTER TABLE {preparer.format_table(table)} "
-                    f"ADD COLUMN {preparer.format_column(column)} {kind}"
-                )
+            widths = self._widths_of(conn, table, job.endpoint.name)
+            if widths - {job.width}:
+                other_widths.append((table.name, sorted(widths), job.width))
+                continue
+            added = self._add_columns(conn, table, inspector)
             if added:
                 changed.add(job.endpoint.name)
                 self._read_again(conn, table, job.endpoint.name, [c.name for c in added])
@@ -229,11 +269,41 @@ class Store:
                 unstored.append((table, stale))
         if conflicts:
             raise GroupingChangedError(_refusal(conflicts, self.schema))
+        if other_widths:
+            raise BucketWidthChangedError(_width_refusal(other_widths, self.schema))
         self._refresh_views(conn, jobs, changed)
         # After the views: the ones made before read these columns, and a column a view
         # reads cannot be dropped.
         for table, stale in unstored:
             self._drop_unstored(conn, table, stale)
+
+    def _add_columns(
+        self, conn: Connection, table: sa.Table, inspector: sa.Inspector
+    ) -> list[sa.Column[Any]]:
+        """Add the columns of ``table`` that its existing table lacks (a newer version's);
+        return them."""
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        added = [column for column in table.columns if column.name not in have]
+        preparer = conn.dialect.identifier_preparer
+        for column in added:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {preparer.format_table(table)} "
+                f"ADD COLUMN {preparer.format_column(column)} {column.type.compile(conn.dialect)}"
+            )
+        return added
+
+    def _widths_of(self, conn: Connection, table: sa.Table, endpoint: str) -> set[str]:
+        """The bucket widths an existing table holds: its states' (every source's), or for
+        a table with no state, its rows' (a full read, of a table no run keeps)."""
+        state = self.schema.state
+        widths = set(
+            conn.execute(
+                sa.select(state.c.bucket_width).where(state.c.endpoint == endpoint).distinct()
+            ).scalars()
+        )
+        if not widths:
+            widths = set(conn.execute(sa.select(table.c.bucket_width).distinct()).scalars())
+        return widths
 
     def _drop_unstored(self, conn: Connection, table: sa.Table, stale: Sequence[str]) -> None:
         """Drop the columns an earlier version kept that the API never fills (``NOT_STORED``):
@@ -455,6 +525,7 @@ class Store:
         written = {}
         if create:
             async with self._lock, self.engine.begin() as conn:
+                await conn.run_sync(self.backend.lock_schema, self.schema.prefix)
                 await conn.run_sync(
                     self.schema.metadata.create_all, list(self.schema.directory.values())
                 )
@@ -463,9 +534,70 @@ class Store:
                 table = self.schema.directory[name]
                 rows = [_record(table, source, record) for record in records]
                 if rows:
-                    await conn.execute(self.backend.upsert(table), rows)
+                    # A project's key list stays read when the project is written again.
+                    upsert = self.backend.upsert(
+                        table, null_keeps={"api_keys_read_at"} & set(table.c.keys())
+                    )
+                    await conn.execute(upsert, rows)
                 written[name] = len(rows)
         return written
+
+    async def known_keys(self, source: str, ids: Iterable[str]) -> set[str]:
+        """Those of the API key ``ids`` the ``api_keys`` table has for ``source``."""
+        ids = sorted(set(ids))
+        keys = self.schema.api_keys
+        known: set[str] = set()
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            for at in range(0, len(ids), 500):  # bound the statement's size
+                chunk = ids[at : at + 500]
+                found = await conn.scalars(
+                    sa.select(keys.c.id).where(keys.c.source == source, keys.c.id.in_(chunk))
+                )
+                known.update(found)
+        return known
+
+    async def key_lists_to_read(self, source: str, stale_before: int) -> set[str]:
+        """The projects of ``source`` whose API keys were never listed, or before
+        ``stale_before``."""
+        projects = self.schema.projects
+        read_at = projects.c.api_keys_read_at
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            found = await conn.scalars(
+                sa.select(projects.c.id).where(
+                    projects.c.source == source,
+                    read_at.is_(None) | (read_at < stale_before),
+                )
+            )
+            return set(found)
+
+    async def project_ids(self, source: str) -> set[str]:
+        """Every project of ``source`` in the ``projects`` table."""
+        projects = self.schema.projects
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            return set(
+                await conn.scalars(sa.select(projects.c.id).where(projects.c.source == source))
+            )
+
+    async def write_keys(
+        self, source: str, keys: Sequence[Mapping[str, Any]], projects: Sequence[str], at: int
+    ) -> None:
+        """Upsert ``keys`` and mark the key lists of ``projects`` read ``at``, in one
+        transaction."""
+        table, listed = self.schema.api_keys, self.schema.projects
+        async with self._one_writer(), self.engine.begin() as conn:
+            if keys:
+                rows = [_record(table, source, key) for key in keys]
+                await conn.execute(self.backend.upsert(table), rows)
+            for at_project in range(0, len(projects), 500):
+                chunk = projects[at_project : at_project + 500]
+                await conn.execute(
+                    listed.update()
+                    .where(listed.c.source == source, listed.c.id.in_(chunk))
+                    .values(api_keys_read_at=at)
+                )
 
     def _one_writer(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """The engine's lock where the database has one writer at a time, else nothing."""
@@ -538,3 +670,26 @@ def _refusal(conflicts: Sequence[tuple[str, Sequence[str], Sequence[str]]], sche
         "sync again from --since; to keep both, sync the new grouping into other tables with "
         "--prefix NAME_."
     )
+
+
+def _width_refusal(conflicts: Sequence[tuple[str, Sequence[str], str]], schema: Schema) -> str:
+    """One line per table holding buckets of other widths than ``want``: its widths and the
+    way out (another prefix; for a table an older version left with two widths, the
+    statements that keep one)."""
+    lines = []
+    for table, widths, want in conflicts:
+        held = " and ".join(widths)
+        line = (
+            f"{table} holds {held} buckets, but this sync asks for {want}: rows of two widths "
+            f"in one table would be counted twice, so nothing was changed; sync {want} buckets "
+            f"into other tables with --prefix NAME_"
+        )
+        if len(widths) > 1:
+            endpoint = table.removeprefix(schema.prefix)
+            line += (
+                f" (to keep only {want} here: DELETE FROM {table} WHERE bucket_width <> "
+                f"'{want}'; DELETE FROM {schema.state.name} WHERE endpoint = '{endpoint}' AND "
+                f"bucket_width <> '{want}';)"
+            )
+        lines.append(line)
+    return "; ".join(lines) + "."

@@ -95,6 +95,12 @@ def register(commands: Subcommands, common: Common) -> None:
         "else the check's (0, 3 a budget crossed a threshold, 1 an alert not delivered)",
     )
     parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="if another run is syncing the same source into the database, exit 75 at once "
+        "instead of waiting for it",
+    )
+    parser.add_argument(
         "--describe",
         action="store_true",
         help="print every table and view with its columns and exit: those DATABASE_URL "
@@ -110,7 +116,8 @@ def _add_scope_flags(parser: argparse.ArgumentParser) -> None:
         type=_since,
         help="where a table's first run starts: a span before the server's now (90d, 2w, "
         "36h) or an ISO date or datetime, as --start elsewhere (default 30d); later runs "
-        "continue from their state",
+        "continue from their state, and one earlier than a table's first bucket adds the "
+        "older range",
     )
     parser.add_argument(
         "--endpoint",
