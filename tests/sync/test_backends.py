@@ -231,3 +231,19 @@ def test_no_sync_module_outside_a_backend_branches_on_the_dialect() -> None:
         checked[path.name] = dialect_branches(path.read_text(), dialect_words())
     assert {"_store.py", "_schema.py", "_focus_view.py", "_run.py"} <= set(checked)
     assert {name: found for name, found in checked.items() if found} == {}
+
+
+@pytest.mark.parametrize("mode", ["disable", "require", "verify-full"])
+def test_libpqs_sslmode_reaches_asyncpg_as_its_ssl(mode: str) -> None:
+    url = database_url(f"postgresql://usage@db:5432/usage?sslmode={mode}&application_name=x")
+    assert url.drivername == "postgresql+asyncpg"
+    assert dict(url.query) == {"ssl": mode, "application_name": "x"}
+
+
+async def test_a_sync_into_a_url_with_sslmode_connects(postgresql_database: str) -> None:
+    engine = open_engine(postgresql_database + "?sslmode=disable")
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
+    finally:
+        await engine.dispose()

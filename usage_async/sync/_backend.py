@@ -121,6 +121,10 @@ class Backend(Protocol):
     one_writer: bool
     """Writes take turns: the store runs one page transaction at a time per engine."""
 
+    def driver_url(self, url: sa.URL) -> sa.URL:
+        """``url`` as the sync's ``driver`` takes it: the driver named, and options in the
+        form users write them (libpq's ``?sslmode=require``) in the driver's own."""
+
     def configure(self, engine: AsyncEngine) -> None:
         """Set up a new engine for the sync (pragmas, how transactions begin)."""
 

@@ -47,6 +47,18 @@ class PostgreSQLBackend:
     extra = "postgres"
     one_writer = False
 
+    def driver_url(self, url: sa.URL) -> sa.URL:
+        if "+" not in url.drivername:
+            url = url.set(drivername=self.driver)
+        if url.get_driver_name() == "asyncpg" and "sslmode" in url.query:
+            # libpq's spelling, which psql, Grafana and every PostgreSQL URL users copy have;
+            # asyncpg refuses it and takes the same modes as ssl=.
+            query = dict(url.query)
+            query.setdefault("ssl", query.pop("sslmode"))
+            query.pop("sslmode", None)
+            url = url.set(query=query)
+        return url
+
     def configure(self, engine: AsyncEngine) -> None:
         pass  # asyncpg's defaults are the sync's
 

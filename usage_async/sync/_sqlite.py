@@ -63,6 +63,9 @@ class SQLiteBackend:
     extra = "sync"
     one_writer = True
 
+    def driver_url(self, url: sa.URL) -> sa.URL:
+        return url if "+" in url.drivername else url.set(drivername=self.driver)
+
     def configure(self, engine: AsyncEngine) -> None:
         @sa.event.listens_for(engine.sync_engine, "connect")
         def connect(dbapi_connection: Any, record: Any) -> None:

@@ -84,7 +84,7 @@ def _password_hidden(url: str) -> str:
 def database_url(url: str | sa.URL) -> sa.URL:
     """The SQLAlchemy URL with its asyncio driver: ``sqlite:///`` becomes
     ``sqlite+aiosqlite:///`` and ``postgresql://`` becomes ``postgresql+asyncpg://`` (each
-    backend's ``driver``).
+    backend's ``driver``), with libpq's ``sslmode`` given to asyncpg as ``ssl``.
 
     Raises ``InvalidParameterError`` for a URL of a database with no backend.
     """
@@ -95,10 +95,7 @@ def database_url(url: str | sa.URL) -> sa.URL:
             f"{_password_hidden(str(url))!r} is not a database URL; give {url_examples()}",
             param="database",
         ) from None
-    backend = backend_named(parsed.get_backend_name())
-    if "+" not in parsed.drivername:
-        parsed = parsed.set(drivername=backend.driver)
-    return parsed
+    return backend_named(parsed.get_backend_name()).driver_url(parsed)
 
 
 def open_engine(url: str | sa.URL) -> AsyncEngine:
