@@ -191,3 +191,12 @@ async def test_a_database_that_cannot_be_reached_names_it_without_its_password()
         caught.value
     )
     assert "S3CRET" not in str(caught.value)
+
+
+async def test_a_database_that_is_not_there_is_said_and_not_created(
+    tmp_path: Path, receiver: AlertServer
+) -> None:
+    missing = tmp_path / "typo.db"
+    with pytest.raises(BudgetCheckError, match=r"no database at sqlite:///.*typo\.db"):
+        await check(f"sqlite:///{missing}", config(receiver, budget("all", "100")), dry_run=True)
+    assert not missing.exists()  # no empty file left behind

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .._exceptions import InvalidParameterError
 from .._time import DAY
 from .._transport import AiohttpTransport
-from ..sync import Schema, open_engine
+from ..sync import Schema, database_exists, open_engine
 from ._compute import (
     RECENT_DAYS,
     RUN_RATE_DAYS,
@@ -150,6 +150,9 @@ def _engine(database: str | AsyncEngine) -> tuple[AsyncEngine, bool]:
         raise InvalidParameterError(
             "database must be a URL string or an AsyncEngine", param="database"
         )
+    if not database_exists(database):  # a mistyped path must not leave an empty file behind
+        shown = sa.make_url(database).render_as_string(hide_password=True)
+        raise BudgetCheckError(f"no database at {shown}: usage-async sync writes it first")
     return open_engine(database), True
 
 

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from ._schema import Schema as Schema
     from ._store import BucketWidthChangedError as BucketWidthChangedError
     from ._store import GroupingChangedError as GroupingChangedError
+    from ._store import database_exists as database_exists
     from ._store import database_url as database_url
     from ._store import open_engine as open_engine
 else:

@@ -53,6 +53,7 @@ __all__ = [
     "GroupingChangedError",
     "State",
     "Store",
+    "database_exists",
     "database_url",
     "open_engine",
 ]
@@ -96,6 +97,16 @@ def database_url(url: str | sa.URL) -> sa.URL:
             param="database",
         ) from None
     return backend_named(parsed.get_backend_name()).driver_url(parsed)
+
+
+def database_exists(database: str | sa.URL | AsyncEngine) -> bool:
+    """Whether the database exists, found out without creating it (a SQLite file is not
+    opened; a server's database is taken to exist: connecting never creates one).
+
+    Raises ``InvalidParameterError`` as ``database_url`` does.
+    """
+    url = database.url if isinstance(database, AsyncEngine) else database_url(database)
+    return backend_named(url.get_backend_name()).exists(url)
 
 
 def open_engine(url: str | sa.URL) -> AsyncEngine:
