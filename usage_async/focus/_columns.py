@@ -402,7 +402,8 @@ FOCUS_COLUMNS: tuple[FocusColumn, ...] = (
         "Conditional",
         True,
         Coalesce((Field("project_name"), ProjectName(Field("project_id")))),
-        "the project's name: the row's project_name, else the directory's",
+        "the project's name: from the directory (an export also takes the API's own "
+        "project_name where a row carries one)",
         expected_with="SubAccountId",
     ),
     FocusColumn("x_ApiKeyId", "String", "Custom", True, Field("api_key_id"), "the API key id"),
