@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import usage_async as ua
-from usage_async.emulator import Emulator, serve
+from usage_async.emulator import ORGANIZATION, Emulator, serve
 
 from ..cli.test_the_key import LONG_KEY, RETRIES, echo_server, pieces_of_the_key
 from .conftest import (
@@ -365,3 +365,29 @@ async def test_a_refused_source_in_a_config_still_lets_the_others_say_what_they_
     assert "source globex: " in lines[-1]
     assert "embeddings is grouped by" in lines[-1]
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["flag", "config"])
+async def test_directory_max_age_from_the_flag_or_sync_toml_reaches_the_run(
+    emulator: Emulator, database: str, tmp_path: Path, where: str
+) -> None:
+    env = cli_env(emulator)
+    argv = ["sync", database, "--since", SINCE_ISO, "--endpoint", "costs"]
+    assert (await usage_async(env, *argv))[0] == 0  # every project's keys listed once
+    if where == "flag":
+        again = [*argv, "--directory-max-age", "0"]
+    else:
+        config = tmp_path / "sync.toml"
+        config.write_text(
+            '[defaults]\ndirectory_max_age = "0"\n\n'
+            '[sources.default]\napi_key_env = "OPENAI_ADMIN_KEY"\n'
+        )
+        again = ["sync", database, "--since", SINCE_ISO, "--endpoint", "costs"]
+        again += ["--config", str(config)]
+    before = emulator.stats.by_endpoint.get("project_api_keys", 0)
+    code, _, err = await usage_async(env, *again)
+    assert code == 0, err
+    # A max age of 0: every list is old, so every project's keys are listed again (the
+    # default, 24h, lists none on a second run: tests/sync/test_directory_by_need.py).
+    listed = emulator.stats.by_endpoint.get("project_api_keys", 0) - before
+    assert listed == len(ORGANIZATION.projects)

@@ -89,6 +89,8 @@ def _command_line_settings(args: argparse.Namespace) -> dict[str, Any]:
         settings["since"] = args.since
     if args.prefix is not None:
         settings["prefix"] = args.prefix
+    if args.directory_max_age is not None:
+        settings["directory_max_age"] = args.directory_max_age
     return settings
 
 

@@ -11,6 +11,7 @@
     group_by = ["project_id", "model"]                  # or { completions = [...], ... }
     settle = "2d"                                       # or { default = "2d", costs = "3d" }
     since = "90d"                                       # first run only
+    directory_max_age = "24h"                           # how old a project's key list may get
 
     [sources.acme]
     api_key_env = "ACME_OPENAI_ADMIN_KEY"               # the key from this variable...
@@ -95,10 +96,11 @@ class SourceConfig:
     settle: dict[str, int] | None = None
     since: int | _dt.timedelta | None = None
     prefix: str = ""
+    directory_max_age: int | None = None
 
     def sync_options(self) -> dict[str, Any]:
         """The keyword arguments of ``sync()`` for this source."""
-        return {
+        options: dict[str, Any] = {
             "source": self.name,
             "endpoints": self.endpoints,
             "bucket_width": self.bucket_width,
@@ -107,6 +109,9 @@ class SourceConfig:
             "since": self.since,
             "prefix": self.prefix,
         }
+        if self.directory_max_age is not None:
+            options["directory_max_age"] = self.directory_max_age
+        return options
 
 
 @attrs.frozen
@@ -131,6 +136,7 @@ _SOURCE_KEYS = frozenset(
         "settle",
         "since",
         "prefix",
+        "directory_max_age",
     }
 )
 _DEFAULT_KEYS = _SOURCE_KEYS - {"api_key_env", "api_key_file", "base_url", "organization"}
@@ -213,6 +219,10 @@ def source_settings(table: Mapping[str, Any], where: str) -> dict[str, Any]:
         if not isinstance(table["since"], str | _dt.date):
             raise ConfigError(f'{where}.since must be a span ("90d") or a date')
         out["since"] = parse_since(str(table["since"]))
+    if "directory_max_age" in table:
+        out["directory_max_age"] = _duration(
+            table["directory_max_age"], f"{where}.directory_max_age"
+        )
     if "prefix" in table:
         if not isinstance(table["prefix"], str):
             raise ConfigError(f"{where}.prefix must be a string")

@@ -130,16 +130,16 @@ async def refresh_keys(
     store: Store,
     source: str,
     seen: Iterable[tuple[str | None, str]],
-    stale_before: int,
+    stale_from: int,
     now: int,
 ) -> None:
     """List the API keys of the projects that need it (see the module's docstring) and
     upsert them, marking each project listed at ``now``. ``seen`` holds the (project, key)
-    pairs of the rows written; ``stale_before`` is where a key list gets too old."""
+    pairs of the rows written; a key list read at or before ``stale_from`` is too old."""
     seen = list(seen)
     known = await store.known_keys(source, {key for _, key in seen})
     unknown = [(project, key) for project, key in seen if key not in known]
-    projects = await store.key_lists_to_read(source, stale_before)
+    projects = await store.key_lists_to_read(source, stale_from)
     if any(project is None for project, _ in unknown):  # a key of no project: ask them all
         projects |= await store.project_ids(source)
     projects |= {project for project, _ in unknown if project is not None}

@@ -565,9 +565,9 @@ class Store:
                 known.update(found)
         return known
 
-    async def key_lists_to_read(self, source: str, stale_before: int) -> set[str]:
-        """The projects of ``source`` whose API keys were never listed, or before
-        ``stale_before``."""
+    async def key_lists_to_read(self, source: str, stale_from: int) -> set[str]:
+        """The projects of ``source`` whose API keys were never listed, or at or before
+        ``stale_from`` (a list as old as the max age is old: a max age of 0 reads them all)."""
         projects = self.schema.projects
         read_at = projects.c.api_keys_read_at
         async with self.engine.connect() as conn:
@@ -575,7 +575,7 @@ class Store:
             found = await conn.scalars(
                 sa.select(projects.c.id).where(
                     projects.c.source == source,
-                    read_at.is_(None) | (read_at < stale_before),
+                    read_at.is_(None) | (read_at <= stale_from),
                 )
             )
             return set(found)

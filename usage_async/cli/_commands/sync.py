@@ -153,6 +153,13 @@ def _add_timing_flags(parser: argparse.ArgumentParser) -> None:
         type=_positive_duration,
         help="keep running: one run per DURATION (15m, 1h) until SIGTERM or Ctrl-C",
     )
+    parser.add_argument(
+        "--directory-max-age",
+        metavar="DURATION",
+        type=_duration,
+        help="list a project's API keys again once its list is this old (default 24h); "
+        "sooner only when new rows name a key the database does not know",
+    )
 
 
 def run(args: argparse.Namespace, now: int) -> int:
