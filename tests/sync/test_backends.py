@@ -13,7 +13,9 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import inspect
+import sqlite3
 import sys
+import threading
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -246,4 +248,24 @@ async def test_a_sync_into_a_url_with_sslmode_connects(postgresql_database: str)
         async with engine.connect() as conn:
             assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
     finally:
+        await engine.dispose()
+
+
+async def test_a_sqlite_connection_waits_for_a_writer_longer_than_the_drivers_5_seconds(
+    tmp_path: Path,
+) -> None:
+    # Another run's transaction (a page, a schema) holds the write lock of a new file; the
+    # WAL switch on connect needs it. The driver's own timeout is 5 s; ours is 60 s.
+    path = tmp_path / "usage.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    releasing = threading.Timer(5.5, holder.execute, ("COMMIT",))
+    releasing.start()
+    engine = open_engine(f"sqlite:///{path}")
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(sa.text("PRAGMA journal_mode"))).scalar() == "wal"
+    finally:
+        releasing.join()
+        holder.close()
         await engine.dispose()

@@ -72,10 +72,12 @@ class SQLiteBackend:
             # The driver's own implicit BEGIN would be deferred: take the write lock up front.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
+            # First: switching a new file to WAL takes its write lock, which another run may
+            # hold; without a timeout set yet that fails at once ("database is locked").
+            cursor.execute("PRAGMA busy_timeout=60000")
             cursor.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode loses no commit when the process dies, only on power loss.
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=60000")
             cursor.close()
 
         @sa.event.listens_for(engine.sync_engine, "begin")
