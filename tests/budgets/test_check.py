@@ -9,11 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import usage_async as ua
 import usage_async.budgets
 from usage_async.budgets import BudgetCheckError, BudgetConfig, BudgetConfigError, check
 from usage_async.emulator import ORGANIZATION, Spike, serve
+from usage_async.sync import open_engine
 
 from .conftest import (
     MARCH,
@@ -156,6 +158,12 @@ async def test_an_unknown_project_is_a_config_error_naming_the_file_line_and_key
 async def test_a_database_without_synced_costs_cannot_be_checked(
     sqlite_database: str, receiver: AlertServer
 ) -> None:
+    with pytest.raises(BudgetCheckError, match="no database at "):
+        await check(sqlite_database, config(receiver, budget("org", "1")))
+    engine = open_engine(sqlite_database)  # a database, but nothing synced into it
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("CREATE TABLE notes (text TEXT)"))
+    await engine.dispose()
     with pytest.raises(BudgetCheckError, match="has no synced costs"):
         await check(sqlite_database, config(receiver, budget("org", "1")))
     await sync_costs(sqlite_database, days=5)

@@ -36,7 +36,7 @@ from usage_async.budgets._messages import money, percent
 from usage_async.cli._commands.budget import ANOMALY_RULE, BUDGET_EXIT_CODES, FORECAST_RULE
 from usage_async.emulator import ORGANIZATION, serve
 from usage_async.report._money import cents, money_text
-from usage_async.sync import open_engine
+from usage_async.sync import database_exists, open_engine
 
 from .conftest import ANSI
 
@@ -268,15 +268,16 @@ async def test_a_receiver_failing_with_5xx_is_retried_within_the_run(
     assert len(set(receiver.ids())) == 1
 
 
-async def test_a_database_without_synced_costs_exits_1_and_says_what_to_run(
+async def test_a_database_not_there_exits_1_says_what_to_run_and_makes_none(
     sqlite_database: str, environment: dict[str, str], write_config: WriteConfig
 ) -> None:
     path = write_config(budgets_toml(WITHIN))
     run = await usage_async(environment, "budget", "check", sqlite_database, "--config", str(path))
     assert run.code == 1
     assert run.out == ""
-    assert "has no synced costs" in run.err
+    assert "no database at sqlite:///" in run.err
     assert "run usage-async sync with the costs endpoint first" in run.err
+    assert not database_exists(sqlite_database)  # none made
 
 
 # --- Exit code 2: the config and the arguments -------------------------------------------------

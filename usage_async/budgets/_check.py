@@ -152,7 +152,9 @@ def _engine(database: str | AsyncEngine) -> tuple[AsyncEngine, bool]:
         )
     if not database_exists(database):  # a mistyped path must not leave an empty file behind
         shown = sa.make_url(database).render_as_string(hide_password=True)
-        raise BudgetCheckError(f"no database at {shown}: usage-async sync writes it first")
+        raise BudgetCheckError(
+            f"no database at {shown}: run usage-async sync with the costs endpoint first"
+        )
     return open_engine(database), True
 
 
