@@ -9,10 +9,12 @@ stay on the test's own event loop; the fixtures are ``tests/budgets``'.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import os
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -269,14 +271,33 @@ async def test_a_receiver_failing_with_5xx_is_retried_within_the_run(
 
 
 async def test_a_database_without_synced_costs_exits_1_and_says_what_to_run(
-    sqlite_database: str, environment: dict[str, str], write_config: WriteConfig
+    tmp_path: Path, environment: dict[str, str], write_config: WriteConfig
 ) -> None:
+    empty = tmp_path / "usage.db"
+    with contextlib.closing(sqlite3.connect(empty)) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")  # a database, but never synced
     path = write_config(budgets_toml(WITHIN))
-    run = await usage_async(environment, "budget", "check", sqlite_database, "--config", str(path))
+    run = await usage_async(
+        environment, "budget", "check", f"sqlite:///{empty}", "--config", str(path)
+    )
     assert run.code == 1
     assert run.out == ""
     assert "has no synced costs" in run.err
     assert "run usage-async sync with the costs endpoint first" in run.err
+
+
+async def test_a_database_that_is_not_there_exits_1_and_is_not_created(
+    tmp_path: Path, environment: dict[str, str], write_config: WriteConfig
+) -> None:
+    typo = tmp_path / "usgae.db"
+    path = write_config(budgets_toml(WITHIN))
+    run = await usage_async(
+        environment, "budget", "check", f"sqlite:///{typo}", "--config", str(path)
+    )
+    assert run.code == 1
+    assert run.out == ""
+    assert f"no database at sqlite:///{typo}: usage-async sync writes it first" in run.err
+    assert not typo.exists()
 
 
 # --- Exit code 2: the config and the arguments -------------------------------------------------
