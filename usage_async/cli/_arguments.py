@@ -265,6 +265,9 @@ class Common:
     ``--max-retries``."""
     period: argparse.ArgumentParser
     """``--start`` (required) and ``--end``, as WHENs."""
+    when: Callable[[str], When]
+    """The argparse type of any other flag that takes a WHEN (``budget check --at``), with
+    the same ``now`` as the period's."""
 
 
 def common_parents(now: int) -> Common:
@@ -321,7 +324,7 @@ def common_parents(now: int) -> Common:
         type=when(now),
         help="end, exclusive (default: now)",
     )
-    return Common(connection=connection, period=period)
+    return Common(connection=connection, period=period, when=when(now))
 
 
 def program_parser() -> tuple[argparse.ArgumentParser, Subcommands]:

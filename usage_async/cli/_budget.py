@@ -34,7 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._exceptions import InvalidParameterError
-from .._time import TimeSyntaxError, parse_when, utc_day, utc_text
+from .._time import utc_day, utc_text
 from ..budgets._messages import money, percent
 from ._output import stdout_console
 from ._running import EXIT_API_ERROR, EXIT_BUDGET_CROSSED, EXIT_OK, fail, usage_error
@@ -65,12 +65,12 @@ _SAID = {
 }
 
 
-def run_check(args: argparse.Namespace, now: int, *, default_database: str) -> int:
+def run_check(args: argparse.Namespace, *, default_database: str) -> int:
     """Run ``usage-async budget check`` on ``args.database`` (else ``default_database``);
     returns the exit code."""
     from ..budgets import BudgetCheckError, BudgetConfigError, check
 
-    at = _at(args, now)
+    at = args.at.seconds if args.at is not None else None
     config = _load_config(args, args.config)
     database = args.database or default_database
     try:
@@ -87,15 +87,6 @@ def run_check(args: argparse.Namespace, now: int, *, default_database: str) -> i
         return fail(str(exc), None)
     show_budget_report(report)
     return budget_exit_code(report)
-
-
-def _at(args: argparse.Namespace, now: int) -> int | None:
-    if args.at is None:
-        return None
-    try:
-        return parse_when(args.at, now).seconds
-    except TimeSyntaxError as exc:
-        usage_error(args, f"argument --at: {exc}")
 
 
 def _load_config(args: argparse.Namespace, path: str) -> BudgetConfig:
