@@ -38,7 +38,7 @@ from .._time import utc_day, utc_text
 from ..budgets._messages import money, percent
 from ._output import stdout_console
 from ._running import EXIT_API_ERROR, EXIT_BUDGET_CROSSED, EXIT_OK, fail, usage_error
-from ._voice import library_log, say
+from ._voice import library_log, plural, say
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -339,7 +339,7 @@ def _alert_lines(report: BudgetReport) -> Iterable[str]:
             line += f": {alert.error}; it stays pending for the next check"
         yield line
     if earlier:
-        yield f"{earlier} alert{'s' if earlier > 1 else ''} sent by earlier checks, not again"
+        yield f"{plural(earlier, 'alert')} sent by earlier checks, not again"
 
 
 def _what(alert: AlertOutcome, projects: Mapping[str, str]) -> str:
