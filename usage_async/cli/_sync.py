@@ -31,6 +31,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._redact import redact
 from .._time import iso_utc
 from ..sync._config import ConfigError, SourceConfig, SyncConfig, load_config
 from ._running import (
@@ -41,7 +42,7 @@ from ._running import (
     client_options,
     usage_error,
 )
-from ._voice import library_log, redact, say
+from ._voice import library_log, say
 
 if TYPE_CHECKING:
     from ._budget import SyncBudgets
