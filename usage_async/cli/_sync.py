@@ -45,6 +45,9 @@ from ._running import (
 from ._voice import library_log, say
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from .._client import UsageClient
     from ._budget import SyncBudgets
 
 __all__ = ["run_sync"]
@@ -143,7 +146,6 @@ async def _serve(
     args: argparse.Namespace,
     budgets: SyncBudgets | None = None,
 ) -> int:
-    from .._client import UsageClient
     from .._exceptions import InvalidParameterError
     from ..sync._store import open_engine
 
@@ -157,25 +159,11 @@ async def _serve(
             stopped.append(signum)
             main.cancel()
 
+    clients = _clients(config, args)
     try:
         engine = open_engine(database)
     except InvalidParameterError as exc:
         usage_error(args, exc.message)
-    limiter = asyncio.Semaphore(config.max_in_flight)
-    clients = []
-    try:
-        for source in config.sources:
-            clients.append(
-                UsageClient(
-                    source.api_key,
-                    base_url=source.base_url,
-                    organization=source.organization,
-                    limiter=limiter,
-                    **client_options(args),
-                )
-            )
-    except InvalidParameterError as exc:
-        usage_error(args, _redact(exc.message, config))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop, signum)
     try:
@@ -201,10 +189,32 @@ async def _serve(
         await engine.dispose()
 
 
+def _clients(config: SyncConfig, args: argparse.Namespace) -> list[UsageClient]:
+    """A client per source, sharing one cap on the requests in flight; a base URL the
+    client refuses is a usage error (no client has sent anything yet)."""
+    from .._client import UsageClient
+    from .._exceptions import InvalidParameterError
+
+    limiter = asyncio.Semaphore(config.max_in_flight)
+    try:
+        return [
+            UsageClient(
+                source.api_key,
+                base_url=source.base_url,
+                organization=source.organization,
+                limiter=limiter,
+                **client_options(args),
+            )
+            for source in config.sources
+        ]
+    except InvalidParameterError as exc:
+        usage_error(args, _redact(exc.message, config))
+
+
 async def _run_once(
     config: SyncConfig,
-    clients: Sequence[Any],
-    engine: Any,
+    clients: Sequence[UsageClient],
+    engine: AsyncEngine,
     concurrency: int,
     args: argparse.Namespace,
 ) -> int:
