@@ -33,11 +33,10 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .._exceptions import InvalidParameterError
 from .._time import utc_day, utc_text
 from ..budgets._messages import money, percent
 from ._output import stdout_console
-from ._running import EXIT_API_ERROR, EXIT_BUDGET_CROSSED, EXIT_OK, fail, usage_error
+from ._running import EXIT_API_ERROR, EXIT_BUDGET_CROSSED, EXIT_OK, checked, fail, usage_error
 from ._voice import library_log, plural, say
 
 if TYPE_CHECKING:
@@ -73,16 +72,12 @@ def run_check(args: argparse.Namespace, *, default_database: str) -> int:
     at = args.at.seconds if args.at is not None else None
     config = _load_config(args, args.config)
     database = args.database or default_database
+    checking = check(database, config, at=at, dry_run=args.dry_run, prefix=args.prefix or "")
     try:
         with library_log(*_secrets_of(config)):
-            report = asyncio.run(
-                check(database, config, at=at, dry_run=args.dry_run, prefix=args.prefix or "")
-            )
+            report = checked(args, lambda: asyncio.run(checking), _FLAGS)
     except BudgetConfigError as exc:  # a project the database does not know
         usage_error(args, str(exc))
-    except InvalidParameterError as exc:
-        flag = _FLAGS.get(exc.param or "")
-        usage_error(args, f"{flag}: {exc.message}" if flag else exc.message)
     except BudgetCheckError as exc:
         return fail(str(exc), None)
     show_budget_report(report)
