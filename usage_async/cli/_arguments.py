@@ -37,7 +37,6 @@ __all__ = [
     "common_parents",
     "number",
     "program_parser",
-    "values",
     "when",
     "whole_value",
 ]
@@ -175,11 +174,6 @@ class CommaSeparated:
                     f"unknown value {item!r}; {guess}choose from {', '.join(self.choices)}"
                 )
         return items
-
-
-def values(choices: Sequence[str]) -> CommaSeparated:
-    """An argparse type for a comma-separated list of names from ``choices``."""
-    return CommaSeparated(choices)
 
 
 def whole_value(text: str) -> list[str]:

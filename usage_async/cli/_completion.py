@@ -24,7 +24,6 @@ from ._arguments import CommaSeparated, Parser
 __all__ = ["SHELLS", "Command", "Flag", "describe", "script"]
 
 SHELLS = ("bash", "zsh", "fish")
-PROGRAM = "usage-async"
 WHENS = ("now", *WHEN_NAMES)
 """What a WHEN offers: the named moments (a date or a span is typed)."""
 FILE_METAVARS = frozenset({"PATH", "FILE"})
