@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import usage_async as ua
 from usage_async._convert import BucketDecoder, read_envelope
-from usage_async._rows import column_paths
+from usage_async._row_columns import column_paths
 from usage_async.emulator import Emulator, serve
 
 from .conftest import KEY

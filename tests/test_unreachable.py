@@ -21,6 +21,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 import usage_async as ua
 from usage_async._retry import RetryPolicy
+from usage_async._transport import AiohttpTransport
 
 from .conftest import KEY, SleepRecorder
 
@@ -144,3 +145,29 @@ def test_the_policy_gives_an_unreachable_server_one_retry_within_max_retries(
 ) -> None:
     error = ua.APIConnectionError("x", unreachable=unreachable)
     assert RetryPolicy(max_retries=max_retries).attempts(error) == attempts
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("127.0.0.1:{closed_port}", "connection refused"),
+        # A TCP connection to the broadcast address fails in the kernel, never refused.
+        ("255.255.255.255:9", "connection failed ("),
+    ],
+    ids=["refused", "unreachable"],
+)
+async def test_a_post_that_cannot_connect_says_why_without_the_url(
+    closed_port: int, host: str, reason: str
+) -> None:
+    # A webhook's URL is a secret (Slack's carries its token in the path): never said.
+    url = f"http://{host.format(closed_port=closed_port)}/hooks/T0K3N"
+    transport = AiohttpTransport(None, max_body_size=1024, pool_size=1)
+    try:
+        with pytest.raises(ua.APIConnectionError) as failed:
+            await transport.post(url, b"{}", {}, attempt_timeout=5)
+    finally:
+        await transport.close()
+    assert str(failed.value).startswith(reason)
+    assert "T0K3N" not in str(failed.value)
+    assert host.split(":")[0] not in str(failed.value)
+    assert failed.value.__cause__ is None

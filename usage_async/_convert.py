@@ -13,7 +13,7 @@ Rows are generated from the same code: ``row_reader(cls, paths)`` reads and chec
 field exactly as the structure hook does, but returns a tuple of the chosen values (an
 amount's value and currency, not an ``Amount``), so the database sync and ``ua.rows`` build
 no result objects. ``BucketDecoder(cls, row=paths)`` decodes pages into buckets of such
-tuples; which columns a row has, and the path of each, is ``_rows``' business.
+tuples; which columns a row has, and the path of each, is ``_row_columns``' business.
 
 Wire quirks handled here: ``results`` or the older ``result`` key on buckets;
 ``num_sessions`` or the older ``sessions``; cost values and quantities as JSON numbers or

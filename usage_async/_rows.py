@@ -34,27 +34,16 @@ from typing import Any, Protocol
 from ._endpoints import ENDPOINTS
 from ._exceptions import InvalidParameterError
 from ._models import Bucket
-from ._row_columns import (
-    NAME_COLUMNS,
-    column_paths,
-    named_columns,
-    object_values,
-    row_columns,
-    row_fields,
-)
+from ._row_columns import NAME_COLUMNS, named_columns, object_values, row_columns
 from ._streams import BucketStream
 from ._time import iso_utc
 
 __all__ = [
-    "NAME_COLUMNS",
     "Names",
     "Number",
     "Totals",
     "bucket_rows",
-    "column_paths",
-    "object_values",
     "row_dicts",
-    "row_fields",
     "rows",
     "totals",
 ]

@@ -18,7 +18,7 @@ Two ways to walk:
 Open ranges are planned to the server's clock (its ``Date`` header), never to ours.
 
 Either walk decodes into result objects, or, for ``row_buckets``/``row_pages``, into tuples of
-row values (``_rows``): the walk itself is the same code either way, handed a ``row`` of
+row values (``_row_columns``): the walk itself is the same code either way, handed a ``row`` of
 paths that only the page decoding looks at.
 
 Core layer: imports the standard library, attrs and the core below it; never ``_client``

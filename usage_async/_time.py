@@ -42,6 +42,7 @@ __all__ = [
     "utc_datetime",
     "utc_day",
     "utc_minute",
+    "utc_second",
     "utc_text",
 ]
 
@@ -194,3 +195,8 @@ def utc_day(seconds: int) -> str:
 def utc_minute(seconds: int) -> str:
     """``2026-11-25 12:00``: to the minute, no zone (for columns headed UTC)."""
     return utc_datetime(seconds).strftime("%Y-%m-%d %H:%M")
+
+
+def utc_second(seconds: int) -> str:
+    """``2026-11-25 12:00:05``: to the second, no zone (for columns headed UTC)."""
+    return utc_datetime(seconds).strftime("%Y-%m-%d %H:%M:%S")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aiohttp
 
@@ -79,18 +80,9 @@ class AiohttpTransport:
         """One attempt: ``Response`` for any status; raises ``APIConnectionError`` otherwise."""
         session = self._get_session()
         try:
-            async with session.get(
-                url,
-                params=params,
-                headers=headers,
-                allow_redirects=False,
-                # A borrowed session may raise on error statuses; we map them ourselves.
-                raise_for_status=False,
-                timeout=aiohttp.ClientTimeout(total=attempt_timeout),
-            ) as resp:
-                response_headers = {k.lower(): v for k, v in resp.headers.items()}
-                body = await self._read_body(resp, response_headers.get("x-request-id"))
-                return Response(resp.status, response_headers, body)
+            return await self._exchange(
+                session, "GET", url, attempt_timeout, params=params, headers=headers
+            )
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise APITimeoutError(f"request timed out after {attempt_timeout} s") from exc
         except aiohttp.ClientPayloadError as exc:
@@ -131,23 +123,37 @@ class AiohttpTransport:
         """
         session = self._get_session()
         try:
-            async with session.post(
-                url,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-                raise_for_status=False,
-                timeout=aiohttp.ClientTimeout(total=attempt_timeout),
-            ) as resp:
-                response_headers = {k.lower(): v for k, v in resp.headers.items()}
-                answer = await self._read_body(resp, response_headers.get("x-request-id"))
-                return Response(resp.status, response_headers, answer)
+            return await self._exchange(
+                session, "POST", url, attempt_timeout, data=body, headers=headers
+            )
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise APITimeoutError("timed out") from None
         except (aiohttp.ClientError, ssl.SSLError, OSError) as exc:
             reason, retryable = _connection_failure(exc)
             # Not chained: aiohttp's text of the failure quotes the URL.
             raise APIConnectionError(reason, retryable=retryable) from None
+
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        attempt_timeout: float | None,
+        **request: Any,
+    ) -> Response:
+        """Send one request and read its whole answer, whatever its status."""
+        async with session.request(
+            method,
+            url,
+            allow_redirects=False,
+            # A borrowed session may raise on error statuses; we map them ourselves.
+            raise_for_status=False,
+            timeout=aiohttp.ClientTimeout(total=attempt_timeout),
+            **request,
+        ) as resp:
+            headers = {k.lower(): v for k, v in resp.headers.items()}
+            body = await self._read_body(resp, headers.get("x-request-id"))
+            return Response(resp.status, headers, body)
 
     async def _read_body(self, resp: aiohttp.ClientResponse, request_id: str | None) -> bytes:
         limit = self._max_body_size
@@ -186,7 +192,10 @@ def _connection_failure(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "host not found", True
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return "connection refused", True
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return "connection refused", True
+        # The OS's words (Network is unreachable), which name no host, unlike aiohttp's.
+        return f"connection failed ({exc.os_error.strerror or type(exc.os_error).__name__})", True
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
         return "connection closed", True
     return f"connection failed ({type(exc).__name__})", True

@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(**options): options for the usage_emulator fixture, as for "
-        "usage_async.emulator.serve (seed, faults, latency, now, late, api_key)",
+        "usage_async.emulator.serve (seed, faults, latency, now, late, spike, api_key)",
     )
 
 

@@ -192,9 +192,9 @@ def library_totals(
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
-def in_terminal(emulator: Emulator, *argv: str, columns: int = 80) -> str:
-    """What ``usage-async ARGV`` shows on a terminal ``columns`` wide (colours removed); it
-    must exit 0 with nothing on stderr."""
+def on_terminal(command: list[str], env: dict[str, str], columns: int = 80) -> tuple[int, str, str]:
+    """Run ``command`` with stdout on a pseudo-terminal ``columns`` wide; its exit code, what
+    the terminal showed (colours removed) and its stderr."""
     pty = pytest.importorskip("pty")
     import fcntl
     import struct
@@ -202,14 +202,9 @@ def in_terminal(emulator: Emulator, *argv: str, columns: int = 80) -> str:
 
     reader, writer = pty.openpty()
     fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    env = {**user_environment(emulator), "COLUMNS": str(columns), "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
+    env = {**env, "COLUMNS": str(columns), "TERM": "xterm-256color"}
     child = subprocess.Popen(
-        [console_script(), *argv],
-        stdout=writer,
-        stderr=subprocess.PIPE,
-        env=env,
-        close_fds=True,
+        command, stdout=writer, stderr=subprocess.PIPE, env=env, close_fds=True
     )
     os.close(writer)
     chunks = []
@@ -223,6 +218,16 @@ def in_terminal(emulator: Emulator, *argv: str, columns: int = 80) -> str:
         chunks.append(chunk)
     os.close(reader)
     err = child.stderr.read().decode() if child.stderr else ""
-    assert child.wait(timeout=60) == 0, err
+    code = child.wait(timeout=120)
+    return code, ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n"), err
+
+
+def in_terminal(emulator: Emulator, *argv: str, columns: int = 80) -> str:
+    """What ``usage-async ARGV`` shows on a terminal ``columns`` wide (colours removed); it
+    must exit 0 with nothing on stderr."""
+    env = user_environment(emulator)
+    env.pop("NO_COLOR", None)
+    code, shown, err = on_terminal([console_script(), *argv], env, columns)
+    assert code == 0, err
     assert err == ""
-    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+    return shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,7 +128,12 @@ def test_costs_help_offers_only_daily_buckets_and_its_own_group_by_fields(cli: C
         ),
     ],
 )
-def test_bad_arguments_exit_2_with_a_usage_message(cli: Cli, argv: list[str], message: str) -> None:
+def test_bad_arguments_exit_2_with_a_usage_message(
+    cli: Cli, argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2026-12-01T21:20:00Z, after every date above: "2h" and "1h" ago share its UTC day,
+    # as they would not in a run at 01:00.
+    monkeypatch.setattr(time, "time", lambda: 1_796_160_000.0)
     result = cli(*argv)
     assert result.code == 2
     assert result.out == ""

@@ -9,10 +9,12 @@ stay on the test's own event loop; the fixtures are ``tests/budgets``'.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import os
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,7 +40,7 @@ from usage_async.emulator import ORGANIZATION, serve
 from usage_async.report._money import cents, money_text
 from usage_async.sync import database_exists, open_engine
 
-from .conftest import ANSI
+from .conftest import on_terminal
 
 # The budget suite's synced databases (SQLite, then PostgreSQL) and its receiver.
 postgres_server = budget_suite.postgres_server
@@ -280,6 +282,22 @@ async def test_a_database_not_there_exits_1_says_what_to_run_and_makes_none(
     assert not database_exists(sqlite_database)  # none made
 
 
+async def test_a_database_without_synced_costs_exits_1_and_says_what_to_run(
+    tmp_path: Path, environment: dict[str, str], write_config: WriteConfig
+) -> None:
+    empty = tmp_path / "usage.db"
+    with contextlib.closing(sqlite3.connect(empty)) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")  # a database, but never synced
+    path = write_config(budgets_toml(WITHIN))
+    run = await usage_async(
+        environment, "budget", "check", f"sqlite:///{empty}", "--config", str(path)
+    )
+    assert run.code == 1
+    assert run.out == ""
+    assert "has no synced costs" in run.err
+    assert "run usage-async sync with the costs endpoint first" in run.err
+
+
 # --- Exit code 2: the config and the arguments -------------------------------------------------
 
 
@@ -451,36 +469,6 @@ async def test_ordinary_days_ring_no_anomaly(
 # --- On a terminal, and --help -----------------------------------------------------------------
 
 
-def on_terminal(argv: list[str], env: dict[str, str], columns: int = 80) -> tuple[int, str, str]:
-    """Run ``usage-async ARGV`` with stdout on a pseudo-terminal ``columns`` wide."""
-    import fcntl
-    import pty
-    import struct
-    import subprocess
-    import termios
-
-    reader, writer = pty.openpty()
-    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    env = {**env, "COLUMNS": str(columns), "TERM": "xterm-256color"}
-    child = subprocess.Popen(
-        cli_command(*argv), stdout=writer, stderr=subprocess.PIPE, env=env, close_fds=True
-    )
-    os.close(writer)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(reader, 65536)
-        except OSError:  # EIO: the terminal's other side is closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(reader)
-    err = child.stderr.read().decode() if child.stderr else ""
-    code = child.wait(timeout=60)
-    return code, ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n"), err
-
-
 async def test_the_table_fits_80_columns_with_long_names_and_scopes(
     synced_sqlite: str, environment: dict[str, str], write_config: WriteConfig
 ) -> None:
@@ -498,7 +486,7 @@ async def test_the_table_fits_80_columns_with_long_names_and_scopes(
         )
     )
     argv = ["budget", "check", synced_sqlite, "--config", str(path), "--dry-run"]
-    code, shown, err = await asyncio.to_thread(on_terminal, argv, environment)
+    code, shown, err = await asyncio.to_thread(on_terminal, cli_command(*argv), environment)
     assert code == 3, err
     lines = shown.splitlines()
     assert max(len(line) for line in lines) <= 80

@@ -75,6 +75,9 @@ def test_the_bash_script_is_valid_and_registers_for_the_program(scripts: dict[st
         (["sync", "--since", "this"], ["this-month"]),
         (["api-keys", "--owner-project-access", "in"], ["inactive"]),
         (["completion", ""], ["bash", "zsh", "fish"]),
+        (["budget", ""], ["check"]),
+        (["budget", "check", "--co"], ["--config"]),  # the flags of a command's own command
+        (["budget", "check", "--dry"], ["--dry-run"]),
         (["costs", "--line-item", ""], []),  # a value of the user's own: nothing offered
     ],
 )
@@ -152,6 +155,7 @@ def test_the_fish_script_describes_commands_and_flags(scripts: dict[str, Path]) 
         in text
     )
     assert "-l group-by -x -a '(__fish_complete_list , __usage_async_costs_group_by)'" in text
+    assert "'__fish_seen_subcommand_from budget' -l config -r -F" in text
 
 
 def test_an_unknown_shell_is_a_usage_error(cli: Cli) -> None:

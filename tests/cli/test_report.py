@@ -18,6 +18,7 @@ import pytest
 
 from usage_async.cli import main
 from usage_async.emulator import Emulator
+from usage_async.report._money import cents, money_text
 
 from .conftest import (
     END,
@@ -36,25 +37,14 @@ DAILY: dict[str, Any] = {"start_time": START_TS, "end_time": END_TS, "bucket_wid
 
 
 def money(amount: Decimal) -> str:
-    return f"{amount:,.2f} USD"
+    return f"{money_text(cents(amount))} USD"
 
 
-def test_report_shows_the_library_totals_of_every_endpoint(cli: Cli, environment: Emulator) -> None:
-    result = cli("report", "--start", START, "--end", END)
-    assert result.code == 0, result.err
-    lines = result.out.splitlines()
-    for endpoint, metric in [
-        ("completions", "input_tokens"),
-        ("completions", "num_model_requests"),
-        ("embeddings", "input_tokens"),
-        ("images", "images"),
-        ("audio_speeches", "characters"),
-        ("file_search_calls", "num_requests"),
-        ("code_interpreter_sessions", "num_sessions"),
-    ]:
-        total = library_totals(environment, endpoint, **DAILY)[()][metric]
-        line = next(text for text in lines if text.startswith(endpoint))
-        assert f"{total:,}" in line, f"{endpoint} {metric}"
+def cents_after(name: str, line: str) -> int:
+    """The amount that follows ``name`` on a report line (``1,234.56 USD``), in cents."""
+    figure = re.search(re.escape(name) + r"\s.*?(-?[\d,]+\.\d\d) USD", line)
+    assert figure is not None, line
+    return int(figure[1].replace(",", "").replace(".", ""))
 
 
 def test_report_shows_total_cost_cost_per_day_and_per_line_item(
@@ -72,13 +62,30 @@ def test_report_shows_total_cost_cost_per_day_and_per_line_item(
         one_day = {**DAILY, "start_time": first, "end_time": first + 86400}
         [sums] = library_totals(environment, "costs", **one_day).values()
         [bar] = [line for line in lines if line.startswith(day)]
-        assert bar.rstrip().endswith(f" {money(sums['amount'])}"), bar
+        # The day's cost to the cent, rounded down or up so that the days add up.
+        assert abs(cents_after(day, bar) - sums["amount"] * 100) < 1, bar
     by_item = library_totals(environment, "costs", ("line_item",), group_by=["line_item"], **DAILY)
     largest = max(by_item.items(), key=lambda item: item[1]["amount"])
     (line_item, _), sums = largest
-    assert any(
-        line_item in line and money(sums["amount"]) in line for line in result.out.splitlines()
-    )
+    [shown] = [line for line in lines if line.startswith(line_item)]
+    assert abs(cents_after(line_item, shown) - sums["amount"] * 100) < 1, shown
+
+
+def test_the_days_and_the_projects_add_up_to_the_total_shown(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")  # the two cost tables one above the other
+    # A week whose days, each rounded to the cent on its own, add up to a cent more.
+    result = cli("report", "--start", "2026-11-01", "--end", "2026-11-08")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    total = cents_after("Cost per day, total", result.out)
+    days = [cents_after(line[:10], line) for line in lines if re.match(r"2026-11-0\d ", line)]
+    assert len(days) == 7
+    assert sum(days) == total
+    start = lines.index("Cost by project") + 3  # the title, the header and its rule
+    projects = [cents_after("", line) for line in lines[start : start + 5]]
+    assert sum(projects) == total
 
 
 def test_report_shows_the_busiest_model_of_an_endpoint_with_its_requests(

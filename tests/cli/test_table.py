@@ -17,7 +17,7 @@ from rich.console import Console
 
 import usage_async as ua
 from usage_async._protocol import Query, validate
-from usage_async._rows import iso_utc
+from usage_async._time import iso_utc
 from usage_async.cli._table import TablePlan, plan_table, render_table
 from usage_async.emulator import Emulator
 

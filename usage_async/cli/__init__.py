@@ -13,9 +13,10 @@ singular flags (``project_ids`` -> ``--project-id``), enum filters, ``--group-by
 ``OPENAI_ADMIN_KEY`` or ``--api-key-file``, never from a flag's value.
 
 Exit codes: 0 success, 1 the API or the network failed, 2 bad arguments (including a missing
-key), 3 ``budget check`` (and ``sync --budgets``) found a budget past a threshold, 130
-interrupted, 141 stdout closed early (``| head``). ``budget check`` also exits 1 when an
-alert could not be delivered, which outranks 3.
+key), 3 ``budget check`` (and ``sync --budgets``) found a budget past a threshold, 75
+``sync --no-wait`` found another run syncing its source, 130 interrupted, 141 stdout closed
+early (``| head``). ``budget check`` also exits 1 when an alert could not be delivered,
+which outranks 3.
 
 The rule: this package is the only place with argparse, rich, exit codes and terminal
 output (print, stdout, stderr). The libraries (``usage_async.sync``, ``usage_async.focus``,

@@ -37,7 +37,6 @@ __all__ = [
     "common_parents",
     "number",
     "program_parser",
-    "values",
     "when",
     "whole_value",
 ]
@@ -177,11 +176,6 @@ class CommaSeparated:
         return items
 
 
-def values(choices: Sequence[str]) -> CommaSeparated:
-    """An argparse type for a comma-separated list of names from ``choices``."""
-    return CommaSeparated(choices)
-
-
 def whole_value(text: str) -> list[str]:
     """An argparse type for one free-text value, taken whole: ids, models and cost line items
     may contain commas ("gpt-4o-2024-08-06, input"), so a comma never splits them."""
@@ -265,6 +259,9 @@ class Common:
     ``--max-retries``."""
     period: argparse.ArgumentParser
     """``--start`` (required) and ``--end``, as WHENs."""
+    when: Callable[[str], When]
+    """The argparse type of any other flag that takes a WHEN (``budget check --at``), with
+    the same ``now`` as the period's."""
 
 
 def common_parents(now: int) -> Common:
@@ -321,7 +318,7 @@ def common_parents(now: int) -> Common:
         type=when(now),
         help="end, exclusive (default: now)",
     )
-    return Common(connection=connection, period=period)
+    return Common(connection=connection, period=period, when=when(now))
 
 
 def program_parser() -> tuple[argparse.ArgumentParser, Subcommands]:

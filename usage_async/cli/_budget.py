@@ -33,12 +33,11 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .._exceptions import InvalidParameterError
-from .._time import TimeSyntaxError, parse_when, utc_day, utc_text
+from .._time import utc_day, utc_text
 from ..budgets._messages import money, percent
 from ._output import stdout_console
-from ._running import EXIT_API_ERROR, EXIT_BUDGET_CROSSED, EXIT_OK, fail, usage_error
-from ._voice import library_log, say
+from ._running import EXIT_API_ERROR, EXIT_BUDGET_CROSSED, EXIT_OK, checked, fail, usage_error
+from ._voice import library_log, plural, say
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,37 +64,24 @@ _SAID = {
 }
 
 
-def run_check(args: argparse.Namespace, now: int, *, default_database: str) -> int:
+def run_check(args: argparse.Namespace, *, default_database: str) -> int:
     """Run ``usage-async budget check`` on ``args.database`` (else ``default_database``);
     returns the exit code."""
     from ..budgets import BudgetCheckError, BudgetConfigError, check
 
-    at = _at(args, now)
+    at = args.at.seconds if args.at is not None else None
     config = _load_config(args, args.config)
     database = args.database or default_database
+    checking = check(database, config, at=at, dry_run=args.dry_run, prefix=args.prefix or "")
     try:
         with library_log(*_secrets_of(config)):
-            report = asyncio.run(
-                check(database, config, at=at, dry_run=args.dry_run, prefix=args.prefix or "")
-            )
+            report = checked(args, lambda: asyncio.run(checking), _FLAGS)
     except BudgetConfigError as exc:  # a project the database does not know
         usage_error(args, str(exc))
-    except InvalidParameterError as exc:
-        flag = _FLAGS.get(exc.param or "")
-        usage_error(args, f"{flag}: {exc.message}" if flag else exc.message)
     except BudgetCheckError as exc:
         return fail(str(exc), None)
     show_budget_report(report)
     return budget_exit_code(report)
-
-
-def _at(args: argparse.Namespace, now: int) -> int | None:
-    if args.at is None:
-        return None
-    try:
-        return parse_when(args.at, now).seconds
-    except TimeSyntaxError as exc:
-        usage_error(args, f"argument --at: {exc}")
 
 
 def _load_config(args: argparse.Namespace, path: str) -> BudgetConfig:
@@ -348,7 +334,7 @@ def _alert_lines(report: BudgetReport) -> Iterable[str]:
             line += f": {alert.error}; it stays pending for the next check"
         yield line
     if earlier:
-        yield f"{earlier} alert{'s' if earlier > 1 else ''} sent by earlier checks, not again"
+        yield f"{plural(earlier, 'alert')} sent by earlier checks, not again"
 
 
 def _what(alert: AlertOutcome, projects: Mapping[str, str]) -> str:

@@ -1,12 +1,13 @@
 """Shell completion for bash, zsh and fish: a static script generated from the parser.
 
-``describe`` reads what the parser knows (the commands, each command's flags, which of them
-take a value and the values they offer: argparse ``choices``, the names of a
-``CommaSeparated`` list, the named WHENs, files for a PATH or FILE) and ``script`` writes it
-in the shell's own completion language. The script carries everything: completing a word
-runs no Python, so it is as quick as the shell's own, and nothing is imported to generate it
-beyond the parser that is already built. (shtab generates much the same, argcomplete runs
-the program on every Tab; neither is needed for a script this size.)
+``describe`` reads what the parser knows (the commands; each command's flags, with those of
+its own commands, as ``budget check``'s; which of them take a value and the values they
+offer: argparse ``choices``, the names of a ``CommaSeparated`` list, the named WHENs, files
+for a PATH or FILE) and ``script`` writes it in the shell's own completion language. The
+script carries everything: completing a word runs no Python, so it is as quick as the
+shell's own, and nothing is imported to generate it beyond the parser that is already built.
+(shtab generates much the same, argcomplete runs the program on every Tab; neither is
+needed for a script this size.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from ._arguments import CommaSeparated, Parser
 __all__ = ["SHELLS", "Command", "Flag", "describe", "script"]
 
 SHELLS = ("bash", "zsh", "fish")
-PROGRAM = "usage-async"
 WHENS = ("now", *WHEN_NAMES)
 """What a WHEN offers: the named moments (a date or a span is typed)."""
 FILE_METAVARS = frozenset({"PATH", "FILE"})
@@ -85,9 +85,17 @@ def _flag(action: argparse.Action) -> Flag | None:
     )
 
 
-def _flags(parser: argparse.ArgumentParser) -> tuple[Flag, ...]:
+def _flags(parser: argparse.ArgumentParser, *, nested: bool = False) -> tuple[Flag, ...]:
+    """The flags of ``parser``; ``nested``, those of its own commands too (``budget check``'s
+    ``--config``), each once: completion knows a command by its first word only."""
     actions = parser.actions if isinstance(parser, Parser) else []
-    return tuple(flag for flag in map(_flag, actions) if flag is not None)
+    flags = {flag.names: flag for flag in map(_flag, actions) if flag is not None}
+    if nested:
+        for action in actions:
+            if isinstance(action.choices, dict):
+                for command in dict.fromkeys(action.choices.values()):
+                    flags.update({f.names: f for f in _flags(command, nested=True)})
+    return tuple(flags.values())
 
 
 def _arguments(parser: argparse.ArgumentParser) -> tuple[str, ...]:
@@ -113,7 +121,8 @@ def describe(program: Parser) -> tuple[tuple[Flag, ...], tuple[Command, ...]]:
         name = parser.prog.rsplit(" ", 1)[-1]
         aliases = tuple(other for other in names[id(parser)] if other != name)
         summary = parser.summary if isinstance(parser, Parser) else ""
-        commands.append(Command(name, aliases, _short(summary), _flags(parser), _arguments(parser)))
+        flags = _flags(parser, nested=True)
+        commands.append(Command(name, aliases, _short(summary), flags, _arguments(parser)))
     return _flags(program), tuple(commands)
 
 

@@ -37,15 +37,7 @@ from ..focus._writers import (
     refuse_partial_replacements,
     require_pyarrow,
 )
-from ._running import (
-    EXIT_API_ERROR,
-    EXIT_OK,
-    checked,
-    complete,
-    make_client,
-    requested_period,
-    usage_error,
-)
+from ._running import EXIT_OK, checked, complete, fail, make_client, requested_period, usage_error
 from ._voice import plural, say
 
 __all__ = ["export_focus"]
@@ -89,8 +81,7 @@ def export_focus(args: argparse.Namespace, now: int, *, group_by: Sequence[str])
             )
         usage_error(args, outcome.error.message)  # a month file that appeared meanwhile, say
     if isinstance(outcome.error, FocusExportError):
-        print(f"usage-async: error: {outcome.error}", file=sys.stderr)
-        return EXIT_API_ERROR
+        return fail(str(outcome.error), key)
     if code == EXIT_OK and outcome.rows is not None:
         partly = partial_months(start, end) if partitioned else []
         _report(outcome.rows.summary, outcome.files, args.output, partitioned, partly)
@@ -184,29 +175,18 @@ def _report(
 ) -> None:
     """What was written, which month files hold part of their month, and what the API left
     out or incomplete, on stderr."""
-    err = sys.stderr
     if output is not None:
         where = f"{plural(len(files), 'file')} under {output}" if partitioned else output
-        rows = plural(summary.rows, "FOCUS row")
-        print(f"usage-async: wrote {rows} to {where}", file=err)
+        say(f"wrote {plural(summary.rows, 'FOCUS row')} to {where}")
     written = {path.parent.name for path in files}
     for month in partly:
         folder = f"BillingPeriodStart={month.month[:10]}"
         if folder in written:
-            print(
-                f"usage-async: {folder} holds {describe_part(month)} only: the period covers part "
-                "of that month",
-                file=err,
-            )
+            say(f"{folder} holds {describe_part(month)} only: the period covers part of that month")
     if summary.gaps:
         gaps = ", ".join(f"{name} {count:,}" for name, count in sorted(summary.gaps.items()))
-        print(
-            f"usage-async: rows left null where FOCUS wants a value (the API did not give "
-            f"it): {gaps}",
-            file=err,
-        )
+        say(f"rows left null where FOCUS wants a value (the API did not give it): {gaps}")
     if summary.unknown:
-        unknown = plural(len(summary.unknown), "cost result")
-        print(f"usage-async: {unknown} not exported:", file=err)
+        say(f"{plural(len(summary.unknown), 'cost result')} not exported:")
         for day, untyped in summary.unknown:
-            print(f"  {day}: {untyped.reason}", file=err)
+            print(f"  {day}: {untyped.reason}", file=sys.stderr)

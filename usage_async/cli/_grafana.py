@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ._running import EXIT_API_ERROR, EXIT_OK, usage_error
-from ._voice import say
+from ._voice import plural, say
 
 if TYPE_CHECKING:
     from ..grafana import Catalog, Omitted, Provisioning
@@ -54,7 +54,7 @@ def _report(args: argparse.Namespace, made: Provisioning, omitted: Sequence[Omit
     from ..grafana import DASHBOARDS_FOLDER, PASSWORD_ENV
 
     dashboards = [name for name in made.files if name.startswith(DASHBOARDS_FOLDER + "/")]
-    say(f"wrote {len(dashboards)} dashboards and a data source under {args.output}")
+    say(f"wrote {plural(len(dashboards), 'dashboard')} and a data source under {args.output}")
     say(f"mount {args.output} at /etc/grafana/provisioning")
     note = " (the one in DATABASE_URL is not written)" if made.source.url_had_password else ""
     say(f"Grafana reads the database password from ${PASSWORD_ENV}{note}")

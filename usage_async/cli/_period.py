@@ -92,7 +92,7 @@ def resolve_period(start: When, end: When | None, grid: int, now: int) -> Period
             raise PeriodError(
                 f"--start {start.text} and --end {end.text} fall in the same {width} "
                 f"(from {utc_text(first)}); give an earlier --start"
-                + (" or a narrower --bucket-width" if grid > 60 else "")
+                + (" or a narrower --bucket-width" if grid > MINUTE else "")
             )
         relation = "before" if end.seconds < start.seconds else "the same moment as"
         raise PeriodError(f"--end {end.text} is {relation} --start {start.text}")

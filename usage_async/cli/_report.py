@@ -4,7 +4,9 @@ JSON or an HTML file.
 All three are drawn from one ``Chargeback``, which ``usage_async.report.collect`` reads: all
 twelve endpoints at once in daily buckets, grouped by model, project and line item where the
 endpoint has them, with the projects' names read beside them. So the screen, the JSON and the
-HTML report of one period show the same numbers.
+HTML report of one period show the same numbers; the screen and the HTML show amounts in
+cents apportioned from their total (``report._money.apportion``), so that the days, the line
+items and the projects each add up to the total shown.
 
 The screen shows the total cost, a bar per day, cost by line item and by project, and each
 endpoint's totals with its busiest models. It fits the console's width (the terminal's, or
@@ -47,7 +49,7 @@ from ..report import (
     render_html,
     report_params,
 )
-from ..report._money import exact_sum
+from ..report._money import apportion, cents, exact_sum, money_text
 from ._names import NONE
 from ._output import BucketBars, human_number, small_writes, stdout_console
 from ._voice import plural
@@ -307,8 +309,19 @@ def _name(value: Any) -> Text:
     return Text(NONE if value is None else str(value))
 
 
-def _money(value: Number, currency: str) -> str:
-    return f"{Decimal(value):,.2f} {currency.upper()}"
+def _money(amount_cents: int, currency: str) -> str:
+    return f"{money_text(amount_cents)} {currency.upper()}"
+
+
+# A name, its exact cost, that cost in the cents shown, and its currency.
+_Cost = tuple[Text, Decimal, int, str]
+
+
+def _costs(named: Sequence[tuple[Text, Decimal]], total: Decimal, currency: str) -> list[_Cost]:
+    """``named`` costs in cents apportioned from ``total``'s: what is listed adds up to the
+    total shown, as in the HTML report."""
+    shown = apportion([amount for _, amount in named], cents(total))
+    return [(name, amount, c, currency) for (name, amount), c in zip(named, shown, strict=True)]
 
 
 def _phrases(sums: Mapping[str, Number], metrics: Iterable[str]) -> list[str]:
@@ -338,16 +351,13 @@ def _render_costs(chargeback: Chargeback, console: Console) -> None:
     for currency, total in totals.items():
         _render_cost_chart(chargeback, currency, total, console)
     console.line()
-    line_items = [
-        (Text(item or NONE), amount, currency)
-        for currency in totals
-        for item, amount in chargeback.line_items(currency).items()
-    ]
-    projects = [
-        (Text(charge.label), charge.total, currency)
-        for currency in totals
-        for charge in chargeback.projects(currency)
-    ]
+    line_items: list[_Cost] = []
+    projects: list[_Cost] = []
+    for currency, total in totals.items():
+        items = chargeback.line_items(currency).items()
+        line_items += _costs([(Text(item or NONE), cost) for item, cost in items], total, currency)
+        charges = [(Text(charge.label), charge.total) for charge in chargeback.projects(currency)]
+        projects += _costs(charges, total, currency)
     _print(
         console,
         Columns(
@@ -360,15 +370,15 @@ def _render_costs(chargeback: Chargeback, console: Console) -> None:
     )
 
 
-def _top_table(title: str, column: str, costs: Sequence[tuple[Text, Decimal, str]]) -> Table:
-    """A table of the largest ``costs`` (name, amount, currency), largest first."""
+def _top_table(title: str, column: str, costs: Sequence[_Cost]) -> Table:
+    """A table of the largest ``costs``, largest first."""
     table = Table(title=title, **_TABLE_STYLE)
     table.add_column(column)
     table.add_column("cost", justify="right")
     # Stable: equal amounts keep the order they were given in.
     ranked = sorted(costs, key=lambda cost: cost[1], reverse=True)
-    for name, amount, currency in ranked[:TOP]:
-        table.add_row(name, _money(amount, currency))
+    for name, _, amount_cents, currency in ranked[:TOP]:
+        table.add_row(name, _money(amount_cents, currency))
     if len(ranked) > TOP:
         table.add_row(f"... {len(ranked) - TOP} more", "")
     return table
@@ -385,13 +395,14 @@ def _render_cost_chart(
         for i in range(0, len(days), step)
     ]
     largest = float(max((amount for _, amount in bars), default=Decimal(0))) or 1.0
-    amounts = [_money(amount, currency) for _, amount in bars]
+    # Apportioned from the total, as the HTML report's days: the bars add up to the title.
+    amounts = [_money(c, currency) for c in apportion([a for _, a in bars], cents(total))]
     # The bars give way first: a date or an amount cut short would be no use at all.
     fixed = len("2026-11-01") + max(len(amount) for amount in amounts) + 2 * _CHART_GAP
     width = max(1, min(BAR_WIDTH, console.width - fixed))
     per = "day" if step == 1 else f"{step} days"
     chart = Table(
-        title=f"Cost per {per}, total {_money(total, currency)}",
+        title=f"Cost per {per}, total {_money(cents(total), currency)}",
         show_header=False,
         **{**_TABLE_STYLE, "box": None},
     )

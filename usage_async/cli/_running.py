@@ -151,7 +151,7 @@ def make_client(args: argparse.Namespace) -> tuple[UsageClient, str]:
     and the key (to blank out of what is said). A missing key or a refused base URL is a
     usage error."""
     from .._client import UsageClient
-    from ._voice import redact
+    from .._redact import redact
 
     key = admin_key(args)
     try:

@@ -31,6 +31,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._redact import redact
 from .._time import iso_utc
 from ..sync._config import ConfigError, SourceConfig, SyncConfig, load_config
 from ._running import (
@@ -41,9 +42,12 @@ from ._running import (
     client_options,
     usage_error,
 )
-from ._voice import library_log, redact, say
+from ._voice import library_log, say
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from .._client import UsageClient
     from ._budget import SyncBudgets
 
 __all__ = ["run_sync"]
@@ -142,7 +146,6 @@ async def _serve(
     args: argparse.Namespace,
     budgets: SyncBudgets | None = None,
 ) -> int:
-    from .._client import UsageClient
     from .._exceptions import InvalidParameterError
     from ..sync._store import open_engine
 
@@ -156,25 +159,11 @@ async def _serve(
             stopped.append(signum)
             main.cancel()
 
+    clients = _clients(config, args)
     try:
         engine = open_engine(database)
     except InvalidParameterError as exc:
         usage_error(args, exc.message)
-    limiter = asyncio.Semaphore(config.max_in_flight)
-    clients = []
-    try:
-        for source in config.sources:
-            clients.append(
-                UsageClient(
-                    source.api_key,
-                    base_url=source.base_url,
-                    organization=source.organization,
-                    limiter=limiter,
-                    **client_options(args),
-                )
-            )
-    except InvalidParameterError as exc:
-        usage_error(args, _redact(exc.message, config))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop, signum)
     try:
@@ -200,10 +189,32 @@ async def _serve(
         await engine.dispose()
 
 
+def _clients(config: SyncConfig, args: argparse.Namespace) -> list[UsageClient]:
+    """A client per source, sharing one cap on the requests in flight; a base URL the
+    client refuses is a usage error (no client has sent anything yet)."""
+    from .._client import UsageClient
+    from .._exceptions import InvalidParameterError
+
+    limiter = asyncio.Semaphore(config.max_in_flight)
+    try:
+        return [
+            UsageClient(
+                source.api_key,
+                base_url=source.base_url,
+                organization=source.organization,
+                limiter=limiter,
+                **client_options(args),
+            )
+            for source in config.sources
+        ]
+    except InvalidParameterError as exc:
+        usage_error(args, _redact(exc.message, config))
+
+
 async def _run_once(
     config: SyncConfig,
-    clients: Sequence[Any],
-    engine: Any,
+    clients: Sequence[UsageClient],
+    engine: AsyncEngine,
     concurrency: int,
     args: argparse.Namespace,
 ) -> int:

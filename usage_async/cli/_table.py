@@ -38,7 +38,7 @@ from rich.text import Text
 
 from .._protocol import Query
 from .._row_columns import row_fields
-from .._time import DAY, MINUTE
+from .._time import DAY, MINUTE, utc_day, utc_minute, utc_second
 from ..report._money import exact_sum
 from ._names import ID_OF, NAME_COLUMNS, NONE, label
 
@@ -61,7 +61,6 @@ _TIMES = ("start_time", "end_time")
 _WIDTH_WORDS = {"1d": "daily", "1h": "hourly", "1m": "per-minute"}
 _CENT = Decimal("0.01")
 _MAX_DECIMALS = 4
-_MINUTES = "%Y-%m-%d %H:%M"
 _NAMED = 3  # columns named in the note about those left out
 # Shown, left out and restored together: a quantity means nothing without its unit.
 _TOGETHER = {"quantity": ("quantity", "quantity_unit")}
@@ -196,15 +195,12 @@ def time_cells(values: Sequence[str | None], *, seconds: bool = True) -> list[st
     moments = [_seconds(v) if v is not None else None for v in values]
     known = [m for m in moments if m is not None]
     if all(m % DAY == 0 for m in known):
-        layout = "%Y-%m-%d"
+        shown = utc_day
     elif not seconds or all(m % MINUTE == 0 for m in known):
-        layout = _MINUTES
+        shown = utc_minute
     else:
-        layout = "%Y-%m-%d %H:%M:%S"
-    return [
-        _dt.datetime.fromtimestamp(m, _dt.UTC).strftime(layout) if m is not None else ""
-        for m in moments
-    ]
+        shown = utc_second
+    return [shown(m) if m is not None else "" for m in moments]
 
 
 def text_column(field: str, cells: Sequence[str]) -> Column:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from .._redact import redact
 
-__all__ = ["library_log", "plural", "redact", "say"]
+__all__ = ["library_log", "plural", "say"]
 
 _LOGGER = "usage_async"
 

@@ -69,6 +69,7 @@ def register(commands: Subcommands, common: Common) -> None:
     check.add_argument(
         "--at",
         metavar="WHEN",
+        type=common.when,
         help="evaluate as of this time instead of the last sync (an ISO date or datetime, "
         "UTC unless an offset is given, or a span before now such as 7d): its periods, and "
         "the days that ended by then",
@@ -89,4 +90,4 @@ def run(args: argparse.Namespace, now: int) -> int:
     """Run ``usage-async budget check``; returns the exit code."""
     from .._budget import run_check
 
-    return run_check(args, now, default_database=DEFAULT_DATABASE)
+    return run_check(args, default_database=DEFAULT_DATABASE)

@@ -31,9 +31,9 @@ def register(commands: Subcommands, common: Common) -> None:
 
 def run(args: argparse.Namespace, now: int) -> int:
     """Serve the emulator, report its last ``DEMO_DAYS`` days; returns the exit code."""
-    from ..._time import DAY
+    from ..._time import DAY, floor_to
     from ...emulator import Spike
     from .._report import demo_report
 
-    today = now - now % DAY
+    today = floor_to(now, DAY)
     return complete(demo_report(now, DEMO_DAYS, Spike(today - SPIKE_DAYS_AGO * DAY)), None)

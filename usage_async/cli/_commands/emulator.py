@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-from ..._time import TimeSyntaxError, parse_when, utc_day
+from ..._time import utc_day
 from .._arguments import KEY_ENV, Common, Subcommands, number
-from .._running import EXIT_INTERRUPTED, EXIT_OK, fail, usage_error
-
-if TYPE_CHECKING:
-    from ...emulator import Spike
+from .._running import EXIT_INTERRUPTED, EXIT_OK, fail
 
 __all__ = ["register"]
 
@@ -47,6 +43,7 @@ def register(commands: Subcommands, common: Common) -> None:
     parser.add_argument(
         "--spike",
         metavar="DAY",
+        type=common.when,
         help="plant a cost spike: Support Copilot's activity 12 times its usual on the UTC day "
         "holding DAY (a date such as 2026-11-20, or a span before now such as 3d), which "
         "usage-async budget check finds as an anomaly (default: none)",
@@ -58,9 +55,9 @@ def run(args: argparse.Namespace, now: int) -> int:
     """Serve until Ctrl-C (exit 130); exit 1 when the address cannot be served."""
     import asyncio
 
-    from ...emulator import DEFAULT_API_KEY, Faults, serve_forever
+    from ...emulator import DEFAULT_API_KEY, Faults, Spike, serve_forever
 
-    spike = _spike(args, now)
+    spike = Spike(args.spike.seconds) if args.spike is not None else None
     share = args.fault_rate / 3
     faults = (
         Faults(rate_limit=share, server_error=share, disconnect=share, seed=args.seed)
@@ -104,15 +101,3 @@ def run(args: argparse.Namespace, now: int) -> int:
     except OSError as exc:  # the port is taken, the host is not ours...
         return fail(f"cannot serve on {args.host}:{args.port}: {exc}", None)
     return EXIT_OK
-
-
-def _spike(args: argparse.Namespace, now: int) -> Spike | None:
-    """``--spike DAY``: the day holding that WHEN (relative to ``now``)."""
-    if args.spike is None:
-        return None
-    from ...emulator import Spike
-
-    try:
-        return Spike(parse_when(args.spike, now).seconds)
-    except TimeSyntaxError as exc:
-        usage_error(args, f"argument --spike: {exc}")

@@ -21,12 +21,12 @@ from .._arguments import (
     COMMON_FLAGS,
     DEFAULT_CONCURRENCY,
     WHEN_HELP,
+    CommaSeparated,
     Common,
     Subcommands,
     add_format_flag,
     add_names_flag,
     number,
-    values,
     whole_value,
 )
 from .._period import Period, ServerClock
@@ -97,7 +97,7 @@ def _add_bucket_flags(
         flags["group_by"],
         dest="group_by",
         metavar="FIELD[,FIELD...]",
-        type=values(endpoint.group_by),
+        type=CommaSeparated(endpoint.group_by),
         action="extend",
         help=f"one result row per distinct value of: {', '.join(endpoint.group_by)}",
     )
@@ -115,7 +115,7 @@ def _add_filter(parser: argparse.ArgumentParser, spec: Filter, flag: str) -> Non
         return
     noun = flag[2:].replace("-", " ")
     if spec.choices:
-        kind: Callable[[str], list[str]] = values(spec.choices)
+        kind: Callable[[str], list[str]] = CommaSeparated(spec.choices)
         several = f"repeat the flag or comma-separate for several; one of {', '.join(spec.choices)}"
     else:
         kind = whole_value
@@ -165,7 +165,7 @@ def _add_output_flags(parser: argparse.ArgumentParser, endpoint: Endpoint) -> No
     parser.add_argument(
         "--columns",
         metavar="FIELD[,FIELD...]",
-        type=values(fields),
+        type=CommaSeparated(fields),
         action="extend",
         help="exactly these columns, in this order, in any format (default: csv, jsonl and "
         "json carry all; the table those that fit the terminal); grouping fields and their "

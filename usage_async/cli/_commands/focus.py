@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 
 from ..._endpoints import ENDPOINTS
-from .._arguments import DEFAULT_CONCURRENCY, WHEN_HELP, Common, Subcommands, number, values
+from .._arguments import (
+    DEFAULT_CONCURRENCY,
+    WHEN_HELP,
+    CommaSeparated,
+    Common,
+    Subcommands,
+    number,
+)
 
 __all__ = ["ALWAYS_GROUPED", "EXTRA_GROUPS", "FOCUS_FORMATS", "register"]
 
@@ -47,7 +54,7 @@ def register(commands: Subcommands, common: Common) -> None:
     parser.add_argument(
         "--group-by",
         metavar="FIELD[,FIELD...]",
-        type=values(EXTRA_GROUPS),
+        type=CommaSeparated(EXTRA_GROUPS),
         action="extend",
         help=f"also split rows by: {', '.join(EXTRA_GROUPS)} (each fills its x_ column)",
     )

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .._arguments import WHEN_HELP, Common, Subcommands, add_names_flag
-from .._running import checked, complete, make_client, requested_period, usage_error
+from .._running import EXIT_OK, checked, complete, make_client, requested_period, usage_error
 from .._voice import say
 from .sync import DEFAULT_DATABASE
 
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace, now: int) -> int:
             client, period.start, end, args.html, names=names, now=now, budgets=statuses
         )
         code = complete(html, key, base_url=client.base_url)
-        if code == 0:
+        if code == EXIT_OK:
             say(f"wrote the chargeback report to {args.html}")
             sys.stderr.flush()
         return code

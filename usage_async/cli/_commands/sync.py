@@ -18,7 +18,7 @@ import datetime as _dt
 
 from ..._endpoints import ENDPOINTS
 from ..._time import parse_duration
-from .._arguments import DEFAULT_CONCURRENCY, Common, Subcommands, number, values
+from .._arguments import DEFAULT_CONCURRENCY, CommaSeparated, Common, Subcommands, number
 
 __all__ = ["DEFAULT_DATABASE", "register"]
 
@@ -123,7 +123,7 @@ def _add_scope_flags(parser: argparse.ArgumentParser) -> None:
         "--endpoint",
         metavar="NAME",
         dest="endpoints",
-        type=values(tuple(ENDPOINTS)),
+        type=CommaSeparated(tuple(ENDPOINTS)),
         action="extend",
         help="sync only this endpoint (repeat or comma-separate; default all twelve)",
     )
@@ -133,7 +133,7 @@ def _add_scope_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--group-by",
         metavar="FIELD[,FIELD...]",
-        type=values(GROUP_FIELDS),
+        type=CommaSeparated(GROUP_FIELDS),
         action="extend",
         help="group by these fields where an endpoint offers them (default: every field "
         "each endpoint offers)",
