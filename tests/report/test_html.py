@@ -393,9 +393,19 @@ async def test_budgets_show_spending_the_forecast_and_when_it_settled(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("spent", 1.5), ("amount", 0), ("amount", "-3"), ("forecast", 2.0), ("spent", "ten")],
+    [
+        ("spent", 1.5),
+        ("amount", 0),
+        ("amount", "-3"),
+        ("forecast", 2.0),
+        ("spent", "ten"),
+        ("spent", "NaN"),
+        ("amount", "NaN"),
+        ("amount", "Infinity"),
+        ("forecast", Decimal("-Infinity")),
+    ],
 )
-def test_a_budget_refuses_floats_and_amounts_that_are_not_positive(
+def test_a_budget_refuses_floats_non_numbers_and_amounts_that_are_not_positive(
     field: str, value: object
 ) -> None:
     given: dict[str, object] = {"name": "b", "spent": 1, "amount": 10, "currency": "usd"}
