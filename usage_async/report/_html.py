@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
+from .._endpoints import ENDPOINTS
 from .._rows import Number
 from .._time import utc_day, utc_text
 from ._model import BudgetStatus, Chargeback, RankedCost, metric_label
@@ -376,9 +377,10 @@ def _keys_ranking(chargeback: Chargeback, keys: list[RankedCost], currency: str)
     since = chargeback.api_keys_from
     heading = f"Top API keys, {currency.upper()}"
     if since is None:
+        first = utc_day(ENDPOINTS["costs"].group_by_since["api_key_id"])
         return (
             f'<h3>{esc(heading)}</h3>\n<p class="note">The API attributes costs to API keys '
-            "only from 2025-12-06 on; this period ends before that day.</p>"
+            f"only from {first} on; this period ends before that day.</p>"
         )
     before = None
     if since > chargeback.start:
