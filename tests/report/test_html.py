@@ -382,7 +382,7 @@ async def test_budgets_show_spending_the_forecast_and_when_it_settled(
     assert "Research &lt;lab&gt;" in html
     assert (
         "Spent 750.00 of 1,000.00 USD (75.0 %). Forecast 1,200.50 USD (120.1 %). "
-        "Forecast over budget. Settled until 2025-12-08 00:00 UTC." in page.text
+        "Forecast over budget. Settled through 2025-12-08 00:00 UTC." in page.text
     )
     assert "Spent 1,100.00 of 1,000.00 USD (110.0 %). Over budget." in page.text
     assert "Spent 100.00 of 1,000.00 USD (10.0 %). Forecast 200.00 USD (20.0 %)." in page.text

@@ -210,7 +210,7 @@ def _budgets(budgets: Sequence[BudgetStatus]) -> str:
             state = "Over budget" if spent_over else "Forecast over budget"
             text += f' <strong class="over">{state}.</strong>'
         if budget.settled_until is not None:
-            text += f" Settled until {esc(utc_text(budget.settled_until))}."
+            text += f" Settled through {esc(utc_text(budget.settled_until))}."
         label = f"{budget.name}: {spent} of {amount} {budget.currency.upper()} spent"
         bar = budget_bar(
             budget.spent,
