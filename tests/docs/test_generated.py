@@ -115,7 +115,7 @@ def test_every_page_is_in_the_navigation_and_every_entry_exists() -> None:
     assert set(entries) == pages
 
 
-def test_the_site_builds_offline() -> None:
+def test_nothing_in_the_site_configuration_fetches_from_the_network() -> None:
     """Nothing in the configuration fetches from the network at build time (CI has none)."""
     config = (DOCS.parent / "mkdocs.yml").read_text()
     assert re.search(r"^  font: false$", config, re.M)  # no Google fonts

@@ -73,6 +73,17 @@ def test_there_are_the_three_dashboards_each_with_its_own_uid() -> None:
     assert all(len(uid) <= 40 for uid in uids)
 
 
+@pytest.mark.parametrize("prefix", ["acme_production_team_billing_", "a" * 60 + "_"])
+def test_a_long_prefix_still_gives_each_dashboard_a_uid_of_its_own(prefix: str) -> None:
+    # Grafana keeps one dashboard per UID: three sharing one would show as one.
+    uids = {d["uid"] for d in all_dashboards(Catalog.of_sync(prefix)).values()}
+    other = {d["uid"] for d in all_dashboards(Catalog.of_sync(prefix + "x_")).values()}
+    assert len(uids) == 3
+    assert all(len(uid) <= 40 for uid in uids)
+    assert uids.isdisjoint(other)
+    assert uids.isdisjoint(d["uid"] for d in DASHBOARDS.values())
+
+
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_a_dashboard_is_what_grafana_12_loads_as_current(name: str) -> None:
     dashboard = DASHBOARDS[name]

@@ -16,12 +16,14 @@ import contextlib
 import datetime as dt
 import email.utils
 import itertools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 import attrs
 from aiohttp import web
+
+from ..servers import app_url
 
 DAY = 86400
 KEY = "sk-admin-ledger-tests"
@@ -308,17 +310,6 @@ def _list(items: Any) -> web.Response:
     return web.json_response(body, headers={"x-request-id": "req_ledger"})
 
 
-@contextlib.asynccontextmanager
-async def serve_ledger(ledger: Ledger) -> AsyncIterator[str]:
+def serve_ledger(ledger: Ledger) -> contextlib.AbstractAsyncContextManager[str]:
     """Serve ``ledger`` on a loopback port for the block; yields its base URL (``.../v1``)."""
-    runner = web.AppRunner(
-        ledger.app(), access_log=None, handle_signals=False, shutdown_timeout=0.1
-    )
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}/v1"
-    finally:
-        await runner.cleanup()
+    return app_url(ledger.app())

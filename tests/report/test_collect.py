@@ -7,10 +7,9 @@ from decimal import Decimal
 import pytest
 
 import usage_async as ua
-from usage_async._protocol import validate
 from usage_async.cli._report import report_queries
 from usage_async.emulator import Emulator
-from usage_async.report import API_KEYS, USERS, Chargeback, collect, report_params
+from usage_async.report import API_KEYS, USERS, Chargeback, collect
 
 from .conftest import EMULATOR_NOW
 from .ledger import (
@@ -238,13 +237,22 @@ async def test_a_failing_query_names_itself_and_the_client_stays_open() -> None:
         assert not client.closed  # borrowed: the caller closes it
 
 
-def test_the_queries_are_the_text_reports_so_both_reports_agree() -> None:
-    start, end = utc("2026-02-03T15:00:00"), utc("2026-03-01")
-    ours = {
-        name: validate(ua.ENDPOINTS[name], params)
-        for name, params in report_params(start, end).items()
-    }
-    assert ours == report_queries(start, end)
+async def test_collect_sends_the_queries_the_text_report_checks_so_both_reports_agree(
+    ledger: Ledger, ledger_client: ua.UsageClient
+) -> None:
+    start = utc("2025-12-01T15:00:00")  # the report's days start at its UTC midnight
+    await collect(ledger_client, start, END, names=False, attribution=False)
+    first_pages: dict[str, dict[str, object]] = {}
+    for path, query in ledger.queries:
+        first_pages.setdefault(path, query)
+    expected = {}
+    for query in report_queries(start, END).values():
+        pairs = query.params()
+        wire: dict[str, object] = {k: v for k, v in pairs if k != "group_by[]"}
+        wire["group_by"] = [v for k, v in pairs if k == "group_by[]"]
+        expected[f"/v1{query.endpoint.path}"] = wire
+    assert first_pages == expected
+    assert expected["/v1/organization/costs"]["start_time"] == str(START)
 
 
 async def test_on_the_emulator_every_number_is_what_the_library_totals_say(

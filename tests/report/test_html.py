@@ -382,7 +382,7 @@ async def test_budgets_show_spending_the_forecast_and_when_it_settled(
     assert "Research &lt;lab&gt;" in html
     assert (
         "Spent 750.00 of 1,000.00 USD (75.0 %). Forecast 1,200.50 USD (120.1 %). "
-        "Forecast over budget. Settled until 2025-12-08 00:00 UTC." in page.text
+        "Forecast over budget. Settled through 2025-12-08 00:00 UTC." in page.text
     )
     assert "Spent 1,100.00 of 1,000.00 USD (110.0 %). Over budget." in page.text
     assert "Spent 100.00 of 1,000.00 USD (10.0 %). Forecast 200.00 USD (20.0 %)." in page.text
@@ -393,9 +393,19 @@ async def test_budgets_show_spending_the_forecast_and_when_it_settled(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("spent", 1.5), ("amount", 0), ("amount", "-3"), ("forecast", 2.0), ("spent", "ten")],
+    [
+        ("spent", 1.5),
+        ("amount", 0),
+        ("amount", "-3"),
+        ("forecast", 2.0),
+        ("spent", "ten"),
+        ("spent", "NaN"),
+        ("amount", "NaN"),
+        ("amount", "Infinity"),
+        ("forecast", Decimal("-Infinity")),
+    ],
 )
-def test_a_budget_refuses_floats_and_amounts_that_are_not_positive(
+def test_a_budget_refuses_floats_non_numbers_and_amounts_that_are_not_positive(
     field: str, value: object
 ) -> None:
     given: dict[str, object] = {"name": "b", "spent": 1, "amount": 10, "currency": "usd"}

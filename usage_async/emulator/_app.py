@@ -21,7 +21,6 @@ Layer: part of the emulator, a library over the core; never cli, sync or focus.
 from __future__ import annotations
 
 import asyncio
-import datetime as _dt
 import email.utils
 import hmac
 import logging
@@ -37,6 +36,7 @@ import orjson
 from aiohttp import web
 
 from .._endpoints import ENDPOINTS, LIST_ENDPOINTS, Endpoint, ListEndpoint
+from .._time import utc_datetime
 from ._catalog import ORGANIZATION
 from ._directory import Directory
 from ._late import LateData
@@ -115,8 +115,7 @@ class _Dropped(web.Response):
 
 def _http_date(now: float) -> str:
     """An HTTP date (RFC 9110 IMF-fixdate): ``Sun, 01 Mar 2026 12:34:56 GMT``."""
-    moment = _dt.datetime.fromtimestamp(int(now), _dt.UTC)
-    return email.utils.format_datetime(moment, usegmt=True)
+    return email.utils.format_datetime(utc_datetime(int(now)), usegmt=True)
 
 
 def _retry_after_headers(ms: int) -> dict[str, str]:

@@ -53,8 +53,6 @@ def _utc(day: str) -> int:
 ORG_CREATED = _utc("2024-01-01")
 """No usage exists before this instant: earlier buckets are empty."""
 
-"""The live API refuses costs grouped by ``api_key_id`` for ranges starting before this."""
-
 
 def _make_id(prefix: str, label: str, length: int) -> str:
     # Stable, realistic-looking IDs: the same label gives the same ID in every release.

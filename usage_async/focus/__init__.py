@@ -11,10 +11,9 @@
 ``FOCUS_COLUMNS`` is the one table of the mapping (FOCUS column, how it is computed, type,
 nullability); its source expressions (``Field``, ``Coalesce``, ``UtcTime``, ...) are exported
 here so that a database view can be generated from the same table. The command line's
-``usage-async focus`` lives in ``_cli``.
+``usage-async focus`` lives in ``usage_async.cli``.
 
-Layer: a library over the core; never cli, sync or emulator (the command line is ``_cli``, which
-belongs to the cli layer).
+Layer: a library over the core; never cli, sync or emulator.
 """
 
 from ._columns import (

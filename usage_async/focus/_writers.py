@@ -251,7 +251,7 @@ def partial_months(start: int, end: int | None) -> list[PartialMonth]:
     (``end=None``) holds its last month to now: the month so far, not a part of it.
     """
     first = utc_datetime(floor_to(start, DAY))
-    last = None if end is None else _dt.datetime.fromtimestamp(end, _dt.UTC)
+    last = None if end is None else utc_datetime(end)
     if last is not None and last <= first:
         return []
 

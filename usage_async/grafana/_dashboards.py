@@ -9,6 +9,7 @@ each multi-value with "All" (see ``_panels``).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -172,9 +173,21 @@ def _variables(catalog: Catalog) -> dict[str, Variable]:
     }
 
 
+UID_LENGTH = 40
+"""The longest dashboard UID Grafana accepts."""
+
+
 def _uid(catalog: Catalog, name: str) -> str:
-    """The dashboard's UID: one per prefix, at most Grafana's 40 characters."""
-    return f"usage-async-{catalog.prefix.replace('_', '-')}{name}"[:40]
+    """The dashboard's UID: one per prefix and dashboard, at most ``UID_LENGTH`` characters.
+
+    A UID too long for Grafana keeps its start and ends in a digest of the whole, so that
+    two long prefixes, or the three dashboards of one, never share a UID (Grafana would
+    load only one of them)."""
+    uid = f"usage-async-{catalog.prefix.replace('_', '-')}{name}"
+    if len(uid) <= UID_LENGTH:
+        return uid
+    digest = hashlib.sha256(uid.encode()).hexdigest()[:10]
+    return f"{uid[: UID_LENGTH - len(digest) - 1]}-{digest}"
 
 
 _ANNOTATION_STATE = ("source", "endpoint", "settled_until", "synced_until")

@@ -12,13 +12,13 @@ Grafana has no built-in SQLite data source, so a SQLite URL is refused, saying s
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
 
+from .._base_url import is_loopback
 from .._exceptions import InvalidParameterError
 from ..sync._store import database_url
 from ._panels import DATASOURCE_TYPE
@@ -71,12 +71,8 @@ def _query_value(url: sa.URL, name: str) -> str | None:
 
 
 def _on_this_machine(host: str) -> bool:
-    if host.startswith("/") or host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    # A Unix socket's directory is this machine too.
+    return host.startswith("/") or is_loopback(host)
 
 
 def _address(host: str, port: int) -> str:

@@ -96,40 +96,40 @@ ORDER BY 1, 2""",
     return [tokens, requests]
 
 
-def _token_tables(catalog: Catalog) -> list[Panel]:
-    view = catalog.table(_VIEW)
-    sums = """SUM(input_tokens) AS "input tokens",
+_TOKEN_SUMS_SQL = """SUM(input_tokens) AS "input tokens",
   SUM(output_tokens) AS "output tokens",
   SUM(input_cached_tokens) AS "cached input tokens",
   SUM(num_model_requests) AS "requests\""""
-    needs = {_VIEW: (*_VIEW_KEYS, *_TOKEN_SUMS)}
-    by_project = Panel(
-        title="Tokens and requests by project",
+
+
+def _token_table(catalog: Catalog, per: str, shown: str, grouped: str) -> Panel:
+    """The completions of the time range in a table, a row ``per`` project or model
+    (``shown`` as its first column, grouped by ``grouped``), most input tokens first."""
+    return Panel(
+        title=f"Tokens and requests by {per}",
         kind="table",
-        description="Completions in the time range, per project, most input tokens first.",
-        sql=f"""SELECT COALESCE(project_name, project_id, '(no project)') AS "project",
-  {sums}
-FROM {view}
+        description=f"Completions in the time range, per {per}, most input tokens first.",
+        sql=f"""SELECT {shown} AS "{per}",
+  {_TOKEN_SUMS_SQL}
+FROM {catalog.table(_VIEW)}
 WHERE {_view_filter()}
-GROUP BY project_id, project_name
+GROUP BY {grouped}
 ORDER BY "input tokens" DESC NULLS LAST, 1""",
-        needs=needs,
+        needs={_VIEW: (*_VIEW_KEYS, *_TOKEN_SUMS)},
         height=9,
     )
-    by_model = Panel(
-        title="Tokens and requests by model",
-        kind="table",
-        description="Completions in the time range, per model, most input tokens first.",
-        sql=f"""SELECT COALESCE(model, '(no model)') AS "model",
-  {sums}
-FROM {view}
-WHERE {_view_filter()}
-GROUP BY model
-ORDER BY "input tokens" DESC NULLS LAST, 1""",
-        needs=needs,
-        height=9,
-    )
-    return [by_project, by_model]
+
+
+def _token_tables(catalog: Catalog) -> list[Panel]:
+    return [
+        _token_table(
+            catalog,
+            "project",
+            "COALESCE(project_name, project_id, '(no project)')",
+            "project_id, project_name",
+        ),
+        _token_table(catalog, "model", "COALESCE(model, '(no model)')", "model"),
+    ]
 
 
 def _per_day_from_table(

@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
+from .._endpoints import ENDPOINTS
 from .._rows import Number
 from .._time import utc_day, utc_text
 from ._model import BudgetStatus, Chargeback, RankedCost, metric_label
@@ -209,7 +210,7 @@ def _budgets(budgets: Sequence[BudgetStatus]) -> str:
             state = "Over budget" if spent_over else "Forecast over budget"
             text += f' <strong class="over">{state}.</strong>'
         if budget.settled_until is not None:
-            text += f" Settled until {esc(utc_text(budget.settled_until))}."
+            text += f" Settled through {esc(utc_text(budget.settled_until))}."
         label = f"{budget.name}: {spent} of {amount} {budget.currency.upper()} spent"
         bar = budget_bar(
             budget.spent,
@@ -376,9 +377,10 @@ def _keys_ranking(chargeback: Chargeback, keys: list[RankedCost], currency: str)
     since = chargeback.api_keys_from
     heading = f"Top API keys, {currency.upper()}"
     if since is None:
+        first = utc_day(ENDPOINTS["costs"].group_by_since["api_key_id"])
         return (
             f'<h3>{esc(heading)}</h3>\n<p class="note">The API attributes costs to API keys '
-            "only from 2025-12-06 on; this period ends before that day.</p>"
+            f"only from {first} on; this period ends before that day.</p>"
         )
     before = None
     if since > chargeback.start:

@@ -10,6 +10,7 @@ and where it is heading.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -107,17 +108,20 @@ class EndpointUsage:
 
 
 def _decimal(value: Any, param: str) -> Decimal:
-    # Floats are refused: 0.1 is not a tenth, and a budget compares money exactly.
+    # Floats are refused: 0.1 is not a tenth, and a budget compares money exactly. NaN and
+    # the infinities are no amount of money (and no cent to show).
+    number: Decimal | None = None
     if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int | str) and not isinstance(value, bool):
-        try:
-            return Decimal(value)
-        except ArithmeticError:
-            pass
-    raise InvalidParameterError(
-        f"{param} must be a Decimal, an int or a decimal string, got {value!r}", param=param
-    )
+        number = value
+    elif isinstance(value, int | str) and not isinstance(value, bool):
+        with contextlib.suppress(ArithmeticError):
+            number = Decimal(value)
+    if number is None or not number.is_finite():
+        raise InvalidParameterError(
+            f"{param} must be a finite Decimal, an int or a decimal string, got {value!r}",
+            param=param,
+        )
+    return number
 
 
 def _spent(value: Decimal | int | str) -> Decimal:
@@ -138,8 +142,9 @@ class BudgetStatus:
     ``forecast`` of the period's end, and ``settled_until``, the time before which ``spent``
     no longer changes (Unix seconds).
 
-    Amounts are ``Decimal`` (ints and decimal strings are converted; floats are refused
-    with ``InvalidParameterError``, as is an ``amount`` that is not positive).
+    Amounts are finite ``Decimal``s (ints and decimal strings are converted; floats, NaN
+    and the infinities are refused with ``InvalidParameterError``, as is an ``amount`` that
+    is not positive).
     """
 
     name: str
