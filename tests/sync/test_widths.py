@@ -54,7 +54,7 @@ async def test_a_table_an_older_version_left_with_two_widths_is_refused_with_the
             await conn.execute(
                 sa.text(
                     "INSERT INTO sync_state SELECT source, endpoint, '1d', group_by, "
-                    "settled_until, synced_until FROM sync_state"
+                    "settled_until, synced_until, NULL FROM sync_state"
                 )
             )
             await conn.execute(

@@ -1,12 +1,14 @@
-"""History that grows backwards: a ``since`` before a table's first bucket adds just the older
-range, in the same transactional way as the rest, and moves no state.
+"""History that grows backwards: a ``since`` before where a table's reading began adds just
+the older range, in the same transactional way as the rest.
 
-The range ``[since, first bucket)`` is read newest part first, one page's worth of buckets
-at a time (each grouping segment of it whole, in one transaction), so that what is written
-always reaches the table's first bucket without a gap: a run killed halfway leaves a table
-whose first bucket is simply earlier, and the next run with the same ``since`` adds the
-rest. The state's ``settled_until`` and ``synced_until`` describe the newest buckets and
-are written back unchanged.
+The range ``[since, read_from)`` is read newest part first, one page's worth of buckets at a
+time (each grouping segment of it whole, in one transaction that moves the state's
+``read_from`` back to the part's start), so that what is read always reaches where the
+reading began without a gap: a run killed halfway leaves a table read from a little
+earlier, and the next run with the same ``since`` adds the rest. Empty buckets are read
+once: ``read_from`` says they were, where the table's rows could not. The state's
+``settled_until`` and ``synced_until`` describe the newest buckets and are written back
+unchanged.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ async def history_parts(
                 buckets.extend(page.data)
                 rows.extend(row for bucket in page.data for row in shape(bucket))
             settled, synced = state.settled_until, state.synced_until  # unchanged
-            await write(store.replace(job, source, part.start, part.end, rows, settled, synced))
+            await write(
+                store.replace(job, source, part.start, part.end, rows, settled, synced, part.start)
+            )
             yield HistoryPart(part.start, part.end, rows, buckets, pages)
         end = chunk

@@ -289,7 +289,8 @@ async def sync(
             the asyncio driver is chosen for you) or an ``AsyncEngine`` (not disposed here).
         since: Where a table's first run starts: Unix seconds, an aware datetime, or a
             ``timedelta`` before the server's now (default 30 days). Floored to a bucket
-            boundary. Tables that have a state continue from it instead.
+            boundary. Tables that have a state continue from it instead; a ``since`` before
+            where a table's reading began adds the older range, once.
         endpoints: Endpoint names, or one comma-separated string (default: all twelve).
         bucket_width: ``"1h"`` or ``"1d"`` (``"1m"`` works too) for usage; costs are daily.
         group_by: Fields to group by; a field an endpoint does not offer is left out for it.
@@ -422,8 +423,15 @@ async def _locked_run(
     counting = Counting(client)
     try:
         states = await store.prepare(source, asked.jobs, client.organization)
-        kept = [job for job in asked.jobs if (job.endpoint.name, job.width) in states]
-        firsts = await store.first_buckets(source, kept) if asked.history and kept else {}
+        # States an older version wrote say not where their reading began: their rows tell.
+        unrecorded = [
+            job
+            for job in asked.jobs
+            if (state := states.get((job.endpoint.name, job.width))) and state.read_from is None
+        ]
+        firsts = (
+            await store.first_buckets(source, unrecorded) if asked.history and unrecorded else {}
+        )
         listed = await _refresh_directory(counting, store, source, asked.directory)
         run = _Run(client, store, source, clock.now, clock.first, asked.concurrency, writes, bars)
         run.history = firsts if asked.history else None
@@ -529,8 +537,9 @@ class _Run:
     concurrency: int
     writes: _Writes
     bars: SyncProgress = NO_PROGRESS
-    # Each table's first bucket (None: it has no rows) when since was given, else None: a
-    # since before it adds the older range first.
+    # When since was given (else None): a since before where a table's reading began adds
+    # the older range first. Holds the first bucket (None: no rows) of the tables whose
+    # state an older version wrote, which does not say where that was.
     history: Mapping[str, int | None] | None = None
     tell: Callable[[str], None] = _log_notice
     # The (project, API key) pairs of the rows written: the keys the directory must name.
@@ -571,6 +580,7 @@ class _Run:
             target=settled_target(job, start, self.now),
             synced=state.synced_until if state is not None else start,
             cursor=start,
+            read_from=start if state is None else None,
         )
         older = self._older_range(job, state)
         history = -(-(older[1] - older[0]) // width) if older else 0
@@ -597,14 +607,17 @@ class _Run:
                 yield report
 
     def _older_range(self, job: Job, state: State | None) -> tuple[int, int] | None:
-        """The range before the table's first bucket that ``since`` asks for, if any."""
+        """The range before where the table's reading began that ``since`` asks for, if any
+        (empty buckets read once are not read again: the state says where reading began)."""
         if self.history is None or state is None:
             return None
-        first = self.history.get(job.endpoint.name)
-        if first is None:  # no rows yet: whatever was read before it is empty
-            first = state.settled_until
+        began = state.read_from
+        if began is None:  # an older version's state: its first bucket, if it has rows
+            began = self.history.get(job.endpoint.name)
+        if began is None:  # nor rows: whatever was read before is empty
+            began = state.settled_until
         start = job.endpoint.bucket_origin(floor_to(self.first, job.width_seconds))
-        return (start, first) if start < first else None
+        return (start, began) if start < began else None
 
     async def _history(
         self, reading: _Reading, state: State, older: tuple[int, int], report: TableReport
@@ -654,6 +667,7 @@ class _Run:
                 rows,
                 settled,
                 reading.synced,
+                reading.read_from,
             )
         )
         reading.cursor = covered
@@ -708,3 +722,4 @@ class _Reading:
     target: int  # where settled_until goes once the run has read to the server's now
     synced: int  # how far the data written reaches
     cursor: int  # where the next page's rows start
+    read_from: int | None  # a first run's start, for its state; None keeps the state's

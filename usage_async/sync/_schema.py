@@ -275,6 +275,12 @@ def _state_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
             "how far the data reaches: the server's now when it was last read",
             nullable=False,
         ),
+        _column(
+            "read_from",
+            UtcDateTime(),
+            "where the reading of the table began (the first run's --since, or an earlier "
+            "one's): the buckets before it were never read; null if an older version made it",
+        ),
         comment="Where each source's sync of each table stands.",
     )
 

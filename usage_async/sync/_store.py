@@ -20,7 +20,7 @@ import datetime as _dt
 import logging
 import re
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -147,10 +147,15 @@ class State:
     group_by: tuple[str, ...]
     settled_until: int
     synced_until: int
+    read_from: int | None = None  # None: a state an older version wrote, which kept none
 
 
 def _seconds(moment: _dt.datetime) -> int:
     return int(moment.timestamp())
+
+
+def _seconds_or_none(moment: _dt.datetime | None) -> int | None:
+    return None if moment is None else _seconds(moment)
 
 
 class Store:
@@ -171,21 +176,35 @@ class Store:
             return {}
         async with self.engine.connect() as conn:
             await conn.execution_options(**{READ_ONLY: True})
-            if not await conn.run_sync(lambda c: sa.inspect(c).has_table(self.schema.state.name)):
+            columns = await conn.run_sync(self._state_columns)
+            if not columns:
                 return {}
-            return await self._read_states(conn, source)
+            return await self._read_states(conn, source, columns)
+
+    def _state_columns(self, conn: Connection) -> set[str]:
+        """The columns the state table has (an older version's may lack some); none if
+        there is no state table."""
+        inspector = sa.inspect(conn)
+        if not inspector.has_table(self.schema.state.name):
+            return set()
+        return {column["name"] for column in inspector.get_columns(self.schema.state.name)}
 
     async def _read_states(
-        self, conn: AsyncConnection, source: str
+        self, conn: AsyncConnection, source: str, columns: Collection[str] | None = None
     ) -> dict[tuple[str, str], State]:
+        """The source's states, from the state table's ``columns`` (default: all)."""
+        state = self.schema.state
         rows = await conn.execute(
-            sa.select(self.schema.state).where(self.schema.state.c.source == source)
+            sa.select(*(c for c in state.columns if columns is None or c.name in columns)).where(
+                state.c.source == source
+            )
         )
         return {
             (row.endpoint, row.bucket_width): State(
                 tuple(f for f in row.group_by.split(",") if f),
                 _seconds(row.settled_until),
                 _seconds(row.synced_until),
+                _seconds_or_none(getattr(row, "read_from", None)),
             )
             for row in rows
         }
@@ -402,10 +421,12 @@ class Store:
         rows: Sequence[tuple[Any, ...]],
         settled_until: int,
         synced_until: int,
+        read_from: int | None = None,
     ) -> None:
         """In one transaction: replace the rows of ``[start, end)`` (``end=None``: everything
         from ``start`` on) of this source and width by ``rows`` (made by ``shaper``), and
-        move the state. A failure rolls the page back whole."""
+        move the state (``read_from=None`` keeps the state's own). A failure rolls the page
+        back whole."""
         table = self.schema.usage[job.endpoint.name]
         sql = self._page_statements(table)
         moment = self.backend.moment
@@ -416,6 +437,7 @@ class Store:
             "group_by": ",".join(job.group_by),
             "settled_until": moment(settled_until),
             "synced_until": moment(synced_until),
+            "read_from": None if read_from is None else moment(read_from),
         }
         bounds: tuple[Any, ...] = (source, job.width, moment(start))
         delete = sql.delete_from
@@ -468,7 +490,11 @@ class Store:
                 ["source", "width", "start", "end"],
             ),
             insert=compiled(table.insert(), columns),
-            state=compiled(self.backend.upsert(state), [column.name for column in state.columns]),
+            # Only the first run and an older range say where the reading began.
+            state=compiled(
+                self.backend.upsert(state, null_keeps={"read_from"}),
+                [column.name for column in state.columns],
+            ),
             state_order=tuple(column.name for column in state.columns),
             columns=columns,
         )
