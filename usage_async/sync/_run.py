@@ -39,7 +39,7 @@ from ._plan import (
     settled_target,
 )
 from ._progress import NO_PROGRESS, SyncProgress, progress_of
-from ._refresh import Counting, refresh_keys, refresh_projects_and_users
+from ._refresh import Counting, key_records, refresh_keys, refresh_projects_and_users
 from ._schema import checked_prefix
 from ._store import State, Store, open_engine
 
@@ -145,23 +145,10 @@ class SyncError(UsageError):
 
 def directory_records(directory: Directory) -> dict[str, list[dict[str, Any]]]:
     """The rows of the ``projects``, ``users`` and ``api_keys`` tables from a directory."""
-    keys = []
-    for key in directory.api_keys.values():
-        owner = key.owner
-        keys.append(
-            {
-                "id": key.id,
-                "name": key.name,
-                "project_id": key.project_id,
-                "owner_type": owner.type if owner is not None else None,
-                "owner_id": owner.id if owner is not None else None,
-                "owner_name": (owner.email or owner.name) if owner is not None else None,
-            }
-        )
     return {
         "projects": [attrs.asdict(p) for p in directory.projects.values()],
         "users": [attrs.asdict(u) for u in directory.users.values()],
-        "api_keys": keys,
+        "api_keys": key_records(directory.api_keys.values()),
     }
 
 
