@@ -17,6 +17,8 @@ import functools
 import json
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, Literal
@@ -72,13 +74,15 @@ class SQLiteBackend:
             # The driver's own implicit BEGIN would be deferred: take the write lock up front.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            # First: switching a new file to WAL takes its write lock, which another run may
-            # hold; without a timeout set yet that fails at once ("database is locked").
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode loses no commit when the process dies, only on power loss.
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
+            try:
+                # First: switching a new file to WAL takes its write lock, which another run
+                # may hold; without a timeout set yet that fails at once ("database is locked").
+                cursor.execute("PRAGMA busy_timeout=60000")
+                _switch_to_wal(cursor)
+                # NORMAL in WAL mode loses no commit when the process dies, only on power loss.
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            finally:
+                cursor.close()
 
         @sa.event.listens_for(engine.sync_engine, "begin")
         def begin(connection: Connection) -> None:
@@ -317,3 +321,29 @@ def _exact_total(parts: Sequence[str]) -> str:
 
 SQLITE = SQLiteBackend()
 """The SQLite backend."""
+
+
+# How often a connection that lost the race to switch a new file to WAL tries again, and
+# the pause before each try (seconds, growing): about 2 s in all.
+_WAL_TRIES = 20
+_WAL_PAUSE = 0.01
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL`` on ``cursor``'s connection, again if it lost a race.
+
+    Connections switching a new file at once can deadlock inside SQLite (each holds a read
+    lock and wants the write lock), and SQLite answers one of them "database is locked" at
+    once, without waiting its busy timeout. Seen with two sources' first runs on one new
+    file: one run failed, and another connection sometimes waited out its whole timeout.
+    The loser tries again after a pause, by when the winner's switch is done and the file
+    is in WAL. The pause blocks the event loop, only in this race on a new file.
+    """
+    for attempt in range(_WAL_TRIES):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == _WAL_TRIES - 1:
+                raise
+        time.sleep(_WAL_PAUSE * (attempt + 1))
