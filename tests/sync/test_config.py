@@ -75,3 +75,19 @@ def test_a_sources_key_file_gives_its_key_or_a_config_error_naming_the_source(
             load_config(config)
         assert complaint in str(refused.value)
         assert "sk-admin-on-line-two" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "wait"), [("", True), ("wait = true\n", True), ("wait = false\n", False)]
+)
+def test_wait_is_true_unless_the_file_says_false(tmp_path: Path, line: str, wait: bool) -> None:
+    config = tmp_path / "sync.toml"
+    config.write_text(f'{line}[sources.acme]\napi_key_env = "HOME"\n')
+    assert load_config(config).wait is wait
+
+
+def test_a_wait_that_is_not_true_or_false_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "sync.toml"
+    config.write_text('wait = "no"\n[sources.acme]\napi_key_env = "HOME"\n')
+    with pytest.raises(ConfigError, match="wait must be true or false"):
+        load_config(config)

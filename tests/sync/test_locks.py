@@ -27,7 +27,7 @@ from usage_async.emulator import Emulator, serve
 from usage_async.sync import SyncBusyError, open_engine
 from usage_async.sync._lock import writer_lock
 
-from .conftest import DAY, NOW, cli_env, client_for, snapshot
+from .conftest import DAY, NOW, cli_env, client_for, snapshot, table_rows
 
 SINCE = NOW - 6 * DAY
 ENDPOINTS = "completions,costs,embeddings"
@@ -154,6 +154,30 @@ async def test_a_run_held_up_says_by_whom_and_75_is_the_only_thing_it_does(
         assert code == 0, err
     finally:
         await engine.dispose()
+
+
+async def test_wait_false_in_a_config_skips_a_held_source_and_the_others_run(
+    emulator: Emulator, database: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "sync.toml"
+    config.write_text(
+        f'database = "{database}"\nwait = false\n'
+        f'[defaults]\nendpoints = ["costs"]\nsince = "6d"\n'
+        f'[sources.acme]\napi_key_env = "OPENAI_ADMIN_KEY"\nbase_url = "{emulator.base_url}"\n'
+        f'[sources.globex]\napi_key_env = "OPENAI_ADMIN_KEY"\nbase_url = "{emulator.base_url}"\n'
+    )
+    engine = open_engine(database)
+    try:
+        async with writer_lock(engine, "", "acme", wait=False, on_wait=print):
+            code, err, _ = await usage_async(cli_env(emulator), "sync", "--config", str(config))
+    finally:
+        await engine.dispose()
+    assert code == 75, err
+    held = [line for line in err.splitlines() if "sync acme:" in line]
+    assert len(held) == 1
+    assert held[0].endswith("not waiting for it (wait = false in the config)")
+    assert "sync globex:" in err  # the source nobody held ran
+    assert {row["source"] for row in await table_rows(database, "costs")} == {"globex"}
 
 
 async def test_a_killed_holder_leaves_no_lock_behind(

@@ -233,7 +233,7 @@ async def _run_once(
     with BucketBars(sys.stderr.isatty() and len(config.sources) == 1, counted="rows") as bars:
         options: dict[str, Any] = {
             "concurrency": concurrency,
-            "wait": not args.no_wait,
+            "wait": config.wait and not args.no_wait,
             "on_notice": notice,
         }
         runs = [
@@ -245,7 +245,8 @@ async def _run_once(
     refused: list[str] = []
     for source, outcome in zip(config.sources, outcomes, strict=True):
         if isinstance(outcome, SyncBusyError):
-            _log(f"sync {source.name}: {outcome} (--no-wait)", config)
+            why = "--no-wait" if args.no_wait else "wait = false in the config"
+            _log(f"sync {source.name}: {outcome} ({why})", config)
             code = code or EXIT_TEMPFAIL
         elif isinstance(outcome, GroupingChangedError | InvalidParameterError):
             # Nothing of this source was changed, and running again will not help; the

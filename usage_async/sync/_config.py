@@ -4,6 +4,7 @@
 
     database = "postgresql://usage@db.internal/usage"
     max_in_flight = 8             # requests in flight across all sources at once
+    wait = true                   # false: skip a source another run holds, not wait for it
 
     [defaults]                    # every key here may be overridden per source
     endpoints = ["completions", "costs"]                # default: all twelve
@@ -121,6 +122,7 @@ class SyncConfig:
     sources: tuple[SourceConfig, ...]
     database: str | None = None
     max_in_flight: int = 8
+    wait: bool = True  # wait for another run that holds a source (false: --no-wait)
 
 
 _INLINE_KEYS = frozenset({"api_key", "key", "admin_key", "openai_admin_key", "token"})
@@ -140,7 +142,7 @@ _SOURCE_KEYS = frozenset(
     }
 )
 _DEFAULT_KEYS = _SOURCE_KEYS - {"api_key_env", "api_key_file", "base_url", "organization"}
-_TOP_KEYS = frozenset({"database", "max_in_flight", "defaults", "sources"})
+_TOP_KEYS = frozenset({"database", "max_in_flight", "wait", "defaults", "sources"})
 
 
 def _check_keys(table: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
@@ -252,6 +254,9 @@ def load_config(path: str | Path, *, overrides: Mapping[str, Any] | None = None)
     max_in_flight = doc.get("max_in_flight", 8)
     if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1:
         raise ConfigError(f"{where}: max_in_flight must be a positive whole number")
+    wait = doc.get("wait", True)
+    if not isinstance(wait, bool):
+        raise ConfigError(f"{where}: wait must be true or false")
     common: dict[str, Any] = {}
     shared = doc.get("defaults", {})
     if not isinstance(shared, dict):
@@ -287,4 +292,6 @@ def load_config(path: str | Path, *, overrides: Mapping[str, Any] | None = None)
                 **settings,
             )
         )
-    return SyncConfig(sources=tuple(sources), database=database, max_in_flight=max_in_flight)
+    return SyncConfig(
+        sources=tuple(sources), database=database, max_in_flight=max_in_flight, wait=wait
+    )

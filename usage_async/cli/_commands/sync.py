@@ -98,7 +98,7 @@ def register(commands: Subcommands, common: Common) -> None:
         "--no-wait",
         action="store_true",
         help="if another run is syncing the same source into the database, exit 75 at once "
-        "instead of waiting for it",
+        "instead of waiting for it (wait = false in a sync.toml does the same)",
     )
     parser.add_argument(
         "--describe",
