@@ -33,6 +33,7 @@ from usage_async.sync import _registry as registry
 from usage_async.sync import database_url, open_engine, write_directory
 from usage_async.sync._backend import Backend
 from usage_async.sync._schema import ExactDecimal, UtcDateTime
+from usage_async.sync._sqlite import _switch_to_wal
 
 from .conftest import client_for
 
@@ -293,3 +294,31 @@ async def test_connections_racing_to_switch_a_new_sqlite_file_to_wal_all_get_in(
             for engine in engines:
                 await engine.dispose()
         assert modes == ["wal"] * 6
+
+
+def test_a_wal_switch_that_waited_out_its_busy_timeout_is_not_tried_again(
+    tmp_path: Path,
+) -> None:
+    # Only the deadlock between two switches is answered at once and worth another try. A
+    # writer holding a file not in WAL for the whole busy timeout (60 s in a run) must fail
+    # the connection after one wait, not after twenty.
+    path = tmp_path / "rollback.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA busy_timeout=200")
+    tries: list[str] = []
+
+    class Counting:
+        def execute(self, sql: str) -> Any:
+            tries.append(sql)
+            return connection.execute(sql)
+
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            _switch_to_wal(Counting(), 0.2)
+    finally:
+        connection.close()
+        holder.close()
+    assert tries == ["PRAGMA journal_mode=WAL"]

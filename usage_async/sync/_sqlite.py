@@ -77,8 +77,8 @@ class SQLiteBackend:
             try:
                 # First: switching a new file to WAL takes its write lock, which another run
                 # may hold; without a timeout set yet that fails at once ("database is locked").
-                cursor.execute("PRAGMA busy_timeout=60000")
-                _switch_to_wal(cursor)
+                cursor.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT * 1000)}")
+                _switch_to_wal(cursor, _BUSY_TIMEOUT)
                 # NORMAL in WAL mode loses no commit when the process dies, only on power loss.
                 cursor.execute("PRAGMA synchronous=NORMAL")
             finally:
@@ -323,13 +323,16 @@ SQLITE = SQLiteBackend()
 """The SQLite backend."""
 
 
+# How long a connection waits for another's write lock (seconds): a page or a schema.
+_BUSY_TIMEOUT = 60.0
+
 # How often a connection that lost the race to switch a new file to WAL tries again, and
 # the pause before each try (seconds, growing): about 2 s in all.
 _WAL_TRIES = 20
 _WAL_PAUSE = 0.01
 
 
-def _switch_to_wal(cursor: Any) -> None:
+def _switch_to_wal(cursor: Any, busy_timeout: float) -> None:
     """``PRAGMA journal_mode=WAL`` on ``cursor``'s connection, again if it lost a race.
 
     Connections switching a new file at once can deadlock inside SQLite (each holds a read
@@ -337,13 +340,17 @@ def _switch_to_wal(cursor: Any) -> None:
     once, without waiting its busy timeout. Seen with two sources' first runs on one new
     file: one run failed, and another connection sometimes waited out its whole timeout.
     The loser tries again after a pause, by when the winner's switch is done and the file
-    is in WAL. The pause blocks the event loop, only in this race on a new file.
+    is in WAL. The pause blocks the event loop, only in this race on a new file. A "locked"
+    that came after waiting (``busy_timeout``, seconds: a writer held a file not in WAL that
+    long) is raised as it is: trying again would wait the whole timeout each time.
     """
     for attempt in range(_WAL_TRIES):
+        began = time.monotonic()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or attempt == _WAL_TRIES - 1:
+            waited = time.monotonic() - began >= busy_timeout / 2
+            if "locked" not in str(error) or waited or attempt == _WAL_TRIES - 1:
                 raise
         time.sleep(_WAL_PAUSE * (attempt + 1))
