@@ -279,7 +279,8 @@ def _state_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
             "read_from",
             UtcDateTime(),
             "where the reading of the table began (the first run's --since, or an earlier "
-            "one's): the buckets before it were never read; null if an older version made it",
+            "one's): the buckets before it were never read; null where an older version "
+            "made the state and no run has read history before its first bucket since",
         ),
         comment="Where each source's sync of each table stands.",
     )
