@@ -54,7 +54,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+from _results import write_section  # benchmarks/ is the script's own folder
+
 KEY = "sk-admin-benchmark"
 DAY = 86400
 HOUR = 3600
@@ -596,19 +597,6 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_results(figures: str) -> None:
-    results = HERE / "RESULTS.md"
-    text = results.read_text()
-    head, mark, tail = text.partition(MARK)
-    if mark:
-        rest = tail.split("\n## ", 1)
-        tail = "\n## " + rest[1] if len(rest) == 2 else ""
-        text = head + figures + tail
-    else:
-        text = text.rstrip("\n") + "\n\n## sync against dlt\n\n" + figures
-    results.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -645,7 +633,7 @@ def main() -> None:
         args.raw.write_text(json.dumps(raw, indent=1))
     print(figures)
     if args.write:
-        write_results(figures)
+        write_section(MARK, figures, heading="sync against dlt")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from pathlib import Path
+
+from _results import write_section  # benchmarks/ is the script's own folder
 
 import usage_async as ua
 from usage_async.budgets import Budget, BudgetConfig, check
@@ -41,7 +42,6 @@ from usage_async.budgets._database import costs_table, read_costs, table_columns
 from usage_async.emulator import ORGANIZATION, serve
 from usage_async.sync import Schema, open_engine
 
-HERE = Path(__file__).resolve().parent
 DAY = 86400
 # A few days into December, so every day of November is settled in the database.
 NOW = int(dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC).timestamp())
@@ -248,20 +248,12 @@ def main() -> None:
     figures = asyncio.run(measure())
     print(figures)
     if args.write:
-        results = HERE / "RESULTS.md"
-        text = results.read_text()
-        head, mark, tail = text.partition(MARK)
-        if mark:
-            rest = tail.split("\n## ", 1)
-            text = head + figures + ("\n## " + rest[1] if len(rest) == 2 else "")
-        else:
-            text = (
-                text.rstrip("\n")
-                + "\n\n## Budgets: how far off the forecast was\n\n"
-                + "`python benchmarks/forecast_backtest.py --write` (about a minute).\n\n"
-                + figures
-            )
-        results.write_text(text)
+        write_section(
+            MARK,
+            figures,
+            heading="Budgets: how far off the forecast was",
+            intro="`python benchmarks/forecast_backtest.py --write` (about a minute).\n\n",
+        )
 
 
 if __name__ == "__main__":

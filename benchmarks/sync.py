@@ -45,11 +45,12 @@ import time
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
+from _results import write_section  # benchmarks/ is the script's own folder
+
 import usage_async as ua
 from usage_async.sync import server_now
 from usage_async.sync._plan import Job, make_jobs, segments
 
-HERE = Path(__file__).resolve().parent
 KEY = "sk-admin-benchmark"
 DAY = 86400
 NOW = 1_764_547_200 + 13 * 3600  # 2025-12-01T13:00:00Z
@@ -292,17 +293,7 @@ def main() -> None:
         args.raw.write_text(json.dumps(data))
     print(figures)
     if args.write:
-        results = HERE / "RESULTS.md"
-        text = results.read_text()
-        head, mark, tail = text.partition(MARK)
-        if mark:
-            # Replace the figures (up to the next heading of the same level or the end).
-            rest = tail.split("\n## ", 1)
-            tail = "\n## " + rest[1] if len(rest) == 2 else ""
-            text = head + figures + tail
-        else:
-            text = text.rstrip("\n") + "\n\n## Sync: a database on top of the pull\n\n" + figures
-        results.write_text(text)
+        write_section(MARK, figures, heading="Sync: a database on top of the pull")
 
 
 if __name__ == "__main__":
