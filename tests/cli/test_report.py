@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from usage_async._files import replace_text
 from usage_async.cli import main
 from usage_async.emulator import Emulator
 from usage_async.report._money import cents, money_text
@@ -282,6 +284,30 @@ def test_report_html_writes_the_totals_the_json_report_gives(
         for t in totals
     ]
     assert [p.name for p in tmp_path.iterdir()] == ["chargeback.html"]  # no temporary left
+    # A report is for sharing: readable by group and others, as a file saved by hand is.
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_report_html_onto_a_directory_is_refused_before_any_request(
+    cli: Cli, environment: Emulator, tmp_path: Path
+) -> None:
+    (tmp_path / "chargeback.html").mkdir()
+    before = environment.stats.by_endpoint.copy()
+    result = cli(*REPORT, "--html", str(tmp_path / "chargeback.html"))
+    assert result.code == 2
+    assert "chargeback.html is a directory: name the file to write" in result.err
+    assert "Traceback" not in result.err
+    assert environment.stats.by_endpoint - before == {}
+    assert [p.name for p in tmp_path.iterdir()] == ["chargeback.html"]  # no temporary left
+
+
+def test_a_file_that_cannot_be_renamed_into_place_leaves_no_temporary_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "report.html").mkdir()  # the rename fails: a directory stands there
+    with pytest.raises(IsADirectoryError):
+        replace_text(tmp_path / "report.html", "<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
 def test_report_html_into_a_missing_directory_is_refused_before_any_request(

@@ -16,9 +16,7 @@ line of totals breaks between two figures, never inside one, and no line ends in
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +34,7 @@ from rich.text import Text
 
 from .._client import UsageClient
 from .._endpoints import ENDPOINTS
+from .._files import replace_text
 from .._models import Page
 from .._protocol import Query, validate
 from .._rows import Number
@@ -157,12 +156,7 @@ async def write_html_report(
     statuses = await budgets() if budgets is not None else None
     chargeback = await read_report(client, start, end, names=names, attribution=True)
     html = render_html(chargeback, generated_at=now, budgets=statuses)
-    # Beside its final place, so the rename is atomic: a reader never sees half a report.
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    ) as partial:
-        partial.write(html)
-    os.replace(partial.name, path)
+    replace_text(path, html)
     return chargeback
 
 

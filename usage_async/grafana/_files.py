@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
 
+from .._files import replace_text
 from ._catalog import Catalog
 from ._dashboards import Omitted, dashboards
 from ._datasource import (
@@ -69,23 +69,9 @@ class Provisioning:
         for relative, text in self.files.items():
             path = root / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            _replace(path, text)
+            replace_text(path, text)  # 0644: a Grafana running as another user reads it
             written.append(path)
         return written
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the new, never half."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        # mkstemp's 0600 would hide the file from a Grafana that runs as another user.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _provider_document(path: str) -> Mapping[str, object]:

@@ -86,6 +86,8 @@ def run(args: argparse.Namespace, now: int) -> int:
     if args.html is not None:
         if not args.html.parent.is_dir():
             usage_error(args, f"--html {args.html}: no such directory {args.html.parent}")
+        if args.html.is_dir():
+            usage_error(args, f"--html {args.html} is a directory: name the file to write")
         statuses = None
         if args.budgets is not None:
             from .._budget import report_budgets
