@@ -8,6 +8,7 @@ finished writer; it lives here, on the test side, and pins nothing.
 from __future__ import annotations
 
 import asyncio
+import socket
 import types
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -50,6 +51,14 @@ class SleepRecorder:
 
     def clock(self) -> float:
         return self.now
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port bound (so nothing else takes it) but not listening: refused."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield bound.getsockname()[1]
 
 
 @pytest.fixture

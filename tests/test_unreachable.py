@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -26,14 +26,6 @@ from usage_async._transport import AiohttpTransport
 from .conftest import KEY, SleepRecorder
 
 START = 1_793_491_200
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A loopback port bound (so nothing else takes it) but not listening: refused."""
-    with socket.socket() as bound:
-        bound.bind(("127.0.0.1", 0))
-        yield bound.getsockname()[1]
 
 
 class NoSuchHost(AbstractResolver):

@@ -17,14 +17,6 @@ COSTS = ("costs", "--start", START, "--end", END)
 
 
 @pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A loopback port bound (so nothing else takes it) but not listening: refused."""
-    with socket.socket() as bound:
-        bound.bind(("127.0.0.1", 0))
-        yield bound.getsockname()[1]
-
-
-@pytest.fixture
 def silent_port() -> Iterator[int]:
     """A loopback port that accepts connections (the kernel's backlog) and never answers."""
     with socket.socket() as listening:

@@ -325,29 +325,39 @@ class _Totals:
     currency has the same unit, and a level (``Endpoint.level_metrics``: bytes stored) never.
     """
 
-    rows: Sequence[Row]
     levels: Collection[str]
+    # The rows of each currency, and the one unit they all share (``None``: none, or several),
+    # found once for every column's cell.
+    by_currency: Mapping[Any, Sequence[Row]]
+    units: Mapping[Any, Any]
 
-    def currencies(self) -> list[Any]:
-        return list(dict.fromkeys(row.get("currency") for row in self.rows))
+    @classmethod
+    def of(cls, rows: Sequence[Row], levels: Collection[str]) -> _Totals:
+        by_currency: dict[Any, list[Row]] = {}
+        for row in rows:
+            by_currency.setdefault(row.get("currency"), []).append(row)
+        units = {}
+        for currency, group in by_currency.items():
+            found = {row.get("quantity_unit") for row in group}
+            units[currency] = found.pop() if len(found) == 1 else None
+        return cls(levels, by_currency, units)
 
     def cells(self, field: str, money_with: str) -> tuple[str, ...]:
         """The total row's cell of ``field``, a line per currency; ``()`` if it has none."""
         if field in (*_TIMES, *self.levels):
             return ()
-        lines = [self._cell(field, currency, money_with) for currency in self.currencies()]
+        lines = [self._cell(field, currency, money_with) for currency in self.by_currency]
         return tuple(lines) if any(lines) else ()
 
     def _cell(self, field: str, currency: Any, money_with: str) -> str:
-        rows = [row for row in self.rows if row.get("currency") == currency]
-        units = {row.get("quantity_unit") for row in rows}
+        unit = self.units[currency]
         if field == "currency":
             return _text(currency)
         if field == "quantity_unit":
-            return _text(units.pop()) if len(units) == 1 and None not in units else ""
-        if field == "quantity" and (len(units) != 1 or None in units):
+            return "" if unit is None else _text(unit)
+        if field == "quantity" and unit is None:
             return ""  # tokens and characters do not add up
-        values = [row.get(field) for row in rows]
+        values = [row.get(field) for row in self.by_currency[currency]]
         numbers = [_exact(v) for v in values if v is not None]
         if not numbers or None in numbers:
             return ""
@@ -392,7 +402,7 @@ def plan_table(
     shown = list(columns) if columns is not None else ["start_time", *keys]
     money_with = "" if "currency" in shown else "currency"
     # A total of one row would repeat it.
-    totals = _Totals(rows, endpoint.level_metrics) if len(rows) > 1 else None
+    totals = _Totals.of(rows, endpoint.level_metrics) if len(rows) > 1 else None
     maker = _ColumnMaker(rows, groups, named, shown, shared or {}, money_with, totals)
     built = {field: maker.column(field) for field in shown}
     in_progress = [_seconds(row["start_time"]) + query.width_seconds > now for row in rows]
