@@ -38,7 +38,7 @@ class Catalog:
 
         Raises ``InvalidParameterError`` for a prefix a sync refuses.
         """
-        return cls.of_relations(describe(prefix=checked_prefix(prefix)), prefix)
+        return cls.of_relations(describe(prefix=prefix), prefix)
 
     @classmethod
     def of_relations(cls, relations: Iterable[Relation], prefix: str = "") -> Catalog:

@@ -22,7 +22,13 @@ from ..budgets._compute import RUN_RATE_DAYS
 from ._catalog import Catalog
 from ._panels import Panel, among
 
-__all__ = ["DAY_START", "PROVISIONAL_TEXT", "cost_panels", "provisional_annotation_sql"]
+__all__ = [
+    "DAY_START",
+    "PROVISIONAL_NEEDS",
+    "PROVISIONAL_TEXT",
+    "cost_panels",
+    "provisional_annotation_sql",
+]
 
 DAY_START = "day::timestamp AT TIME ZONE 'UTC'"
 """A view's ``day`` as the instant it starts, UTC midnight, whatever the session's time
@@ -31,6 +37,8 @@ PROVISIONAL_TEXT = "Provisional costs: each sync reads these days again until th
 USD = "currencyUSD"
 
 _VIEW_KEYS = ("day", "source", "project_id", "project_name", "amount")
+# What the month's figures and the provisional region read of the sync's state.
+_COSTS_STATE = ("source", "endpoint", "settled_until", "synced_until")
 
 
 def _daily_filter() -> str:
@@ -123,10 +131,7 @@ def _month_cte(catalog: Catalog) -> str:
 )"""
 
 
-_MONTH_NEEDS = {
-    "sync_state": ("source", "endpoint", "settled_until", "synced_until"),
-    "cost_by_project_day": _VIEW_KEYS,
-}
+_MONTH_NEEDS = {"sync_state": _COSTS_STATE, "cost_by_project_day": _VIEW_KEYS}
 
 
 def _month_to_date(catalog: Catalog) -> Panel:
@@ -280,6 +285,10 @@ def cost_panels(catalog: Catalog) -> list[Panel]:
         _top(catalog, _API_KEYS),
         _top(catalog, _USERS),
     ]
+
+
+PROVISIONAL_NEEDS = {"sync_state": _COSTS_STATE, "costs": ("source",)}
+"""What ``provisional_annotation_sql`` reads (its dashboard has it only if a sync made costs)."""
 
 
 def provisional_annotation_sql(catalog: Catalog) -> str:

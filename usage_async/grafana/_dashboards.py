@@ -17,9 +17,17 @@ from typing import Any
 import attrs
 
 from ._catalog import Catalog
-from ._costs import cost_panels, provisional_annotation_sql
+from ._costs import PROVISIONAL_NEEDS, cost_panels, provisional_annotation_sql
 from ._freshness import freshness_panels
-from ._panels import DATASOURCE_TYPE, Panel, Variable, among, render_panels, render_variable
+from ._panels import (
+    Panel,
+    Variable,
+    among,
+    datasource_ref,
+    query_target,
+    render_panels,
+    render_variable,
+)
 from ._usage import MODEL_TABLES, usage_panels
 
 __all__ = [
@@ -190,26 +198,16 @@ def _uid(catalog: Catalog, name: str) -> str:
     return f"{uid[: UID_LENGTH - len(digest) - 1]}-{digest}"
 
 
-_ANNOTATION_STATE = ("source", "endpoint", "settled_until", "synced_until")
-
-
 def _annotations(catalog: Catalog, datasource_uid: str) -> list[dict[str, Any]]:
-    datasource = {"type": DATASOURCE_TYPE, "uid": datasource_uid}
+    sql = provisional_annotation_sql(catalog)
     return [
         {
             "name": "Provisional costs",
             "enable": True,
             "hide": False,
             "iconColor": "orange",
-            "datasource": datasource,
-            "target": {
-                "refId": "Anno",
-                "datasource": datasource,
-                "editorMode": "code",
-                "format": "table",
-                "rawQuery": True,
-                "rawSql": provisional_annotation_sql(catalog),
-            },
+            "datasource": datasource_ref(datasource_uid),
+            "target": query_target(sql, "table", datasource_uid, ref="Anno"),
         }
     ]
 
@@ -224,8 +222,7 @@ def _dashboard_json(
     suffix = f" ({catalog.prefix})" if catalog.prefix else ""
     annotations = (
         _annotations(catalog, datasource_uid)
-        if design.annotations
-        and not catalog.missing({"sync_state": _ANNOTATION_STATE, "costs": ("source",)})
+        if design.annotations and not catalog.missing(PROVISIONAL_NEEDS)
         else []
     )
     return {

@@ -31,7 +31,9 @@ __all__ = [
     "Panel",
     "Variable",
     "among",
+    "datasource_ref",
     "layout",
+    "query_target",
     "render_panel",
     "render_panels",
     "render_variable",
@@ -94,14 +96,17 @@ class Variable:
     refresh: Literal[1, 2] = 1
 
 
-def _datasource(uid: str) -> dict[str, str]:
+def datasource_ref(uid: str) -> dict[str, str]:
+    """Grafana's reference to the PostgreSQL data source of ``uid``."""
     return {"type": DATASOURCE_TYPE, "uid": uid}
 
 
-def _target(sql: str, fmt: QueryFormat, uid: str, ref: str = "A") -> dict[str, Any]:
+def query_target(sql: str, fmt: QueryFormat, uid: str, ref: str = "A") -> dict[str, Any]:
+    """Grafana's JSON of one raw SQL query (a panel's target, an annotation's) named ``ref``,
+    reading the data source of ``uid``."""
     return {
         "refId": ref,
-        "datasource": _datasource(uid),
+        "datasource": datasource_ref(uid),
         "editorMode": "code",
         "format": fmt,
         "rawQuery": True,
@@ -163,9 +168,9 @@ def render_panel(panel: Panel, panel_id: int, grid: Mapping[str, int], uid: str)
         "type": panel.kind,
         "title": panel.title,
         "description": panel.description,
-        "datasource": _datasource(uid),
+        "datasource": datasource_ref(uid),
         "gridPos": dict(grid),
-        "targets": [_target(panel.sql, panel.format, uid)],
+        "targets": [query_target(panel.sql, panel.format, uid)],
         "fieldConfig": _field_config(panel),
         "options": _options(panel),
     }
@@ -178,7 +183,7 @@ def render_variable(variable: Variable, uid: str) -> dict[str, Any]:
         "name": variable.name,
         "label": variable.label,
         "type": "query",
-        "datasource": _datasource(uid),
+        "datasource": datasource_ref(uid),
         "query": variable.sql,
         "definition": variable.sql,
         "refresh": variable.refresh,
