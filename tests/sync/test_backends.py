@@ -65,7 +65,7 @@ def test_every_registered_backend_implements_the_whole_interface(
     name: str, backend: Backend
 ) -> None:
     members = interface()
-    assert {"configure", "write_page", "create_view", "view_sql", "upsert"} <= set(members)
+    assert {"configure", "write_page", "create_view", "upsert"} <= set(members)
     assert backend.name == name
     for member, method in members.items():
         assert hasattr(backend, member), f"{name} has no {member}"

@@ -170,9 +170,6 @@ class Backend(Protocol):
         """Create the view ``name`` of ``select``, or replace it if its definition is
         another; one that is already this one is left alone unless ``force``."""
 
-    def view_sql(self, conn: Connection, name: str) -> str | None:
-        """The database's text of the view ``name``; ``None`` if there is no such view."""
-
     def typed(
         self, value: sa.ColumnElement[Any], kind: Literal["Decimal", "DateTime"]
     ) -> sa.ColumnElement[Any]:

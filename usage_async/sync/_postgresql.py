@@ -116,9 +116,6 @@ class PostgreSQLBackend:
         conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {quoted} AS {body}")
         conn.exec_driver_sql(f"COMMENT ON VIEW {quoted} IS '{marker}'")
 
-    def view_sql(self, conn: Connection, name: str) -> str | None:
-        return _view_definition(conn, conn.dialect.identifier_preparer.quote(name))
-
     def typed(
         self, value: sa.ColumnElement[Any], kind: Literal["Decimal", "DateTime"]
     ) -> sa.ColumnElement[Any]:
@@ -214,19 +211,6 @@ class _AdvisoryLock:
             # state a cancelled wait left it in.
             await conn.invalidate()
             await conn.close()
-
-
-def _view_definition(conn: Connection, relation: str) -> str | None:
-    """PostgreSQL's text of the view ``relation`` (quoted as SQL names it), ``None`` if
-    there is no view of that name."""
-    found = conn.execute(
-        sa.text(
-            "SELECT pg_get_viewdef(c.oid) FROM pg_class c "
-            "WHERE c.oid = to_regclass(:relation) AND c.relkind = 'v'"
-        ),
-        {"relation": relation},
-    ).scalar()
-    return None if found is None else str(found)
 
 
 def _view_comment(conn: Connection, relation: str) -> str | None:

@@ -393,10 +393,19 @@ class _Clock:
 
 
 async def _clock(asked: _Asked, states: Mapping[tuple[str, str], State]) -> _Clock:
-    """The server's clock for ``asked``, anchored on ``states`` (see ``_reading_range``)."""
-    now, first, requests = await _reading_range(
-        asked.client, asked.jobs, states.values(), asked.since_delta, asked.since_at
-    )
+    """The server's now, where a table with no state starts, and the requests it took.
+
+    The server's clock is read off the first endpoint of ``asked.jobs`` the key may read, at
+    the earliest point a table of ``states`` continues from (or ``since``), which the server
+    has passed whatever its clock says.
+    """
+    anchors = [state.settled_until for state in states.values()]
+    if asked.since_at is not None:
+        anchors.append(asked.since_at)
+    anchor = min(anchors) if anchors else int(time.time()) - (asked.since_delta or 0)
+    names = list(dict.fromkeys(job.endpoint.name for job in asked.jobs))
+    now, requests = await server_now(asked.client, anchor, names)
+    first = asked.since_at if asked.since_at is not None else now - (asked.since_delta or 0)
     return _Clock(now, first, requests)
 
 
@@ -459,29 +468,6 @@ def _since(since: int | _dt.datetime | _dt.timedelta | None) -> tuple[int | None
     if since is None or isinstance(since, _dt.timedelta):
         return seconds_of(since if since is not None else DEFAULT_SINCE, "since"), None
     return None, to_unix(since, "since")
-
-
-async def _reading_range(
-    client: UsageClient,
-    jobs: Sequence[Job],
-    states: Iterable[State],
-    since_delta: int | None,
-    since_at: int | None,
-) -> tuple[int, int, int]:
-    """The server's now, where a table with no state starts, and the requests it took.
-
-    The server's clock is read off the first endpoint of ``jobs`` the key may read, at the
-    earliest point a table continues from (or ``since``), which the server has passed
-    whatever its clock says.
-    """
-    anchors = [state.settled_until for state in states]
-    if since_at is not None:
-        anchors.append(since_at)
-    anchor = min(anchors) if anchors else int(time.time()) - (since_delta or 0)
-    names = list(dict.fromkeys(job.endpoint.name for job in jobs))
-    now, requests = await server_now(client, anchor, names)
-    first = since_at if since_at is not None else now - (since_delta or 0)
-    return now, first, requests
 
 
 async def _refresh_directory(

@@ -145,17 +145,10 @@ class SQLiteBackend:
         quoted = conn.dialect.identifier_preparer.quote(name)
         create = f"CREATE VIEW {quoted} AS {literal_sql(select, conn.dialect)}"
         # SQLite keeps the statement's text as it was given: the same text is the same view.
-        if not force and self.view_sql(conn, name) == create:
+        if not force and _stored_view_sql(conn, name) == create:
             return
         conn.exec_driver_sql(f"DROP VIEW IF EXISTS {quoted}")
         conn.exec_driver_sql(create)
-
-    def view_sql(self, conn: Connection, name: str) -> str | None:
-        stored = conn.execute(
-            sa.text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
-            {"name": name},
-        ).scalar()
-        return None if stored is None else str(stored)
 
     def typed(
         self, value: sa.ColumnElement[Any], kind: Literal["Decimal", "DateTime"]
@@ -266,6 +259,16 @@ class _FileLock:
         if fd is not None:
             os.ftruncate(fd, 0)  # nobody holds it: a waiter reads no stale holder
             os.close(fd)
+
+
+def _stored_view_sql(conn: Connection, name: str) -> str | None:
+    """The statement that made the view ``name``, as SQLite keeps it; ``None`` if there is
+    no such view."""
+    stored = conn.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
+        {"name": name},
+    ).scalar()
+    return None if stored is None else str(stored)
 
 
 def _sql(expression: sa.ColumnElement[Any]) -> str:

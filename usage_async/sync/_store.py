@@ -322,15 +322,16 @@ class Store:
     def _widths_of(self, conn: Connection, table: sa.Table, endpoint: str) -> set[str]:
         """The bucket widths an existing table holds: its states' (every source's), or for
         a table with no state, its rows' (a full read, of a table no run keeps)."""
-        state = self.schema.state
-        widths = set(
-            conn.execute(
-                sa.select(state.c.bucket_width).where(state.c.endpoint == endpoint).distinct()
-            ).scalars()
-        )
+        widths = self._state_widths(conn, endpoint)
         if not widths:
             widths = set(conn.execute(sa.select(table.c.bucket_width).distinct()).scalars())
         return widths
+
+    def _state_widths(self, conn: Connection, endpoint: str) -> set[str]:
+        """The bucket widths the states of ``endpoint`` (every source's) name."""
+        state = self.schema.state
+        query = sa.select(state.c.bucket_width).where(state.c.endpoint == endpoint).distinct()
+        return set(conn.execute(query).scalars())
 
     def _drop_unstored(self, conn: Connection, table: sa.Table, stale: Sequence[str]) -> None:
         """Drop the columns an earlier version kept that the API never fills (``NOT_STORED``):
@@ -406,10 +407,7 @@ class Store:
         for job in jobs:
             if job.endpoint.name == endpoint:
                 return job.width
-        state = self.schema.state
-        widths = conn.execute(
-            sa.select(state.c.bucket_width).where(state.c.endpoint == endpoint).distinct()
-        ).scalars()
+        widths = self._state_widths(conn, endpoint)
         return min(widths, default=ENDPOINTS[endpoint].default_width)
 
     async def replace(
