@@ -16,7 +16,7 @@ from typing import Literal
 
 import attrs
 
-from .._time import DAY, floor_to
+from .._time import DAY, floor_to, utc_datetime
 from ._config import AnomalyRule, Budget
 
 __all__ = [
@@ -123,7 +123,7 @@ def period_bounds(period: Literal["month", "day"], instant: int) -> tuple[int, i
     if period == "day":
         start = floor_to(instant, DAY)
         return start, start + DAY
-    moment = _dt.datetime.fromtimestamp(instant, _dt.UTC)
+    moment = utc_datetime(instant)
     first = _dt.datetime(moment.year, moment.month, 1, tzinfo=_dt.UTC)
     following = (
         _dt.datetime(moment.year + 1, 1, 1, tzinfo=_dt.UTC)
