@@ -170,12 +170,10 @@ def forecast(
     days (of those the database has; before the period's start too). ``None`` if the
     database has no settled day to take a rate from.
     """
+    if first_day is None:
+        return None
     settled_end = window.settled_through // DAY
-    rate_days = [
-        d
-        for d in range(settled_end - run_rate_days, settled_end)
-        if first_day is not None and d >= first_day
-    ]
+    rate_days = range(max(settled_end - run_rate_days, first_day), settled_end)
     if not rate_days:
         return None
     rate = sum((days.get(d, Decimal(0)) for d in rate_days), Decimal(0)) / len(rate_days)
