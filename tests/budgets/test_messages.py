@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from decimal import Decimal
 
 import orjson
 
-from usage_async.budgets import verify_signature
+from usage_async.budgets import (
+    AlertOutcome,
+    AnomalyResult,
+    BudgetReport,
+    BudgetResult,
+    verify_signature,
+)
 from usage_async.budgets._messages import (
     alert_document,
     alert_id,
@@ -109,3 +116,46 @@ def test_a_receiver_verifies_without_loading_sqlalchemy_or_aiohttp() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_reports_summary_has_a_line_per_budget_and_anomaly_and_counts_the_alerts() -> None:
+    settled = dt.datetime.fromtimestamp(MARCH_5 + 3 * DAY, dt.UTC)
+    result = BudgetResult(
+        name="copilot",
+        source="default",
+        amount=Decimal(2000),
+        currency="usd",
+        period="month",
+        period_start=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+        period_end=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
+        as_of=settled,
+        spent=Decimal("1640.225"),
+        settled=Decimal(1500),
+        settled_until=settled,
+        forecast=Decimal("4100.5"),
+        crossed=(Decimal("0.8"),),
+        forecast_crossed=True,
+        state="warning",
+    )
+    spike = AnomalyResult(
+        source="default",
+        project_id="proj_x",
+        project_name="R&D",
+        day=dt.date(2026, 3, 5),
+        currency="usd",
+        amount=Decimal("1640.2250"),
+        baseline=Decimal("136.40"),
+        line_items=(),
+        settled_until=settled,
+    )
+    alerts = tuple(
+        AlertOutcome("ua_x", "threshold", receiver, "127.0.0.1", status, "")
+        for receiver, status in (("a", "sent"), ("b", "sent"), ("c", "failed"))
+    )
+    report = BudgetReport("sqlite:///usage.db", (result,), (spike,), alerts)
+    assert report.summary().splitlines() == [
+        "copilot: $1,640.23 of $2,000.00 (82%), forecast $4,100.50, settled through "
+        "2026-03-08 00:00 UTC: warning",
+        "anomaly: R&D on 2026-03-05: $1,640.23 against $136.40",
+        "alerts: 1 failed, 2 sent",
+    ]

@@ -128,6 +128,11 @@ async def usage_async(env: dict[str, str], *argv: str) -> Run:
     return Run(process.returncode, out.decode(), err.decode())
 
 
+async def budget_check(env: dict[str, str], database: str, config: Path, *more: str) -> Run:
+    """Run ``usage-async budget check DATABASE --config CONFIG MORE...``."""
+    return await usage_async(env, "budget", "check", database, "--config", str(config), *more)
+
+
 def never_leaks(run: Run) -> None:
     assert TOKEN not in run.said
     assert SECRET not in run.said
@@ -161,7 +166,7 @@ async def test_budgets_within_their_thresholds_exit_0_with_the_libraries_figures
     synced: str, receiver: AlertServer, environment: dict[str, str], write_config: WriteConfig
 ) -> None:
     path = write_config(budgets_toml(WITHIN))
-    run = await usage_async(environment, "budget", "check", synced, "--config", str(path))
+    run = await budget_check(environment, synced, path)
     assert run.code == 0, run.err
     assert run.err == ""
     report = await check(synced, config(receiver, budget("organization", "1000000")), dry_run=True)
@@ -184,7 +189,7 @@ async def test_a_crossed_budget_alerts_once_and_exits_3_on_every_run(
     synced: str, receiver: AlertServer, environment: dict[str, str], write_config: WriteConfig
 ) -> None:
     path = write_config(budgets_toml(CROSSING))
-    first = await usage_async(environment, "budget", "check", synced, "--config", str(path))
+    first = await budget_check(environment, synced, path)
     assert first.code == 3, first.err
     assert first.err == ""
     assert sorted(line for line in first.out.splitlines() if line.startswith("sent:")) == [
@@ -194,7 +199,7 @@ async def test_a_crossed_budget_alerts_once_and_exits_3_on_every_run(
     assert row_of(first.out, "copilot")[-1] == "over"
     assert len(receiver.seen) == 2
     assert all(s.signed for s in receiver.paths("finops"))
-    second = await usage_async(environment, "budget", "check", synced, "--config", str(path))
+    second = await budget_check(environment, synced, path)
     assert second.code == 3
     assert "sent:" not in second.out
     assert "2 alerts sent by earlier checks, not again" in second.out.splitlines()
@@ -211,7 +216,7 @@ async def test_an_undelivered_alert_exits_1_names_the_host_and_is_sent_on_the_ne
 ) -> None:
     path = write_config(budgets_toml(CROSSING, notify='["finops"]'))
     receiver.fail(404)  # not retried within the run
-    first = await usage_async(environment, "budget", "check", synced, "--config", str(path))
+    first = await budget_check(environment, synced, path)
     assert first.code == 1
     assert first.err.splitlines() == [
         "usage-async: warning: budget alert to 127.0.0.1 not delivered (HTTP 404): it stays "
@@ -222,7 +227,7 @@ async def test_an_undelivered_alert_exits_1_names_the_host_and_is_sent_on_the_ne
         "pending for the next check"
     ) in first.out.splitlines()
     assert ("finops", "pending") in await alert_rows(synced)
-    second = await usage_async(environment, "budget", "check", synced, "--config", str(path))
+    second = await budget_check(environment, synced, path)
     assert second.code == 3, second.err  # delivered now: what is left is the crossed budget
     assert "sent: 100% alert of copilot to finops (127.0.0.1)" in second.out.splitlines()
     assert receiver.ids() == [receiver.ids()[0]] * 2  # the same alert, twice
@@ -237,11 +242,10 @@ async def test_an_alert_another_check_is_sending_is_pending_and_said_on_stderr(
     write_config: WriteConfig,
 ) -> None:
     path = write_config(budgets_toml(CROSSING, notify='["finops"]'))
-    argv = ("budget", "check", synced_sqlite, "--config", str(path))
     async with holding(receiver) as arrived:
-        first = asyncio.ensure_future(usage_async(environment, *argv))
+        first = asyncio.ensure_future(budget_check(environment, synced_sqlite, path))
         await arrived()
-        second = await usage_async(environment, *argv)
+        second = await budget_check(environment, synced_sqlite, path)
         assert receiver.hold is not None
         receiver.hold.set()
         done = await first
@@ -263,7 +267,7 @@ async def test_a_receiver_failing_with_5xx_is_retried_within_the_run(
 ) -> None:
     path = write_config(budgets_toml(CROSSING, notify='["finops"]'))
     receiver.fail(503, 502)
-    run = await usage_async(environment, "budget", "check", synced_sqlite, "--config", str(path))
+    run = await budget_check(environment, synced_sqlite, path)
     assert run.code == 3, run.err
     assert run.err == ""
     assert len(receiver.seen) == 3
@@ -274,7 +278,7 @@ async def test_a_database_not_there_exits_1_says_what_to_run_and_makes_none(
     sqlite_database: str, environment: dict[str, str], write_config: WriteConfig
 ) -> None:
     path = write_config(budgets_toml(WITHIN))
-    run = await usage_async(environment, "budget", "check", sqlite_database, "--config", str(path))
+    run = await budget_check(environment, sqlite_database, path)
     assert run.code == 1
     assert run.out == ""
     assert "no database at sqlite:///" in run.err
@@ -289,9 +293,7 @@ async def test_a_database_without_synced_costs_exits_1_and_says_what_to_run(
     with contextlib.closing(sqlite3.connect(empty)) as connection:
         connection.execute("CREATE TABLE notes (text TEXT)")  # a database, but never synced
     path = write_config(budgets_toml(WITHIN))
-    run = await usage_async(
-        environment, "budget", "check", f"sqlite:///{empty}", "--config", str(path)
-    )
+    run = await budget_check(environment, f"sqlite:///{empty}", path)
     assert run.code == 1
     assert run.out == ""
     assert "has no synced costs" in run.err
@@ -352,7 +354,7 @@ async def test_a_config_error_exits_2_naming_file_line_and_key_reading_and_sendi
     problem: str,
 ) -> None:
     path = write_config(text)
-    run = await usage_async(environment, "budget", "check", synced_sqlite, "--config", str(path))
+    run = await budget_check(environment, synced_sqlite, path)
     assert run.code == 2
     assert run.out == ""
     message = run.err.splitlines()[-1]
@@ -395,8 +397,7 @@ async def test_a_dry_run_says_what_it_would_send_and_records_and_sends_nothing(
     synced: str, receiver: AlertServer, environment: dict[str, str], write_config: WriteConfig
 ) -> None:
     path = write_config(budgets_toml(CROSSING))
-    argv = ("budget", "check", synced, "--config", str(path), "--dry-run")
-    run = await usage_async(environment, *argv)
+    run = await budget_check(environment, synced, path, "--dry-run")
     assert run.code == 3, run.err
     assert "Budgets (dry run: nothing is sent) as of" in run.out
     assert sorted(line for line in run.out.splitlines() if line.startswith("would")) == [
@@ -407,7 +408,7 @@ async def test_a_dry_run_says_what_it_would_send_and_records_and_sends_nothing(
     assert await alert_rows(synced) == []
     never_leaks(run)
     # A real run afterwards still has everything to send.
-    real = await usage_async(environment, *argv[:-1])
+    real = await budget_check(environment, synced, path)
     assert real.code == 3
     assert len(receiver.seen) == 2
 
@@ -417,9 +418,7 @@ async def test_at_evaluates_the_period_of_another_time(
 ) -> None:
     path = write_config(budgets_toml(CROSSING))
     at = "2026-02-20T15:00"
-    run = await usage_async(
-        environment, "budget", "check", synced, "--config", str(path), "--at", at, "--dry-run"
-    )
+    run = await budget_check(environment, synced, path, "--at", at, "--dry-run")
     report = await check(
         synced,
         config(receiver, budget("copilot", "2000", project=COPILOT.id)),
@@ -444,7 +443,7 @@ async def test_the_planted_spike_is_an_anomaly_line_and_one_alert(
 ) -> None:
     text = budgets_toml(WITHIN) + '\n[anomaly]\nnotify = ["finops"]\n'
     path = write_config(text)
-    run = await usage_async(environment, "budget", "check", synced_sqlite, "--config", str(path))
+    run = await budget_check(environment, synced_sqlite, path)
     assert run.code == 0, run.err  # an anomaly is said and alerted, not a crossed budget
     (line,) = [line for line in run.out.splitlines() if line.startswith("anomaly:")]
     assert line.startswith(f"anomaly: Support Copilot on {SPIKE_DAY}: $")
@@ -461,7 +460,7 @@ async def test_ordinary_days_ring_no_anomaly(
 ) -> None:
     await budget_suite.sync_into(sqlite_database, templates, spike=False)
     path = write_config(budgets_toml(WITHIN) + '\n[anomaly]\nnotify = ["finops"]\n')
-    run = await usage_async(environment, "budget", "check", sqlite_database, "--config", str(path))
+    run = await budget_check(environment, sqlite_database, path)
     assert run.code == 0, run.err
     assert "anomaly" not in run.out
 

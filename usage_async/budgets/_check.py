@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .._exceptions import InvalidParameterError
-from .._time import DAY
+from .._time import DAY, utc_datetime
 from .._transport import AiohttpTransport
 from ..sync import Schema, database_exists, open_engine
 from ._compute import (
@@ -128,7 +128,7 @@ class _Alert:
 
 
 def _utc(seconds: int | None) -> _dt.datetime | None:
-    return None if seconds is None else _dt.datetime.fromtimestamp(seconds, _dt.UTC)
+    return None if seconds is None else utc_datetime(seconds)
 
 
 def _instant(at: int | _dt.datetime | None) -> int | None:
@@ -367,12 +367,12 @@ def _budget_result(
         amount=budget.amount,
         currency=budget.currency,
         period=budget.period,
-        period_start=_dt.datetime.fromtimestamp(figures.period_start, _dt.UTC),
-        period_end=_dt.datetime.fromtimestamp(figures.period_end, _dt.UTC),
-        as_of=_dt.datetime.fromtimestamp(window.as_of, _dt.UTC),
+        period_start=utc_datetime(figures.period_start),
+        period_end=utc_datetime(figures.period_end),
+        as_of=utc_datetime(window.as_of),
         spent=figures.spent,
         settled=figures.settled,
-        settled_until=_dt.datetime.fromtimestamp(window.settled_through, _dt.UTC),
+        settled_until=utc_datetime(window.settled_through),
         forecast=figures.forecast,
         crossed=figures.crossed,
         forecast_crossed=figures.forecast_crossed,
@@ -447,7 +447,7 @@ def _anomaly_result(source_name: str, source: _Source, found: FoundAnomaly) -> A
         amount=found.amount,
         baseline=found.baseline,
         line_items=found.line_items,
-        settled_until=_dt.datetime.fromtimestamp(source.window.settled_through, _dt.UTC),
+        settled_until=utc_datetime(source.window.settled_through),
     )
 
 

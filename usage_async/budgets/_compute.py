@@ -16,7 +16,7 @@ from typing import Literal
 
 import attrs
 
-from .._time import DAY, floor_to
+from .._time import DAY, floor_to, utc_datetime
 from ._config import AnomalyRule, Budget
 
 __all__ = [
@@ -123,7 +123,7 @@ def period_bounds(period: Literal["month", "day"], instant: int) -> tuple[int, i
     if period == "day":
         start = floor_to(instant, DAY)
         return start, start + DAY
-    moment = _dt.datetime.fromtimestamp(instant, _dt.UTC)
+    moment = utc_datetime(instant)
     first = _dt.datetime(moment.year, moment.month, 1, tzinfo=_dt.UTC)
     following = (
         _dt.datetime(moment.year + 1, 1, 1, tzinfo=_dt.UTC)
@@ -170,12 +170,10 @@ def forecast(
     days (of those the database has; before the period's start too). ``None`` if the
     database has no settled day to take a rate from.
     """
+    if first_day is None:
+        return None
     settled_end = window.settled_through // DAY
-    rate_days = [
-        d
-        for d in range(settled_end - run_rate_days, settled_end)
-        if first_day is not None and d >= first_day
-    ]
+    rate_days = range(max(settled_end - run_rate_days, first_day), settled_end)
     if not rate_days:
         return None
     rate = sum((days.get(d, Decimal(0)) for d in rate_days), Decimal(0)) / len(rate_days)

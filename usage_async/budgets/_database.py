@@ -38,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .._endpoints import ENDPOINTS
-from .._time import DAY
+from .._time import DAY, utc_datetime
 from ..sync import Schema
 from ._compute import DailyCosts
 
@@ -140,8 +140,8 @@ async def read_costs(
     rows: Iterable[Any] = await conn.execute(
         sa.select(stored_start, *grouped, c.currency, c.amount).where(
             c.source == source,
-            c.start_time >= _dt.datetime.fromtimestamp(start, _dt.UTC),
-            c.start_time < _dt.datetime.fromtimestamp(end, _dt.UTC),
+            c.start_time >= utc_datetime(start),
+            c.start_time < utc_datetime(end),
         )
     )
     return DailyCosts.from_rows(
@@ -256,7 +256,7 @@ class AlertsTable:
         """Insert the rows not recorded yet (step 1); recorded ones are left as they are."""
         if not rows:
             return
-        created = _dt.datetime.fromtimestamp(now, _dt.UTC)
+        created = utc_datetime(now)
         statement = self._insert().on_conflict_do_nothing(index_elements=["id", "receiver"])
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -305,7 +305,7 @@ class AlertsTable:
             "lease_until": None,
         }
         if error is None:
-            values.update(status=DELIVERED, delivered_at=_dt.datetime.fromtimestamp(now, _dt.UTC))
+            values.update(status=DELIVERED, delivered_at=utc_datetime(now))
         async with self.engine.begin() as conn:
             await conn.execute(
                 sa.update(t)

@@ -12,6 +12,7 @@ from typing import Literal
 
 import attrs
 
+from .._time import utc_text
 from ._compute import LineItemAnomaly, State
 from ._messages import AlertKind, money, percent
 
@@ -173,7 +174,7 @@ class BudgetReport:
             lines.append(
                 f"{b.name}: {money(b.spent, b.currency)} of {money(b.amount, b.currency)} "
                 f"({percent(b.spent, b.amount)}){expected}, settled through "
-                f"{b.settled_until:%Y-%m-%d %H:%M} UTC: {b.state}"
+                f"{utc_text(int(b.settled_until.timestamp()))}: {b.state}"
             )
         for a in self.anomalies:
             lines.append(
